@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make report` and `make test`. Both install into .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= quick
+STAMP := $(VENV)/.installed
+
+.PHONY: install report test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("reportgen needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	@touch $@
+
+report: install  ## measure this machine with $(PROFILE) and build the site into ./site
+	$(BIN)/reportgen run --profile $(PROFILE)
+
+test: install  ## lint, then the whole test suite (includes a real smoke run and a strict site build)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf site results .pytest_cache

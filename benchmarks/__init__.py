@@ -1,0 +1,1 @@
+"""Benchmarks comparing PyTorch and TensorFlow implementations."""

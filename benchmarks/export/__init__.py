@@ -1,0 +1,1 @@
+"""Export workloads: turn a trained model into a deployable file."""

@@ -1,0 +1,1 @@
+"""Reference models implemented in both PyTorch and Keras."""

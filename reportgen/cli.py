@@ -1,0 +1,228 @@
+"""The ``reportgen`` command: run, build, serve, env, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from reportgen import __version__
+from reportgen.config import (
+    DEFAULT_PROFILE,
+    DEVICES,
+    FRAMEWORKS,
+    PROFILES,
+    config_profile_name,
+    get_profile,
+    load_config,
+)
+from reportgen.errors import ReportgenError
+
+DESCRIPTION = """\
+Measure ResNet-18 in PyTorch, TensorFlow/Keras and ONNX Runtime on this machine, store the raw
+results, and publish them as a static MkDocs site.
+
+typical use:
+  reportgen run                  measure with the default (quick) profile, then build the site
+  reportgen serve                preview the site at http://127.0.0.1:8000/
+  reportgen export --format csv  every measured value as one CSV row
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _dirs(p: argparse.ArgumentParser, site: bool = True) -> None:
+    p.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
+                   help="where results files are stored, one folder per machine (default: ./results)")
+    if site:
+        p.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
+                       help="where the built site goes (default: ./site)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="reportgen", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    profiles = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+    run = sub.add_parser("run", help="measure, store the results, regenerate the pages and build the site",
+                         description="Measure every scenario of a profile, each framework in its own "
+                         "subprocess, store the results after each measurement, then build the site.")
+    run.add_argument("--profile", default=None, metavar="NAME",
+                     help=f"how long to measure (default: {DEFAULT_PROFILE}). {profiles}")
+    run.add_argument("--device", default="auto", metavar="DEVICE",
+                     help="auto (CUDA when present, else CPU), cpu or cuda (default: auto)")
+    run.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), metavar="NAME",
+                     help=f"which to measure (default: all): {', '.join(FRAMEWORKS)}")
+    run.add_argument("--threads", type=int, default=0, metavar="N",
+                     help="threads per measuring process (default: one per physical core)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the weights and the inputs (default: 0)")
+    run.add_argument("--config", type=Path, metavar="FILE",
+                     help="TOML file overriding profile values, e.g. [inference.timing] min_count = 100")
+    run.add_argument("--resume", action="store_true",
+                     help="continue this machine's latest interrupted run instead of starting a new one")
+    run.add_argument("--no-build", action="store_true", help="store results but do not build the site")
+    _dirs(run)
+
+    build = sub.add_parser("build", help="regenerate the pages from stored results and build the site "
+                           "(never measures)")
+    _dirs(build)
+
+    serve = sub.add_parser("serve", help="preview the built site with a local static file server")
+    serve.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
+                       help="the built site (default: ./site)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+
+    env = sub.add_parser("env", help="print the detected hardware and software")
+    env.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    export = sub.add_parser("export", help="print stored results, one row per measured value")
+    _dirs(export, site=False)
+    export.add_argument("--run", default="latest", metavar="RUN",
+                        help="latest (default), all, or a run id")
+    export.add_argument("--format", default="csv", choices=("csv", "json", "markdown"),
+                        help="output format (default: csv)")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    return parser
+
+
+def _frameworks(values: list[str]) -> list[str]:
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FRAMEWORKS]
+    if unknown:
+        raise ReportgenError(f"unknown framework {unknown[0]!r}; choose from: {', '.join(FRAMEWORKS)}")
+    return list(dict.fromkeys(names))
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from reportgen.pipeline import RunOptions, measure
+
+    if args.device not in DEVICES:
+        raise ReportgenError(f"unknown device {args.device!r}; choose auto, cpu or cuda")
+    name = args.profile or (args.config and config_profile_name(args.config)) or DEFAULT_PROFILE
+    profile = get_profile(name)
+    if args.config:
+        profile = load_config(args.config, profile)
+    if args.threads < 0:
+        raise ReportgenError("--threads must be 0 (automatic) or a positive number")
+    opts = RunOptions(profile=profile, frameworks=_frameworks(args.frameworks), results_dir=args.results_dir,
+                      device=args.device, threads=args.threads, seed=args.seed, resume=args.resume)
+    run, path = measure(opts, console)
+    console.print(f"Results: {path}")
+    if not args.no_build:
+        _build(args, console)
+    return 0 if any(r["status"] == "ok" for r in run["records"]) else 1
+
+
+def _build(args: argparse.Namespace, console: Console) -> None:
+    from reportgen.report.site import build_site
+
+    loaded = build_site(args.results_dir, args.site_dir)
+    for problem in loaded.problems:
+        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    console.print(f"Site: {args.site_dir.resolve() / 'index.html'} ({len(loaded.runs)} run(s)). "
+                  f"Preview it with: reportgen serve --site-dir {args.site_dir}")
+
+
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    import functools
+    import http.server
+
+    if not (args.site_dir / "index.html").is_file():
+        raise ReportgenError(f"no built site in {args.site_dir}: run `reportgen build` first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(args.site_dir))
+    try:
+        server = http.server.ThreadingHTTPServer((args.host, args.port), handler)
+    except OSError as exc:
+        raise ReportgenError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    console.print(f"Serving {args.site_dir} at http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_env(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from reportgen.hardware import default_threads, detect, machine_id, resolve_device
+
+    machine = detect()
+    summary = {"machine_id": machine_id(machine), "device (auto)": resolve_device("auto", machine),
+               "default threads": default_threads(machine)}
+    if args.json:
+        print(json.dumps({**summary, **machine}, indent=2))
+        return 0
+    table = Table(show_header=False, box=None)
+    cpu = machine["cpu"]
+    rows = {**summary, "CPU": cpu["model"], "architecture": cpu["architecture"],
+            "cores (physical/logical/available)":
+                f"{cpu['physical_cores']}/{cpu['logical_cores']}/{cpu['available_cores']}",
+            "SIMD": ", ".join(cpu["simd"]), "memory": f"{machine['memory_gb']} GB", "OS": machine["os"],
+            "Python": machine["python"], "compiler": machine["compiler"]}
+    for i, gpu in enumerate(machine["gpus"]):
+        rows[f"GPU {i}"] = f"{gpu['name']} ({gpu['memory_mb']} MB, driver {gpu['driver']})"
+    if not machine["gpus"]:
+        rows["GPU"] = "none found"
+    if machine["cuda"]:
+        rows["CUDA (torch)"] = f"{machine['cuda'].get('cuda')}, cuDNN {machine['cuda'].get('cudnn')}"
+    rows.update({k: v or "not installed" for k, v in machine["libraries"].items()})
+    rows.update(machine["thread_env"])
+    for key, value in rows.items():
+        table.add_row(f"[bold]{key}[/]", str(value))
+    console.print(table)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from reportgen.export import export_rows, select_runs
+    from reportgen.results import ResultStore
+
+    loaded = ResultStore(args.results_dir).load_all()
+    for problem in loaded.problems:
+        print(f"reportgen: skipped {problem}", file=sys.stderr)
+    text = export_rows(select_runs(loaded, args.run), args.format)
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ReportgenError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops a run the way Ctrl-C does: results so far are kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    console = Console(stderr=args.command == "export")
+    signal.signal(signal.SIGTERM, _terminate)
+    commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
+                "export": cmd_export}
+    try:
+        return commands[args.command](args, console)
+    except ReportgenError as exc:
+        print(f"reportgen: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("reportgen: interrupted; finished measurements are kept in the results file "
+              "(marked incomplete): continue with `reportgen run --resume`", file=sys.stderr)
+        return 130

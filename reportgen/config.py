@@ -1,0 +1,151 @@
+"""Run profiles (smoke, quick, standard, full) and user config files, validated key by key."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import ReportgenError
+
+FRAMEWORKS = ("torch", "tensorflow", "onnxruntime")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TimingSettings:
+    """How one timed loop runs: warm-up calls excluded, then until both minimums are met (or the max)."""
+
+    warmup: int = 3
+    min_count: int = 20
+    min_time_s: float = 1.0
+    max_time_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """The inference scenario: ResNet-18 on random images of one size, at each batch size."""
+
+    image_size: int = 224
+    num_classes: int = 1000
+    batch_sizes: tuple[int, ...] = (1,)
+    timing: TimingSettings = field(default_factory=TimingSettings)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a run needs to know about its size. Values can be overridden by a TOML config file."""
+
+    name: str
+    description: str
+    threads: int = 0  # 0: one per physical core
+    timeout_s: float = 600.0  # per measuring subprocess
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="Every scenario at minimal size: proves each code path works (tests, CI). Minutes.",
+        timeout_s=300.0,
+        inference=InferenceSettings(timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2,
+                                                          max_time_s=3.0)),
+    ),
+    "quick": Profile(
+        name="quick",
+        description="The default: a trustworthy first look on a laptop or a small CPU server.",
+        inference=InferenceSettings(timing=TimingSettings(warmup=5, min_count=50, min_time_s=3.0,
+                                                          max_time_s=20.0)),
+    ),
+    "standard": Profile(
+        name="standard",
+        description="Longer timed loops for a workstation or a GPU box.",
+        timeout_s=1800.0,
+        inference=InferenceSettings(timing=TimingSettings(warmup=10, min_count=100, min_time_s=10.0,
+                                                          max_time_s=60.0)),
+    ),
+    "full": Profile(
+        name="full",
+        description="Everything at full size, for GPU machines and publication.",
+        timeout_s=3600.0,
+        inference=InferenceSettings(timing=TimingSettings(warmup=20, min_count=300, min_time_s=20.0,
+                                                          max_time_s=120.0)),
+    ),
+}
+
+DEFAULT_PROFILE = "quick"
+
+
+def get_profile(name: str) -> Profile:
+    """The named built-in profile, or a one-line error listing the valid names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ReportgenError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
+
+
+def load_config(path: Path, profile: Profile) -> Profile:
+    """Apply a TOML config file's values on top of ``profile``; typos and wrong types name the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportgenError(f"config file {path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ReportgenError(f"config file {path}: not valid TOML ({exc})") from None
+    data.pop("profile", None)  # read by the CLI before the profile is chosen
+    return _override(profile, data, f"config file {path}", "")
+
+
+def config_profile_name(path: Path) -> str | None:
+    """The ``profile = "..."`` key of a config file, if it names one."""
+    try:
+        value = tomllib.loads(path.read_text(encoding="utf-8")).get("profile")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # load_config reports these with the full message
+    return value if isinstance(value, str) else None
+
+
+def _override(obj: Any, data: dict[str, Any], source: str, prefix: str) -> Any:
+    hints = typing.get_type_hints(type(obj))
+    fields = {f.name for f in dataclasses.fields(obj)} - {"name", "description"}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            valid = ", ".join(sorted(prefix + f for f in fields))
+            raise ReportgenError(f"{source}: unknown key {dotted!r} (valid keys: {valid})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ReportgenError(f"{source}: {dotted!r} must be a table of settings")
+            changes[key] = _override(current, value, source, dotted + ".")
+        else:
+            changes[key] = _coerce(value, hints[key], source, dotted)
+    return dataclasses.replace(obj, **changes)
+
+
+def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        if not isinstance(value, list) or not value:
+            raise ReportgenError(f"{source}: {key!r} must be a non-empty list of {item.__name__}")
+        return tuple(_coerce(v, item, source, key) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ReportgenError(f"{source}: {key!r} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+    if hint in (int, float) and value < 0:
+        raise ReportgenError(f"{source}: {key!r} must not be negative, got {value!r}")
+    return value
+
+
+def profile_settings(profile: Profile) -> dict[str, Any]:
+    """The profile as plain JSON-able data, stored with every run."""
+    return dataclasses.asdict(profile)

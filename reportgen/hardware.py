@@ -1,0 +1,183 @@
+"""What machine this is: CPU, cores, memory, GPUs, driver/CUDA, and every relevant library version.
+
+Detection never imports a framework into the calling process (importing TensorFlow and torch in one
+process can crash); CUDA details come from ``nvidia-smi`` and a short torch subprocess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from typing import Any
+
+import psutil
+
+from reportgen.errors import ReportgenError
+
+LIBRARIES = (
+    "torch", "torchvision", "tensorflow", "keras", "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
+    "tf2onnx", "ai-edge-litert", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material", "reportgen",
+)
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "neon")
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS")
+
+
+def _cpuinfo() -> dict[str, str]:
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key and key not in info:
+                    info[key] = value.strip()
+                if not line.strip() and info:
+                    break  # the first processor is enough
+    except OSError:
+        pass
+    return info
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed version of each library that can affect a result (None when not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _compiler() -> str | None:
+    for cc in ("gcc", "cc", "clang"):
+        if shutil.which(cc):
+            try:
+                out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=10)
+                return out.stdout.splitlines()[0] if out.stdout else None
+            except (OSError, subprocess.SubprocessError):
+                return None
+    return None
+
+
+def detect_gpus() -> list[dict[str, Any]]:
+    """NVIDIA GPUs as reported by ``nvidia-smi`` (empty when there is none or no driver)."""
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return []
+    query = "name,memory.total,driver_version,compute_cap"
+    try:
+        out = subprocess.run([smi, f"--query-gpu={query}", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in out.stdout.strip().splitlines() if out.returncode == 0 else []:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 3:
+            gpus.append({"name": parts[0], "memory_mb": _number(parts[1]), "driver": parts[2],
+                         "compute_capability": parts[3] if len(parts) > 3 else None})
+    return gpus
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+_TORCH_CUDA_PROBE = """
+import json, torch
+print(json.dumps({"available": torch.cuda.is_available(), "cuda": torch.version.cuda,
+                  "cudnn": torch.backends.cudnn.version() if torch.cuda.is_available() else None,
+                  "devices": torch.cuda.device_count() if torch.cuda.is_available() else 0}))
+"""
+
+
+def torch_cuda() -> dict[str, Any] | None:
+    """CUDA as torch sees it, probed in a subprocess (None when torch is missing or the probe fails)."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _TORCH_CUDA_PROBE], capture_output=True, text=True,
+                             timeout=120)
+        return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def detect(probe_cuda: bool = True) -> dict[str, Any]:
+    """Everything known about this machine and its software, as JSON-able data."""
+    cpu = _cpuinfo()
+    flags = set(cpu.get("flags", cpu.get("Features", "")).split())
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:
+        available = os.cpu_count() or 1
+    gpus = detect_gpus()
+    cuda = torch_cuda() if (gpus and probe_cuda) else None
+    return {
+        "cpu": {
+            "model": cpu.get("model name") or platform.processor() or platform.machine(),
+            "architecture": platform.machine(),
+            "physical_cores": psutil.cpu_count(logical=False) or available,
+            "logical_cores": psutil.cpu_count(logical=True) or available,
+            "available_cores": available,
+            "simd": [f for f in SIMD_FLAGS if f in flags],
+        },
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "compiler": _compiler(),
+        "gpus": gpus,
+        "cuda": cuda,
+        "libraries": library_versions(),
+        "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
+    }
+
+
+def default_threads(machine: dict[str, Any]) -> int:
+    """One thread per physical core the process may run on."""
+    cpu = machine["cpu"]
+    return max(1, min(cpu["physical_cores"], cpu["available_cores"]))
+
+
+def machine_id(machine: dict[str, Any]) -> str:
+    """A stable, readable id from the hardware alone, e.g. ``amd-epyc-2c-24g-cpu-3f2a1c``.
+
+    Runs on identical hardware share it, so they group together; software versions do not change it.
+    """
+    cpu = machine["cpu"]
+    gpus = machine.get("gpus") or []
+    ram = round(machine["memory_gb"])
+    key = json.dumps([cpu["model"], cpu["architecture"], cpu["available_cores"], ram,
+                      sorted(g["name"] for g in gpus)])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:6]
+    gpu_part = _slug(f"{len(gpus)}x-{gpus[0]['name']}") if gpus else "cpu"
+    return f"{_slug(cpu['model'])[:32].strip('-')}-{cpu['available_cores']}c-{ram}g-{gpu_part}-{digest}"
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"\((r|tm)\)|cpu|processor|nvidia|@.*", "", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown"
+
+
+def resolve_device(requested: str, machine: dict[str, Any]) -> str:
+    """Turn ``auto``/``cpu``/``cuda`` into the device to use, or fail with a one-line reason."""
+    has_cuda = bool(machine.get("cuda") and machine["cuda"].get("available"))
+    if requested == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if requested == "cuda" and not has_cuda:
+        why = ("no NVIDIA GPU found (nvidia-smi is missing or lists none)" if not machine.get("gpus")
+               else "a GPU is present but torch cannot use CUDA (driver or CUDA build mismatch)")
+        raise ReportgenError(f"--device cuda: {why}; use --device cpu or --device auto")
+    if requested not in ("cpu", "cuda"):
+        raise ReportgenError(f"unknown device {requested!r}; choose auto, cpu or cuda")
+    return requested

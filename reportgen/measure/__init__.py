@@ -1,0 +1,1 @@
+"""Measuring tools: timed loops, memory high-water marks and summary statistics."""

@@ -1,0 +1,128 @@
+"""One measuring run: detect the machine, run every task in isolation, store results after each task."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from reportgen import __version__, hardware, scenarios
+from reportgen.backends import missing_reason
+from reportgen.config import Profile, profile_settings
+from reportgen.errors import ReportgenError
+from reportgen.paths import ensure_writable
+from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
+from reportgen.runner import Context, Task, failed_record, run_isolated
+
+
+@dataclass
+class RunOptions:
+    """What ``reportgen run`` was asked to do."""
+
+    profile: Profile
+    frameworks: list[str]
+    results_dir: Path
+    device: str = "auto"
+    threads: int = 0  # 0: one per physical core
+    seed: int = 0
+    resume: bool = False
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+def _new_run(opts: RunOptions, machine: dict[str, Any], device: str, threads: int) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": new_run_id(),
+        "machine_id": hardware.machine_id(machine),
+        "status": "incomplete",
+        "started_at": utc_now(),
+        "finished_at": None,
+        "reportgen_version": __version__,
+        "command": opts.command,
+        "seed": opts.seed,
+        "options": {"frameworks": opts.frameworks, "device": device, "threads": threads},
+        "profile": profile_settings(opts.profile),
+        "machine": machine,
+        "records": [],
+    }
+
+
+def _resumable(store: ResultStore, machine_id: str) -> dict[str, Any]:
+    runs = [r for r in store.load_all().runs if r["machine_id"] == machine_id]
+    if not runs or runs[-1]["status"] != "incomplete":
+        raise ReportgenError(f"--resume: no incomplete run of this machine ({machine_id}) in {store.root}")
+    return runs[-1]
+
+
+def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
+    """Run every task of the profile and return the stored run and its file.
+
+    Results are saved after each task, so an interrupted run keeps everything finished so far (marked
+    ``incomplete``); ``resume`` continues the latest incomplete run of this machine.
+    """
+    store = ResultStore(opts.results_dir)
+    ensure_writable(store.root, "results directory")
+    machine = hardware.detect(probe_cuda=opts.device != "cpu")
+    if opts.resume:
+        run = _resumable(store, hardware.machine_id(machine))
+        device, threads = run["options"]["device"], run["options"]["threads"]
+        console.print(f"Resuming run {run['run_id']} ({len(run['records'])} records kept)")
+    else:
+        device = hardware.resolve_device(opts.device, machine)
+        threads = opts.threads or hardware.default_threads(machine)
+        run = _new_run(opts, machine, device, threads)
+    path = store.save(run)
+    ctx = Context(artifacts=path.with_suffix(".work"), threads=threads, device=device, seed=run["seed"],
+                  profile=run["profile"])
+    tasks = scenarios.plan(run["options"]["frameworks"], run["profile"])
+    done = {r["settings"].get("task") for r in run["records"]}
+    console.print(f"Run {run['run_id']} on {run['machine_id']}: profile {run['profile']['name']}, "
+                  f"device {device}, {threads} threads, {len(tasks)} tasks")
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("starting", total=len(tasks))
+        for task in tasks:
+            if task.key in done and all((ctx.artifacts / p).exists() for p in task.produces):
+                progress.advance(bar)
+                continue
+            progress.update(bar, description=task.label)
+            started = time.perf_counter()
+            records = _run_one(task, ctx, run)
+            run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
+            store.save(run)
+            _report(console, task, records, time.perf_counter() - started)
+            progress.advance(bar)
+
+    run["records"] = [r for r in run["records"] if r["scenario"] != "parity"] + scenarios.finish(ctx)
+    run["status"], run["finished_at"] = "complete", utc_now()
+    path = store.save(run)
+    shutil.rmtree(ctx.artifacts, ignore_errors=True)
+    return run, path
+
+
+def _run_one(task: Task, ctx: Context, run: dict[str, Any]) -> list[dict[str, Any]]:
+    reason = missing_reason(task.framework)
+    if reason is None:
+        missing = [p for p in task.needs if not (ctx.artifacts / p).exists()]
+        if missing:
+            reason = f"needs {', '.join(missing)}, which an earlier task did not produce (see its record)"
+    if reason:
+        return [failed_record(task, ctx, "skipped", reason)]
+    return run_isolated(task, ctx, run["profile"]["timeout_s"], ctx.artifacts / "logs")
+
+
+def _report(console: Console, task: Task, records: list[dict[str, Any]], seconds: float) -> None:
+    bad = [r for r in records if r["status"] != "ok"]
+    mark = "[green]ok[/]" if not bad else f"[red]{bad[0]['status']}[/]"
+    line = f"  {mark} {task.label} ({seconds:.1f} s)"
+    if bad:
+        line += f": {bad[0]['reason']}"
+    console.print(line, highlight=False, markup=True, soft_wrap=True)

@@ -1,0 +1,1 @@
+"""Turn stored results into pages: records -> pandas -> Plotly figures and Markdown tables -> site."""

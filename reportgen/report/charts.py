@@ -1,0 +1,40 @@
+"""Plotly figures embedded as JSON; ``docs/javascripts/charts.js`` draws them with the site's palette.
+
+The figure spec goes in a ``<script type="application/json">`` block, which the browser never executes,
+so a page cannot fail with "Plotly is not defined" however the scripts load. plotly.js itself is copied
+into the site once (no CDN).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import plotly.graph_objects as go
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies, in light and dark mode.
+FRAMEWORK_COLORS = {
+    "torch": "#D55E00",
+    "tensorflow": "#E69F00",
+    "onnxruntime": "#0072B2",
+    "tflite": "#009E73",
+}
+PART_COLORS = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
+
+
+def chart_html(fig: go.Figure, chart_id: str, caption: str) -> str:
+    """HTML for one chart: a container, its JSON spec and a caption for readers without JavaScript."""
+    if not re.fullmatch(r"[a-z0-9-]+", chart_id):
+        raise ValueError(f"chart id must be lowercase letters, digits and dashes: {chart_id!r}")
+    fig.update_layout(template="none", margin={"l": 60, "r": 20, "t": 60, "b": 50}, height=420)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    spec = fig.to_json().replace("</", "<\\/")  # a spec may not close its own <script> element
+    return (
+        f'<figure class="rg-figure">\n'
+        f'<div class="rg-chart" id="{chart_id}" data-spec="{chart_id}-spec" role="img" '
+        f'aria-label="{html.escape(caption)}"></div>\n'
+        f'<script type="application/json" id="{chart_id}-spec">{spec}</script>\n'
+        f"<figcaption>{html.escape(caption)}</figcaption>\n"
+        f"</figure>\n"
+    )

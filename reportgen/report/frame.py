@@ -1,0 +1,28 @@
+"""Stored runs as one long-format table: one row per measured value (the export format too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
+           "metric", "value", "unit", "status", "reason", "started_at", "run_status"]
+
+
+def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every metric of every record as a row; a failed or skipped record without metrics is one row
+    with an empty metric and its reason."""
+    rows = []
+    for run in runs:
+        base = {"run_id": run["run_id"], "machine": run["machine_id"], "started_at": run["started_at"],
+                "run_status": run["status"]}
+        for rec in run["records"]:
+            ident = {k: rec[k] for k in ("scenario", "framework", "variant", "device", "precision",
+                                         "batch_size", "status", "reason")}
+            if not rec["metrics"]:
+                rows.append({**base, **ident, "metric": None, "value": None, "unit": None})
+            for name, metric in rec["metrics"].items():
+                rows.append({**base, **ident, "metric": name, "value": metric["value"], "unit": metric["unit"]})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.astype({"batch_size": "Int64", "value": "float64"})

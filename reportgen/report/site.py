@@ -1,0 +1,86 @@
+"""Build the MkDocs site from stored results only (never measures), replacing the old site atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import plotly
+
+from reportgen.errors import ReportgenError
+from reportgen.paths import ensure_writable
+from reportgen.report.pages import write_pages
+from reportgen.results import LoadedResults, ResultStore
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def project_root() -> Path:
+    """The checkout holding ``mkdocs.yml`` and ``docs/`` (reportgen is installed from a clone)."""
+    if not (PROJECT_ROOT / "mkdocs.yml").is_file() or not (PROJECT_ROOT / "docs").is_dir():
+        raise ReportgenError(f"no mkdocs.yml and docs/ in {PROJECT_ROOT}: install reportgen from a clone "
+                             "with `pip install -e .` to build the site")
+    return PROJECT_ROOT
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
+    """Regenerate the pages from ``results_dir`` and build the site into ``site_dir``.
+
+    The new site is built beside the old one and swapped in only when the build succeeded, so a failed
+    build leaves the previous site as it was. Returns what was loaded (with any unreadable files).
+    """
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    root = project_root()
+    loaded = ResultStore(results_dir).load_all()
+    site_dir = site_dir.resolve()
+    ensure_writable(site_dir.parent, "site directory")
+    staging = site_dir.parent / f".{site_dir.name}.new-{secrets.token_hex(3)}"
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    try:
+        with tempfile.TemporaryDirectory(prefix="reportgen-docs-") as tmp:
+            docs = Path(tmp) / "docs"
+            shutil.copytree(root / "docs", docs)
+            write_pages(loaded, docs)
+            (docs / "javascripts").mkdir(exist_ok=True)
+            shutil.copy2(PLOTLY_JS, docs / "javascripts" / "plotly.min.js")
+            config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(staging),
+                                 strict=True)
+            logging.getLogger("mkdocs").setLevel(logging.WARNING)
+            with _cwd(root):  # snippet paths in mkdocs.yml are relative to the project root
+                build(config)
+    except (MkDocsException, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ReportgenError(f"site build failed, previous site kept: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap(staging, site_dir)
+    return loaded
+
+
+def _swap(new: Path, target: Path) -> None:
+    old = target.parent / f".{target.name}.old-{secrets.token_hex(3)}"
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,295 @@
+"""The results schema and the store: one validated JSON file per run under ``results/<machine-id>/``.
+
+This module is the only place that knows the shape of a results file. Everything that measures writes
+records through :func:`make_record` and :class:`ResultStore`; everything that renders reads through
+:meth:`ResultStore.load_all`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from reportgen.errors import ReportgenError
+
+SCHEMA_VERSION = 1
+
+STATUSES = ("ok", "failed", "skipped")
+RUN_STATES = ("complete", "incomplete")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric name's unit, meaning, and which direction is better."""
+
+    unit: str
+    description: str
+    better: str = "lower"  # "lower", "higher" or "" (neither)
+
+
+METRICS: dict[str, Metric] = {
+    # model
+    "params_trainable": Metric("count", "Trainable parameters", ""),
+    "params_total": Metric("count", "All parameters, including BatchNorm moving statistics", ""),
+    "macs": Metric("MAC", "Multiply-accumulates per image, counted from the graph", ""),
+    "model_size_mb": Metric("MB", "Size of the saved model file"),
+    # parity
+    "max_abs_diff": Metric("abs", "Largest absolute logit difference from the PyTorch reference"),
+    "top1_agreement": Metric("fraction", "Share of images whose top-1 class matches the reference", "higher"),
+    # inference
+    "latency_ms_p50": Metric("ms", "Median latency of one call"),
+    "latency_ms_p90": Metric("ms", "90th percentile latency of one call"),
+    "latency_ms_p99": Metric("ms", "99th percentile latency of one call"),
+    "latency_ms_mean": Metric("ms", "Mean latency of one call"),
+    "latency_ms_iqr": Metric("ms", "Interquartile range of the latency samples"),
+    "throughput_ips": Metric("img/s", "Images per second: images / total timed seconds", "higher"),
+    "peak_rss_mb": Metric("MB", "Peak resident memory of the measuring process (ru_maxrss)"),
+    "peak_gpu_mem_mb": Metric("MB", "Peak GPU memory allocated by the measuring process"),
+    "cold_start_s": Metric("s", "Fresh process to first result: import + load + first call"),
+    "import_s": Metric("s", "Importing the framework in a fresh process"),
+    "load_s": Metric("s", "Building or loading the model"),
+    "first_call_s": Metric("s", "The first inference call (tracing, compilation, allocation)"),
+    "gflops_per_s": Metric("GFLOP/s", "Achieved GFLOP/s (3.64 GFLOP per 224x224 image)", "higher"),
+    "roof_fraction": Metric("fraction", "Achieved GFLOP/s / measured GEMM roof", "higher"),
+    # conversion
+    "convert_s": Metric("s", "Time to export or convert the model"),
+    "convert_ok": Metric("bool", "1 when the conversion succeeded, 0 when it failed", "higher"),
+    "top1_delta": Metric("fraction", "Change in top-1 accuracy after export or quantization", "higher"),
+    # training
+    "train_throughput_ips": Metric("img/s", "Steady-state training images per second", "higher"),
+    "epoch_time_s": Metric("s", "Wall time of one epoch"),
+    "final_top1": Metric("fraction", "Validation top-1 accuracy after the last epoch", "higher"),
+    "final_loss": Metric("loss", "Validation cross-entropy after the last epoch"),
+    "time_to_target_s": Metric("s", "Wall time to reach the profile's validation top-1 target"),
+    # machine
+    "gemm_gflops": Metric("GFLOP/s", "Measured single-precision GEMM roof", "higher"),
+}
+
+_RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["scenario", "framework", "variant", "device", "precision", "batch_size", "status",
+                 "reason", "metrics", "samples", "settings"],
+    "additionalProperties": False,
+    "properties": {
+        "scenario": {"type": "string", "minLength": 1, "description": "inference, training, parity, ..."},
+        "framework": {"type": "string", "minLength": 1, "description": "torch, tensorflow, onnxruntime, ..."},
+        "variant": {"type": "string", "minLength": 1, "description": "eager, graph, xla, compile, int8, ..."},
+        "device": {"type": "string", "enum": ["cpu", "cuda"]},
+        "precision": {"type": "string", "description": "fp32, fp16, bf16, int8"},
+        "batch_size": {"type": ["integer", "null"], "minimum": 1},
+        "status": {"enum": list(STATUSES)},
+        "reason": {"type": ["string", "null"], "description": "Why a record failed or was skipped"},
+        "metrics": {
+            "type": "object",
+            "description": "metric name -> {value, unit}; names and units come from the metric table",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["value", "unit"],
+                "additionalProperties": False,
+                "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
+            },
+        },
+        "samples": {
+            "type": "object",
+            "description": "raw per-iteration samples, e.g. latency_ms -> [float, ...]",
+            "additionalProperties": {"type": "array", "items": {"type": "number"}},
+        },
+        "settings": {"type": "object", "description": "threads, input shape, timing rules, ..."},
+    },
+}
+
+RUN_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "reportgen run",
+    "type": "object",
+    "required": ["schema_version", "run_id", "machine_id", "status", "started_at", "finished_at",
+                 "reportgen_version", "command", "seed", "options", "profile", "machine", "records"],
+    "additionalProperties": False,
+    "properties": {
+        "schema_version": {"type": "integer", "minimum": 1},
+        "run_id": {"type": "string", "pattern": r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4}$"},
+        "machine_id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+        "status": {"enum": list(RUN_STATES)},
+        "started_at": {"type": "string", "description": "ISO 8601, UTC"},
+        "finished_at": {"type": ["string", "null"]},
+        "reportgen_version": {"type": "string"},
+        "command": {"type": "array", "items": {"type": "string"}},
+        "seed": {"type": "integer"},
+        "options": {
+            "type": "object",
+            "required": ["frameworks", "device", "threads"],
+            "description": "frameworks asked for, the resolved device and the thread count",
+        },
+        "profile": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        "machine": {"type": "object", "description": "what `reportgen env` detects"},
+        "records": {"type": "array", "items": _RECORD_SCHEMA},
+    },
+}
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string with seconds precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    """A new, time-sortable run id such as ``20261125T033000Z-1a2b``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def make_record(
+    scenario: str,
+    framework: str,
+    variant: str,
+    *,
+    device: str = "cpu",
+    precision: str = "fp32",
+    batch_size: int | None = None,
+    status: str = "ok",
+    reason: str | None = None,
+    metrics: dict[str, float] | None = None,
+    samples: dict[str, list[float]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build one record; metric units are filled in from :data:`METRICS` (unknown names are an error)."""
+    unknown = sorted(set(metrics or {}) - set(METRICS))
+    if unknown:
+        raise ValueError(f"unknown metric name(s): {', '.join(unknown)}")
+    if status != "ok" and not reason:
+        raise ValueError(f"a {status} record needs a reason")
+    return {
+        "scenario": scenario,
+        "framework": framework,
+        "variant": variant,
+        "device": device,
+        "precision": precision,
+        "batch_size": batch_size,
+        "status": status,
+        "reason": reason,
+        "metrics": {k: {"value": float(v), "unit": METRICS[k].unit} for k, v in (metrics or {}).items()},
+        "samples": {k: [float(x) for x in v] for k, v in (samples or {}).items()},
+        "settings": settings or {},
+    }
+
+
+def validate_run(run: Any, source: str = "run") -> None:
+    """Raise :class:`ResultsFileError` when ``run`` does not follow the schema."""
+    if not isinstance(run, dict):
+        raise ResultsFileError(f"{source}: not a reportgen results file (top level is not an object)")
+    version = run.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ResultsFileError(
+            f"{source}: written with results schema {version}, this reportgen reads up to "
+            f"{SCHEMA_VERSION}; upgrade reportgen to read it"
+        )
+    if "run_id" not in run or "records" not in run:
+        raise ResultsFileError(f"{source}: not a reportgen results file (no run_id/records)")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(RUN_SCHEMA).iter_errors(run))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ResultsFileError(f"{source}: {where}: {error.message}")
+    for i, rec in enumerate(run["records"]):
+        for name, metric in rec["metrics"].items():
+            if name not in METRICS:
+                raise ResultsFileError(f"{source}: records/{i}/metrics: unknown metric {name!r}")
+            if metric["unit"] != METRICS[name].unit:
+                raise ResultsFileError(
+                    f"{source}: records/{i}/metrics/{name}: unit {metric['unit']!r}, "
+                    f"expected {METRICS[name].unit!r}"
+                )
+        if rec["status"] != "ok" and not rec["reason"]:
+            raise ResultsFileError(f"{source}: records/{i}: a {rec['status']} record needs a reason")
+
+
+class ResultsFileError(ReportgenError):
+    """A results file that cannot be read or does not follow the schema."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that ``path`` holds either its old content or the complete new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+@dataclass
+class LoadedResults:
+    """Every readable run in a results directory, plus one message per file that was skipped."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class ResultStore:
+    """Results files under ``root``: ``root/<machine-id>/<run-id>.json``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path_for(self, run: dict[str, Any]) -> Path:
+        return self.root / run["machine_id"] / f"{run['run_id']}.json"
+
+    def save(self, run: dict[str, Any]) -> Path:
+        """Validate and atomically write ``run``; a failed write leaves any earlier file intact."""
+        validate_run(run, source=f"run {run.get('run_id')}")
+        path = self.path_for(run)
+        try:
+            write_json_atomic(path, run)
+        except OSError as exc:
+            raise ReportgenError(f"cannot write results file {path}: {exc.strerror or exc}") from exc
+        return path
+
+    def load(self, path: Path) -> dict[str, Any]:
+        """Read and validate one results file."""
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ResultsFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ResultsFileError(f"{path}: not valid JSON ({exc})") from exc
+        validate_run(run, source=str(path))
+        return run
+
+    def load_all(self) -> LoadedResults:
+        """Every valid run, oldest first; unreadable or foreign files are reported by name and skipped."""
+        loaded = LoadedResults()
+        if not self.root.is_dir():
+            return loaded
+        for path in sorted(self.root.glob("*/*.json")):
+            try:
+                loaded.runs.append(self.load(path))
+            except ResultsFileError as exc:
+                loaded.problems.append(str(exc))
+        loaded.runs.sort(key=lambda r: (r["started_at"], r["run_id"]))
+        return loaded
+
+    def find(self, run_id: str) -> dict[str, Any]:
+        """The run with this id, or a clear error."""
+        for path in self.root.glob(f"*/{run_id}.json"):
+            return self.load(path)
+        raise ReportgenError(f"no run {run_id!r} in {self.root}")

@@ -1,0 +1,120 @@
+"""Run measurement tasks, each in its own subprocess with a timeout; a crash or hang becomes a record.
+
+The parent sleeps in ``wait()`` while a child measures (it never polls), so it steals no CPU from the
+measurement. The child is ``python -m reportgen.worker``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportgen.results import make_record
+
+LOG_TAIL_LINES = 6
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of measurement that runs in one subprocess and returns records."""
+
+    key: str  # unique within a run, e.g. "inference/torch/eager"; --resume skips finished keys
+    module: str  # importable module whose run_task(task, ctx) runs in the child
+    scenario: str  # the scenario its records belong to
+    framework: str
+    variant: str
+    label: str  # shown in the progress display
+    params: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # artifact files an earlier task must have produced
+    produces: tuple[str, ...] = ()  # artifact files this task writes
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every task of one run shares."""
+
+    artifacts: Path
+    threads: int
+    device: str
+    seed: int
+    profile: dict[str, Any]
+
+
+def failed_record(task: Task, ctx: Context, status: str, reason: str) -> dict[str, Any]:
+    """The record that stands for a task that did not run or did not finish."""
+    return make_record(task.scenario, task.framework, task.variant, device=ctx.device, status=status,
+                       reason=reason, settings={"task": task.key})
+
+
+def child_env(threads: int, device: str) -> dict[str, str]:
+    """Environment of a measuring subprocess: explicit thread counts, quiet TensorFlow."""
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        env[name] = str(threads)
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["PYTHONUNBUFFERED"] = "1"
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU run must not touch a GPU, even if one is present
+    return env
+
+
+def describe_exit(returncode: int) -> str:
+    """``killed by SIGSEGV`` or ``exited with code 3``."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last non-empty lines of a child's output, joined for a one-line reason."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(tail)[-800:]
+
+
+def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path) -> list[dict[str, Any]]:
+    """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stem = task.key.replace("/", "__")
+    spec, out, log = (workdir / f"{stem}.{ext}" for ext in ("task.json", "records.json", "log"))
+    out.unlink(missing_ok=True)
+    payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
+    spec.write_text(json.dumps(payload), encoding="utf-8")
+    with open(log, "wb") as log_fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reportgen.worker", str(spec), str(out)],
+            stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+            env=child_env(ctx.threads, ctx.device), start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
+        except BaseException:  # Ctrl-C or SIGTERM in the parent: take the child down with it
+            _kill_group(proc)
+            raise
+    if returncode == 0 and out.exists():
+        return json.loads(out.read_text(encoding="utf-8"))
+    return [failed_record(task, ctx, "failed", f"{describe_exit(returncode)}; {log_tail(log)}".rstrip("; "))]
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

@@ -1,0 +1,59 @@
+"""Hardware detection, the machine id and the device choice."""
+
+import copy
+import re
+
+import pytest
+
+from reportgen.errors import ReportgenError
+from reportgen.hardware import default_threads, detect, machine_id, resolve_device
+
+
+@pytest.fixture(scope="module")
+def machine() -> dict:
+    return detect(probe_cuda=False)
+
+
+def test_detect_reports_cpu_memory_software(machine: dict) -> None:
+    cpu = machine["cpu"]
+    assert cpu["model"] and cpu["architecture"]
+    assert 1 <= cpu["available_cores"] <= cpu["logical_cores"]
+    assert 1 <= cpu["physical_cores"] <= cpu["logical_cores"]
+    assert machine["memory_gb"] > 0
+    assert machine["python"].startswith("3.")
+    assert machine["libraries"]["numpy"]  # installed with reportgen
+    assert "torch" in machine["libraries"] and "tensorflow" in machine["libraries"]
+    assert isinstance(machine["gpus"], list)
+
+
+def test_machine_id_is_stable_readable_and_hardware_only(machine: dict) -> None:
+    mid = machine_id(machine)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", mid)
+    assert mid == machine_id(detect(probe_cuda=False))
+    other_software = copy.deepcopy(machine)
+    other_software["libraries"]["torch"] = "0.0.1"
+    other_software["python"] = "3.99"
+    assert machine_id(other_software) == mid
+    more_cores = copy.deepcopy(machine)
+    more_cores["cpu"]["available_cores"] += 8
+    assert machine_id(more_cores) != mid
+    with_gpu = copy.deepcopy(machine)
+    with_gpu["gpus"] = [{"name": "NVIDIA H100 80GB HBM3", "memory_mb": 81559.0, "driver": "580"}]
+    assert "1x-h100" in machine_id(with_gpu) and machine_id(with_gpu) != mid
+
+
+def test_device_choice(machine: dict) -> None:
+    no_gpu = {**machine, "gpus": [], "cuda": None}
+    assert resolve_device("auto", no_gpu) == "cpu"
+    assert resolve_device("cpu", no_gpu) == "cpu"
+    with pytest.raises(ReportgenError, match="--device cuda: no NVIDIA GPU found"):
+        resolve_device("cuda", no_gpu)
+    gpu = {**machine, "gpus": [{"name": "X"}], "cuda": {"available": True}}
+    assert resolve_device("auto", gpu) == "cuda"
+    broken = {**machine, "gpus": [{"name": "X"}], "cuda": {"available": False}}
+    with pytest.raises(ReportgenError, match="torch cannot use CUDA"):
+        resolve_device("cuda", broken)
+
+
+def test_default_threads_is_physical_cores_available(machine: dict) -> None:
+    assert 1 <= default_threads(machine) <= machine["cpu"]["available_cores"]

@@ -1,0 +1,62 @@
+"""Building the site from stored results: empty, corrupt and failed cases keep the user whole."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SmokeRun
+
+from reportgen.errors import ReportgenError
+from reportgen.report import site as site_module
+from reportgen.report.pages import fmt, md_table
+from reportgen.report.site import build_site
+
+
+def test_build_with_no_results_says_so(tmp_path: Path) -> None:
+    loaded = build_site(tmp_path / "results", tmp_path / "site")
+    assert loaded.runs == []
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "No results yet" in index
+    assert (tmp_path / "site" / "schema.html").is_file()
+
+
+def test_build_skips_corrupt_files_by_name(smoke_run: SmokeRun, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(smoke_run.results, results)
+    machine_dir = next(results.iterdir())
+    (machine_dir / "broken.json").write_text("{not json")
+    loaded = build_site(results, tmp_path / "site")
+    assert len(loaded.runs) == 1
+    assert len(loaded.problems) == 1 and "broken.json" in loaded.problems[0]
+    assert "broken.json" in (tmp_path / "site" / "hardware.html").read_text()
+
+
+def test_failed_build_keeps_the_previous_site(smoke_run: SmokeRun, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(smoke_run.site, site)
+    before = (site / "index.html").read_text()
+
+    def broken_pages(loaded, docs_dir: Path) -> None:
+        (docs_dir / "index.md").write_text("[a link to nowhere](missing-page.md)\n")
+
+    monkeypatch.setattr(site_module, "write_pages", broken_pages)
+    with pytest.raises(ReportgenError, match="site build failed, previous site kept"):
+        build_site(smoke_run.results, site)  # strict mode turns the broken link into a failure
+    assert (site / "index.html").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no half-built site left behind
+
+
+def test_build_never_measures(smoke_run: SmokeRun, tmp_path: Path) -> None:
+    before = json.dumps(sorted(str(p) for p in smoke_run.results.rglob("*")))
+    build_site(smoke_run.results, tmp_path / "site")
+    assert json.dumps(sorted(str(p) for p in smoke_run.results.rglob("*"))) == before
+    assert (tmp_path / "site" / "inference.html").is_file()
+
+
+def test_table_helpers() -> None:
+    assert fmt(None) == "–" and fmt(float("nan")) == "–"
+    assert fmt(11689512, "count") == "11,689,512"
+    assert fmt(12.345, "ms") == "12.3" and fmt(0.41574, "ms") == "0.416" and fmt(1234.5) == "1,234"
+    assert md_table(["a", "b"], [["x|y", "1"]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |"

@@ -1,0 +1,137 @@
+"""A real smoke run end to end: three frameworks measured, results stored, export and site built."""
+
+import csv
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from conftest import SmokeRun, reportgen
+
+from reportgen.results import ResultStore
+
+FRAMEWORKS = {"torch", "tensorflow", "onnxruntime"}
+EXPORT_COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
+                  "metric", "value", "unit", "status"]
+
+
+def only_run(smoke_run: SmokeRun) -> dict:
+    loaded = ResultStore(smoke_run.results).load_all()
+    assert loaded.problems == []
+    (run,) = loaded.runs
+    return run
+
+
+def test_run_is_complete_and_every_framework_measured(smoke_run: SmokeRun) -> None:
+    run = only_run(smoke_run)
+    assert run["status"] == "complete" and run["profile"]["name"] == "smoke"
+    assert (smoke_run.results / run["machine_id"] / f"{run['run_id']}.json").is_file()
+    inference = [r for r in run["records"] if r["scenario"] == "inference"]
+    assert {r["framework"] for r in inference} == FRAMEWORKS
+    for rec in inference:
+        assert rec["status"] == "ok", rec["reason"]
+        samples = rec["samples"]["latency_ms"]
+        assert len(samples) >= run["profile"]["inference"]["timing"]["min_count"]
+        m = {k: v["value"] for k, v in rec["metrics"].items()}
+        assert 0 < min(samples) <= m["latency_ms_p50"] <= m["latency_ms_p90"] <= m["latency_ms_p99"] <= max(samples)
+        assert m["peak_rss_mb"] > 50
+        assert rec["settings"]["threads"]  # every runtime reports its thread settings
+    startup = {r["framework"]: r for r in run["records"] if r["scenario"] == "startup"}
+    for rec in startup.values():
+        parts = sum(rec["metrics"][k]["value"] for k in ("import_s", "load_s", "first_call_s"))
+        assert abs(rec["metrics"]["cold_start_s"]["value"] - parts) < 1e-9
+    # no working files are left behind next to the results
+    assert [p.name for p in (smoke_run.results / run["machine_id"]).iterdir()] == [f"{run['run_id']}.json"]
+
+
+def test_every_framework_computes_the_same_function(smoke_run: SmokeRun) -> None:
+    parity = {r["framework"]: r["metrics"] for r in only_run(smoke_run)["records"] if r["scenario"] == "parity"}
+    assert set(parity) == FRAMEWORKS
+    for metrics in parity.values():
+        assert metrics["max_abs_diff"]["value"] <= 1e-4
+        assert metrics["top1_agreement"]["value"] == 1.0
+
+
+def test_model_facts_and_onnx_export(smoke_run: SmokeRun) -> None:
+    records = only_run(smoke_run)["records"]
+    (model,) = [r for r in records if r["scenario"] == "model"]
+    assert model["metrics"]["params_trainable"]["value"] == 11_689_512
+    (export,) = [r for r in records if r["scenario"] == "conversion"]
+    assert export["metrics"]["convert_ok"]["value"] == 1
+    assert 40 < export["metrics"]["model_size_mb"]["value"] < 50
+
+
+def test_export_csv_has_the_contract_columns(smoke_run: SmokeRun) -> None:
+    proc = reportgen("export", "--results-dir", str(smoke_run.results), "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert list(rows[0])[: len(EXPORT_COLUMNS)] == EXPORT_COLUMNS and "reason" in rows[0]
+    p50 = {r["framework"] for r in rows if r["metric"] == "latency_ms_p50" and r["status"] == "ok"}
+    assert p50 == FRAMEWORKS
+    assert all(float(r["value"]) > 0 for r in rows if r["metric"] == "latency_ms_p50")
+
+
+def test_export_json_and_markdown(smoke_run: SmokeRun, tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    proc = reportgen("export", "--results-dir", str(smoke_run.results), "--run", "all", "--format", "json",
+                     "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())
+    assert {"metric", "value", "unit", "status", "reason"} <= set(rows[0])
+    md = reportgen("export", "--results-dir", str(smoke_run.results), "--format", "markdown").stdout
+    assert md.splitlines()[0].startswith("|") and "latency_ms_p50" in md
+
+
+def test_site_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
+    site = smoke_run.site
+    for page in ("index.html", "inference.html", "hardware.html", "methodology.html", "schema.html",
+                 "profiles.html"):
+        assert (site / page).is_file(), page
+    html = (site / "inference.html").read_text()
+    run = only_run(smoke_run)
+    assert run["run_id"] in html and run["machine_id"] in html
+    specs = re.findall(r'<script type="application/json" id="([a-z0-9-]+)-spec">(.*?)</script>', html, re.S)
+    charts = {chart_id: json.loads(spec.replace("<\\/", "</")) for chart_id, spec in specs}
+    latency = charts["latency-batch1"]
+    assert len(latency["data"]) == 3 and all(trace["type"] == "box" for trace in latency["data"])
+    for rec in (r for r in run["records"] if r["scenario"] == "inference"):
+        assert f"{rec['metrics']['latency_ms_p50']['value']:.1f}" in html  # the table shows the stored value
+    assert "Site:" in smoke_run.stdout and "reportgen serve" in smoke_run.stdout
+
+
+class _Loads(HTMLParser):
+    """Collects every URL a page would fetch by itself (scripts, styles, images, fonts, frames)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "source", "audio", "video", "embed") and a.get("src"):
+            self.urls.append(a["src"])
+        if tag == "link" and a.get("href") and (a.get("rel") or "") not in ("canonical", "alternate"):
+            self.urls.append(a["href"])
+
+
+def external_loads(html: str) -> list[str]:
+    parser = _Loads()
+    parser.feed(html)
+    urls = parser.urls + re.findall(r"url\(\s*['\"]?([^)'\"]+)", html)
+    return [u for u in urls if re.match(r"(https?:)?//", u)]
+
+
+def test_the_network_check_catches_what_it_should() -> None:
+    page = ('<link rel="preconnect" href="https://fonts.gstatic.com"><script src="//cdn.x/p.js"></script>'
+            '<a href="https://example.org">ok</a><style>@font-face{src:url("https://f/x.woff2")}</style>')
+    assert external_loads(page) == ["https://fonts.gstatic.com", "//cdn.x/p.js", "https://f/x.woff2"]
+
+
+def test_site_loads_nothing_from_the_network(smoke_run: SmokeRun) -> None:
+    offenders = []
+    for path in smoke_run.site.rglob("*"):
+        if path.suffix in (".html", ".css"):
+            offenders += [f"{path.name}: {u}" for u in external_loads(path.read_text(errors="replace"))]
+    assert offenders == []
+    assert (smoke_run.site / "javascripts" / "plotly.min.js").stat().st_size > 1_000_000  # shipped once, offline
