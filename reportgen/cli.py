@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    console = Console(stderr=args.command == "export")
+    console = Console(stderr=args.command == "export", soft_wrap=True)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
                 "export": cmd_export}

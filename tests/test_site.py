@@ -9,7 +9,7 @@ from conftest import SmokeRun
 
 from reportgen.errors import ReportgenError
 from reportgen.report import site as site_module
-from reportgen.report.pages import fmt, md_table
+from reportgen.report.format import fmt, md_table
 from reportgen.report.site import build_site
 
 

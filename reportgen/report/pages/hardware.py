@@ -1,0 +1,48 @@
+"""The Hardware & software page: every detected fact, versions, threads, and what ran or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.hardware import LIBRARIES
+from reportgen.report.format import fmt, md_table, name, provenance, records
+from reportgen.results import LoadedResults
+
+PAGE = "hardware.md"
+
+
+def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
+    """Context of the Hardware & software page."""
+    m = run["machine"]
+    cpu = m["cpu"]
+    facts = [
+        ["CPU", cpu["model"]], ["architecture", cpu["architecture"]],
+        ["cores (physical / logical / available to the run)",
+         f"{cpu['physical_cores']} / {cpu['logical_cores']} / {cpu['available_cores']}"],
+        ["SIMD", ", ".join(cpu["simd"]) or "–"], ["memory", f"{m['memory_gb']} GB"], ["OS", m["os"]],
+        ["Python", m["python"]], ["compiler", m["compiler"] or "–"],
+        ["device used", run["options"]["device"]], ["threads per measuring process", str(run["options"]["threads"])],
+    ]
+    for i, gpu in enumerate(m["gpus"]):
+        facts.append([f"GPU {i}", f"{gpu['name']}, {fmt(gpu['memory_mb'])} MB, driver {gpu['driver']}"])
+    if m.get("cuda"):
+        facts.append(["CUDA (torch)", f"CUDA {m['cuda'].get('cuda')}, cuDNN {m['cuda'].get('cudnn')}"])
+    libs = [[lib, m["libraries"].get(lib) or "not installed"] for lib in LIBRARIES if lib in m["libraries"]]
+    matrix = [[r["scenario"], name(r["framework"]), r["variant"], r["device"],
+               str(r["batch_size"] or "–"), r["status"], r["reason"] or ""] for r in run["records"]]
+    runs = [[r["run_id"], r["machine_id"], r["profile"]["name"], r["status"], r["started_at"],
+             str(sum(x["status"] == "ok" for x in r["records"])),
+             str(sum(x["status"] != "ok" for x in r["records"]))] for r in reversed(loaded.runs)]
+    threads = {f"{name(r['framework'])} ({r['variant']})": r["settings"]["threads"]
+               for r in records(run, "inference")}
+    return {
+        "run": provenance(run),
+        "facts": md_table(["fact", "value"], facts),
+        "libraries": md_table(["library", "version"], libs),
+        "threads": md_table(["runtime", "thread settings"],
+                            [[k, ", ".join(f"`{n}={v}`" for n, v in t.items())] for k, t in threads.items()]),
+        "thread_env": m["thread_env"],
+        "matrix": md_table(["scenario", "framework", "variant", "device", "batch", "status", "reason"], matrix),
+        "runs": md_table(["run", "machine", "profile", "state", "started (UTC)", "ok records", "not ok"], runs),
+        "problems": loaded.problems,
+    }
