@@ -121,8 +121,9 @@ def _run_one(task: Task, ctx: Context, run: dict[str, Any]) -> list[dict[str, An
 
 def _report(console: Console, task: Task, records: list[dict[str, Any]], seconds: float) -> None:
     bad = [r for r in records if r["status"] != "ok"]
-    mark = "[green]ok[/]" if not bad else f"[red]{bad[0]['status']}[/]"
-    line = f"  {mark} {task.label} ({seconds:.1f} s)"
-    if bad:
-        line += f": {bad[0]['reason']}"
+    line = f"  [green]ok[/] {task.label} ({seconds:.1f} s)"
+    if bad and len(bad) == len(records):
+        line = f"  [red]{bad[0]['status']}[/] {task.label} ({seconds:.1f} s): {bad[0]['reason']}"
+    elif bad:
+        line += f"; [red]{len(bad)} of {len(records)} not ok[/], first: {bad[0]['variant']}: {bad[0]['reason']}"
     console.print(line, highlight=False, markup=True, soft_wrap=True)

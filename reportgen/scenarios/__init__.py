@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.runner import Context, Task
-from reportgen.scenarios import inference, parity, reference
+from reportgen.scenarios import conversion, inference, parity, reference
 
 
 def plan(frameworks: list[str], profile: dict[str, Any]) -> list[Task]:
     """Every task of a run, in the order they run: the reference model first, then the measurements."""
-    return [reference.TASK] + inference.plan(frameworks, profile)
+    return [reference.TASK] + inference.plan(frameworks, profile) + conversion.plan(frameworks)
 
 
 def finish(ctx: Context) -> list[dict[str, Any]]:
-    """Records the parent derives after all tasks ran (parity of every framework's outputs)."""
+    """Records the parent derives after all tasks ran (parity of every converted model)."""
     return parity.compare_outputs(ctx)

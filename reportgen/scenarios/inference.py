@@ -1,8 +1,8 @@
 """Inference: batch latency and throughput of ResNet-18 in each framework, one subprocess each.
 
 In the child: import the framework (timed), load the shared weights (timed), make the first call
-(timed), then a timed loop per batch size. The logits of a fixed check batch are saved for the parity
-comparison done in the parent.
+(timed), then a timed loop per batch size. The logits of a fixed check batch are compared with the
+PyTorch reference model's, and the agreement is stored next to the speed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.artifacts import ONNX_FILE, WEIGHTS_FILE, check_outputs_name
+from reportgen.artifacts import ONNX_FILE, REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.config import TimingSettings
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
@@ -27,10 +27,10 @@ def plan(frameworks: list[str], profile: dict[str, Any]) -> list[Task]:
     """One task per framework; each needs the reference weights (and ONNX Runtime the ONNX file)."""
     tasks = []
     for fw in frameworks:
-        needs = (WEIGHTS_FILE, ONNX_FILE) if fw == "onnxruntime" else (WEIGHTS_FILE,)
+        needs = (WEIGHTS_FILE, REFERENCE_OUTPUTS) + ((ONNX_FILE,) if fw == "onnxruntime" else ())
         tasks.append(Task(key=f"inference/{fw}/{VARIANTS[fw]}", module=__name__, scenario="inference",
                           framework=fw, variant=VARIANTS[fw], label=f"Inference: {LABELS[fw]}",
-                          needs=needs, produces=(check_outputs_name(fw, VARIANTS[fw]),)))
+                          needs=needs))
     return tasks
 
 
@@ -54,10 +54,11 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     first_input = backend.to_input(images(ctx.seed + 1, 1, size))
     first_call_s = timer.time_call(lambda: backend.sync(backend.predict(first_input)))
 
+    # Same function as the reference? Logits on the fixed check batch, against the PyTorch reference model.
     check = backend.to_numpy(backend.predict(backend.to_input(check_images(ctx.seed, size))))
-    out = ctx.artifacts / check_outputs_name(task.framework, task.variant)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, check)
+    reference = np.load(ctx.artifacts / REFERENCE_OUTPUTS)
+    agreement = {"max_abs_diff": float(np.max(np.abs(check - reference))),
+                 "top1_agreement": float(np.mean(check.argmax(1) == reference.argmax(1)))}
 
     common = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
               "timing": settings["timing"], "memory_method": memory.METHOD}
@@ -73,6 +74,7 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         samples_ms = [s * 1e3 for s in samples]
         metrics = stats.latency_summary(samples_ms)
         metrics["throughput_ips"] = stats.throughput(batch, samples)
+        metrics.update(agreement)
         metrics["peak_rss_mb"] = memory.peak_rss_mb()
         gpu = backend.peak_gpu_mem_mb()
         if gpu is not None:

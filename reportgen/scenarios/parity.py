@@ -1,7 +1,8 @@
-"""Parity: does every runtime compute the same function as the PyTorch reference model?
+"""Parity: does every exported, converted or quantized model compute what the PyTorch model computes?
 
-Computed in the parent from the check-batch logits that the reference task and each inference task
-saved: the largest absolute logit difference and the share of images whose top-1 class agrees.
+Computed in the parent from the logits the conversion tasks saved on the evaluation images: the largest
+absolute logit difference from the trained PyTorch model, the share of images whose top-1 class agrees
+with it, and the change in top-1 accuracy against the true labels (``top1_delta``).
 """
 
 from __future__ import annotations
@@ -10,28 +11,36 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.artifacts import OUTPUTS_DIR, REFERENCE_OUTPUTS
 from reportgen.results import make_record
 from reportgen.runner import Context
+from reportgen.scenarios.conversion import DATA, LOGITS, REFERENCE
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """The parity metrics of one candidate's logits against the reference logits."""
+    return {
+        "max_abs_diff": float(np.max(np.abs(candidate - reference))),
+        "top1_agreement": float(np.mean(candidate.argmax(1) == reference.argmax(1))),
+        "top1_delta": float(np.mean(candidate.argmax(1) == labels) - np.mean(reference.argmax(1) == labels)),
+    }
 
 
 def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
-    """One parity record per runtime whose check-batch logits exist; none without the reference."""
-    ref_path = ctx.artifacts / REFERENCE_OUTPUTS
-    if not ref_path.exists():
+    """One parity record per candidate whose logits exist; none without the reference."""
+    ref_path, data_path = ctx.artifacts / REFERENCE, ctx.artifacts / DATA
+    if not (ref_path.exists() and data_path.exists()):
         return []
     reference = np.load(ref_path)
+    with np.load(data_path) as data:
+        labels = data["y_eval"]
     records = []
-    for path in sorted((ctx.artifacts / OUTPUTS_DIR).glob("*-*.npy")):
-        framework, _, variant = path.stem.partition("-")
-        candidate = np.load(path)
-        metrics = {
-            "max_abs_diff": float(np.max(np.abs(candidate - reference))),
-            "top1_agreement": float(np.mean(candidate.argmax(1) == reference.argmax(1))),
-        }
-        records.append(make_record("parity", framework, variant, device=ctx.device, batch_size=len(reference),
-                                   metrics=metrics,
-                                   settings={"reference": "PyTorch reference model, in its own process",
-                                             "task": f"parity/{framework}/{variant}",
-                                             "inputs": "seeded N(0,1) images"}))
+    for path in sorted((ctx.artifacts / LOGITS).glob("*-*.npy")):
+        runtime, _, variant = path.stem.partition("-")
+        records.append(make_record(
+            "parity", runtime, variant, device="cpu", precision="int8" if "int8" in variant else "fp32",
+            batch_size=len(labels), metrics=compare(reference, np.load(path), labels),
+            settings={"reference": "the trained PyTorch model (fp32)", "task": f"parity/{runtime}/{variant}",
+                      "inputs": f"{len(labels)} held-out digits, 32x32",
+                      "reference_top1": float(np.mean(reference.argmax(1) == labels))},
+        ))
     return records

@@ -43,17 +43,15 @@ def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Inference page."""
     inference = sorted(records(run, "inference"), key=lambda r: (r["batch_size"], metric(r, "latency_ms_p50")))
-    parity = {(r["framework"], r["variant"]): r for r in records(run, "parity")}
     rows = []
     for rec in inference:
-        par = parity.get((rec["framework"], rec["variant"]))
         rows.append([
             name(rec["framework"]), rec["variant"], str(rec["batch_size"]),
             *(fmt(metric(rec, m), "ms") for m in ("latency_ms_p50", "latency_ms_iqr", "latency_ms_p90",
                                                    "latency_ms_p99")),
             fmt(metric(rec, "throughput_ips")), fmt(metric(rec, "peak_rss_mb")),
             str(rec["settings"].get("samples", "")), "yes" if rec["settings"].get("noisy") else "no",
-            fmt(metric(par, "max_abs_diff"), "abs") if par else "–",
+            fmt(metric(rec, "max_abs_diff"), "abs"),
         ])
     batch1 = [r for r in inference if r["batch_size"] == 1]
     startup = sorted(records(run, "startup"), key=lambda r: metric(r, "cold_start_s") or 0)

@@ -1,0 +1,1 @@
+"""Data sets shared by both frameworks, as framework-neutral NumPy arrays."""

@@ -1,0 +1,1 @@
+"""Post-training INT8 quantization in each runtime."""

@@ -1,0 +1,99 @@
+"""The Parity & Conversion page: does every export compute the same function, and what does it cost?"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import plotly.graph_objects as go
+
+from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
+from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.results import LoadedResults
+
+PAGE = "parity.md"
+RUNTIME_NAMES = {"tflite": "TFLite"}
+
+
+def _runtime(framework: str) -> str:
+    return RUNTIME_NAMES.get(framework, name(framework))
+
+
+def _converter_rates(loaded: LoadedResults) -> str:
+    """Success rate of each converter over every stored run."""
+    tried: Counter[str] = Counter()
+    worked: Counter[str] = Counter()
+    for run in loaded.runs:
+        for rec in run["records"]:
+            converter = rec["settings"].get("converter")
+            if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"]:
+                tried[converter] += 1
+                worked[converter] += int(metric(rec, "convert_ok") == 1)
+    rows = [[f"`{c}`", str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
+    return md_table(["converter", "succeeded", "attempts", "success rate"], rows) if rows else ""
+
+
+def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, dict[str, Any]]) -> go.Figure:
+    fig = go.Figure()
+    for rec in conversions:
+        par = parity.get(rec["variant"])
+        if rec["precision"] != "int8" or par is None or "model_size_mb" not in rec["metrics"]:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers+text",
+            name=f"{_runtime(par['framework'])} {rec['variant']}", text=[rec["variant"]], textposition="top center",
+            marker={"size": 14, "color": FRAMEWORK_COLORS.get(par["framework"])},
+            hovertemplate="%{x:.1f} MB, top-1 change %{y:+.3f}<extra>%{fullData.name}</extra>",
+        ))
+    fp32 = next((r for r in conversions if r["variant"] == "onnx" and r["framework"] == "torch"), None)
+    if fp32 is not None and "model_size_mb" in fp32["metrics"]:
+        fig.add_trace(go.Scatter(x=[metric(fp32, "model_size_mb")], y=[0.0], mode="markers+text", name="fp32 (ONNX)",
+                                 text=["fp32"], textposition="top center", marker={"size": 14, "symbol": "diamond"},
+                                 hovertemplate="%{x:.1f} MB, the float model<extra></extra>"))
+    fig.update_layout(title="Model size against accuracy change after INT8 quantization",
+                      xaxis_title="model file (MB)", yaxis_title="top-1 change vs fp32", showlegend=False)
+    return fig
+
+
+def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
+    """Context of the Parity & Conversion page."""
+    facts = records(run, "model")
+    conversions = [r for r in run["records"] if r["scenario"] == "conversion"]
+    parity_recs = sorted(records(run, "parity", status=None), key=lambda r: (r["precision"], r["framework"]))
+    parity = {r["variant"]: r for r in parity_recs if r["status"] == "ok"}
+    reference = next((r for r in records(run, "training") if r["variant"] == "digits-reference"), None)
+    return {
+        "run": provenance(run),
+        "facts": md_table(
+            ["framework", "classes", "trainable parameters", "all parameters (with BN statistics)", "MACs per image"],
+            [[name(r["framework"]), str(r["settings"].get("num_classes", "")),
+              fmt(metric(r, "params_trainable"), "count"), fmt(metric(r, "params_total"), "count"), _macs(r)]
+             for r in facts]) if facts else "",
+        "conversions": md_table(
+            ["from", "export", "converter", "result", "time (s)", "file (MB)", "reason"],
+            [[name(r["framework"]), r["variant"], r["settings"].get("converter", ""), r["status"],
+              fmt(metric(r, "convert_s"), "s"), fmt(metric(r, "model_size_mb"), "MB"), r["reason"] or ""]
+             for r in conversions]) if conversions else "",
+        "rates": _converter_rates(loaded),
+        "parity": md_table(
+            ["runs in", "model", "precision", "max abs diff", "top-1 agreement", "top-1 change", "status"],
+            [[_runtime(r["framework"]), r["variant"], r["precision"], fmt(metric(r, "max_abs_diff"), "abs"),
+              fmt(metric(r, "top1_agreement"), "fraction"), _signed(metric(r, "top1_delta")),
+              r["status"] if r["status"] == "ok" else f"{r['status']}: {r['reason']}"]
+             for r in parity_recs]) if parity_recs else "",
+        "reference": {"top1": metric(reference, "final_top1"), "epochs": reference["settings"]["epochs"],
+                      "eval_images": reference["settings"]["eval_images"],
+                      "train_images": reference["settings"]["train_images"]} if reference else None,
+        "chart": chart_html(_size_accuracy_figure(conversions, parity), "size-vs-accuracy",
+                            "Each INT8 model's file size against its top-1 change on the held-out digits")
+        if any(r["precision"] == "int8" for r in parity_recs) else "",
+    }
+
+
+def _macs(rec: dict[str, Any]) -> str:
+    macs, size = metric(rec, "macs"), rec["settings"].get("image_size")
+    return f"{macs / 1e9:.2f} G at {size}x{size}" if macs else "–"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"

@@ -1,0 +1,245 @@
+"""Conversion: every export and quantization of one trained ResNet-18, timed and checked.
+
+Three subprocesses, in order:
+
+- **torch**: trains ResNet-18 on the bundled digits (32x32, seeded), saves its weights, the evaluation
+  and calibration images and its own logits (the reference), then exports to ONNX, TorchScript and a
+  ``torch.export`` program and quantizes to INT8 (eager, x86).
+- **tensorflow**: loads the same weights into the Keras ResNet-18, then exports to ONNX (tf2onnx), a
+  SavedModel and TFLite (float32, INT8 dynamic range, INT8 full integer).
+- **onnxruntime**: runs both ONNX files and quantizes the PyTorch one to INT8 (dynamic and static).
+
+Each conversion becomes a ``conversion`` record (``convert_ok``, ``convert_s``, ``model_size_mb``;
+a failure is recorded with its error and the others go on). Each converted model that runs leaves its
+logits on the evaluation images, which :mod:`reportgen.scenarios.parity` compares with the reference.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.results import make_record
+from reportgen.runner import Context, Task
+
+FOLDER = "conversion"
+TRAINED = f"{FOLDER}/trained.npz"  # torchvision state_dict of the trained model
+DATA = f"{FOLDER}/data.npz"  # x_eval, y_eval (NCHW) and x_calib, all from the digits
+REFERENCE = f"{FOLDER}/reference.npy"  # the trained PyTorch model's logits on x_eval
+TORCH_ONNX = f"{FOLDER}/resnet18-from-torch.onnx"
+KERAS_ONNX = f"{FOLDER}/resnet18-from-keras.onnx"
+LOGITS = f"{FOLDER}/logits"  # <runtime>-<variant>.npy per candidate
+NUM_CLASSES = 10
+IMAGE_SIZE = 32
+
+TASKS = [
+    Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",
+         label="Conversion: train on digits, PyTorch exports + INT8", produces=(TRAINED, DATA, REFERENCE, TORCH_ONNX)),
+    Task(key="conversion/tensorflow", module=__name__, scenario="conversion", framework="tensorflow",
+         variant="exports", label="Conversion: Keras -> ONNX, SavedModel, TFLite (+ INT8)",
+         needs=(TRAINED, DATA), produces=(KERAS_ONNX,)),
+    Task(key="conversion/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
+         variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DATA, TORCH_ONNX)),
+]
+
+
+def plan(frameworks: list[str]) -> list[Task]:
+    """The conversion tasks of the frameworks asked for (the torch one makes what the others need)."""
+    return [t for t in TASKS if t.framework in frameworks or t.framework == "torch"]
+
+
+def size_mb(path: Path) -> float:
+    """Size of a model file, or of every file under a model directory, in MB."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+    return path.stat().st_size / 1e6
+
+
+class Converter:
+    """Runs conversions one by one, turning each into a record and saving each result's logits."""
+
+    def __init__(self, task: Task, ctx: Context) -> None:
+        self.task, self.ctx = task, ctx
+        self.folder = ctx.artifacts / FOLDER
+        (ctx.artifacts / LOGITS).mkdir(parents=True, exist_ok=True)
+        self.records: list[dict[str, Any]] = []
+        with np.load(ctx.artifacts / DATA) as data:
+            self.data = {k: data[k] for k in data.files}
+
+    def attempt(self, variant: str, converter: str, output: str, convert: Callable[[Path], Any],
+                run: tuple[str, Callable[[Any, Path], np.ndarray]] | None = None, **settings: Any) -> Any:
+        """Convert into ``output`` (timed), then optionally run the result on the evaluation images.
+
+        ``run`` is ``(runtime, fn)``; ``fn(converted, path)`` returns logits, saved as the candidate
+        ``<runtime>-<variant>``. Returns what ``convert`` returned, or None when it failed.
+        """
+        path = self.folder / output
+        settings.update(converter=converter, file=output, model="resnet18, 10 classes, 32x32, trained on digits")
+        start = time.perf_counter()
+        try:
+            converted = convert(path)
+        except Exception as exc:  # a failed conversion is a result: record it and go on
+            self._record(variant, {"convert_ok": 0, "convert_s": time.perf_counter() - start}, settings,
+                         f"conversion failed: {type(exc).__name__}: {exc}")
+            return None
+        metrics = {"convert_ok": 1, "convert_s": time.perf_counter() - start, "model_size_mb": size_mb(path)}
+        reason = None
+        if run is not None:
+            runtime, fn = run
+            try:
+                np.save(self.ctx.artifacts / LOGITS / f"{runtime}-{variant}.npy", fn(converted, path))
+            except Exception as exc:
+                reason = f"converted, but running it in {runtime} failed: {type(exc).__name__}: {exc}"
+        self._record(variant, metrics, settings, reason)
+        return converted
+
+    def _record(self, variant: str, metrics: dict[str, float], settings: dict[str, Any], reason: str | None) -> None:
+        self.records.append(make_record(
+            "conversion", self.task.framework, variant, device="cpu",
+            precision="int8" if "int8" in variant else "fp32",
+            status="failed" if reason else "ok", reason=reason[:800] if reason else None,
+            metrics=metrics, settings=settings,
+        ))
+
+
+def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    return {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime}[task.framework](task, ctx)
+
+
+def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    import torch
+
+    from benchmarks.data.digits import load_digits_32
+    from benchmarks.export import from_torch
+    from benchmarks.models.resnet_torch import build_resnet18, state_dict_numpy
+    from benchmarks.quantize.torch_int8 import quantize_int8
+    from benchmarks.training.train_torch import predict_logits, train
+
+    torch.set_num_threads(ctx.threads)
+    settings = ctx.profile["conversion"]
+    x_train, y_train, x_eval, y_eval = load_digits_32(seed=ctx.seed)
+    x_calib = x_train[: settings["calibration_images"]]
+    model = build_resnet18(NUM_CLASSES, seed=ctx.seed)
+    start = time.perf_counter()
+    losses = train(model, x_train, y_train, settings["train_epochs"], settings["train_batch_size"],
+                   settings["learning_rate"], seed=ctx.seed)
+    train_s = time.perf_counter() - start
+    model.eval()
+    state = state_dict_numpy(model)
+    (ctx.artifacts / FOLDER).mkdir(parents=True, exist_ok=True)
+    np.savez(ctx.artifacts / TRAINED, **state)
+    np.savez(ctx.artifacts / DATA, x_eval=x_eval, y_eval=y_eval, x_calib=x_calib)
+    reference = predict_logits(model, x_eval)
+    np.save(ctx.artifacts / REFERENCE, reference)
+    top1 = float((reference.argmax(1) == y_eval).mean())
+
+    conv = Converter(task, ctx)
+    conv.records.append(make_record(
+        "training", "torch", "digits-reference", batch_size=settings["train_batch_size"],
+        metrics={"final_top1": top1, "epoch_time_s": train_s / len(losses)},
+        settings={"purpose": "the model every conversion starts from", "epochs": len(losses), "losses": losses,
+                  "train_images": len(x_train), "eval_images": len(x_eval)},
+    ))
+
+    def run_torch(module: torch.nn.Module, path: Path) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(x_eval)).numpy()
+
+    conv.attempt("onnx", "torch.onnx.export(dynamo=True)", Path(TORCH_ONNX).name,
+                 lambda p: from_torch.export_onnx(model, str(p), IMAGE_SIZE))
+    conv.attempt("torchscript", "torch.jit.trace", "resnet18.torchscript.pt",
+                 lambda p: from_torch.export_torchscript(model, str(p), IMAGE_SIZE), ("torch", run_torch))
+    conv.attempt("torch.export", "torch.export.export", "resnet18.pt2",
+                 lambda p: from_torch.export_program(model, str(p), IMAGE_SIZE), ("torch", run_torch))
+
+    def quantize(path: Path) -> torch.nn.Module:
+        quantized = quantize_int8(state, NUM_CLASSES, x_calib)
+        torch.save(quantized.state_dict(), path)
+        return quantized
+
+    conv.attempt("int8", "torch.ao.quantization (eager, x86)", "resnet18-int8.pt", quantize, ("torch", run_torch))
+    return conv.records
+
+
+def _tensorflow(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    import tensorflow as tf
+
+    from benchmarks.export import from_keras
+    from benchmarks.inference import predict_tflite
+    from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+
+    tf.config.threading.set_intra_op_parallelism_threads(ctx.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    conv = Converter(task, ctx)
+    x_eval = conv.data["x_eval"].transpose(0, 2, 3, 1).copy()  # Keras is channels-last
+    x_calib = conv.data["x_calib"].transpose(0, 2, 3, 1).copy()
+
+    big = build_resnet18(1000, (224, 224, 3))
+    conv.records.append(make_record(
+        "model", "tensorflow", "resnet18",
+        metrics={"params_trainable": sum(int(np.prod(w.shape)) for w in big.trainable_weights),
+                 "params_total": big.count_params()},
+        settings={"num_classes": 1000, "note": "params_total includes the BatchNorm moving statistics"},
+    ))
+    del big
+
+    model = build_resnet18(NUM_CLASSES, (IMAGE_SIZE, IMAGE_SIZE, 3))
+    with np.load(ctx.artifacts / TRAINED) as npz:
+        load_torch_state(model, {k: npz[k] for k in npz.files})
+    np.save(ctx.artifacts / LOGITS / "tensorflow-keras.npy", model.predict(x_eval, verbose=0))
+
+    def run_savedmodel(_: Any, path: Path) -> np.ndarray:
+        loaded = tf.saved_model.load(str(path))  # keep a reference: its variables live as long as it does
+        return loaded.serve(tf.constant(x_eval)).numpy()
+
+    def run_tflite(_: Any, path: Path) -> np.ndarray:
+        return predict_tflite.predict(predict_tflite.load_interpreter(str(path), ctx.threads), x_eval)
+
+    conv.attempt("onnx", "tf2onnx.convert.from_keras", Path(KERAS_ONNX).name,
+                 lambda p: from_keras.export_onnx(model, str(p)))
+    conv.attempt("savedmodel", "keras Model.export", "resnet18-savedmodel",
+                 lambda p: from_keras.export_savedmodel(model, str(p)), ("tensorflow", run_savedmodel))
+    tflite, interpreter = "tf.lite.TFLiteConverter.from_keras_model", predict_tflite.INTERPRETER
+    conv.attempt("tflite", tflite, "resnet18.tflite", lambda p: from_keras.export_tflite(model, str(p)),
+                 ("tflite", run_tflite), interpreter=interpreter)
+    conv.attempt("tflite-int8-dynamic", tflite, "resnet18-int8-dynamic.tflite",
+                 lambda p: from_keras.export_tflite(model, str(p), "dynamic"), ("tflite", run_tflite),
+                 interpreter=interpreter)
+    conv.attempt("tflite-int8-full", tflite, "resnet18-int8-full.tflite",
+                 lambda p: from_keras.export_tflite(model, str(p), "full", x_calib), ("tflite", run_tflite),
+                 interpreter=interpreter)
+    return conv.records
+
+
+def _onnxruntime(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    from benchmarks.inference import predict_onnxruntime
+    from benchmarks.quantize import onnxruntime_int8
+
+    conv = Converter(task, ctx)
+    x_eval, x_calib = conv.data["x_eval"], conv.data["x_calib"]
+
+    def run(path: Path, channels_last: bool = False) -> np.ndarray:
+        session = predict_onnxruntime.load_session(str(path), ctx.threads)
+        return predict_onnxruntime.predict(session, x_eval.transpose(0, 2, 3, 1).copy() if channels_last else x_eval)
+
+    for source, variant in ((TORCH_ONNX, "from-torch"), (KERAS_ONNX, "from-keras")):
+        path = ctx.artifacts / source
+        if path.exists():  # the Keras export keeps Keras' NHWC input layout
+            try:
+                np.save(ctx.artifacts / LOGITS / f"onnxruntime-{variant}.npy", run(path, variant == "from-keras"))
+            except Exception as exc:
+                conv.records.append(make_record(
+                    "parity", "onnxruntime", variant, status="failed",
+                    reason=f"ONNX Runtime could not run {path.name}: {type(exc).__name__}: {exc}"[:800]))
+    source = str(ctx.artifacts / TORCH_ONNX)
+    conv.attempt("int8-dynamic", "onnxruntime.quantization.quantize_dynamic", "resnet18-int8-dynamic.onnx",
+                 lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)),
+                 ("onnxruntime", lambda _, p: run(p)))
+    conv.attempt("int8-static", "onnxruntime.quantization.quantize_static (QDQ)", "resnet18-int8-static.onnx",
+                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), x_calib),
+                 ("onnxruntime", lambda _, p: run(p)))
+    return conv.records

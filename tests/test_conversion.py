@@ -1,0 +1,73 @@
+"""Conversions: a failing converter is recorded and the next one still runs; parity metrics are right."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen.runner import Context
+from reportgen.scenarios import conversion, parity
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Context:
+    (tmp_path / conversion.FOLDER).mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / conversion.DATA, x_eval=rng.standard_normal((6, 3, 32, 32), dtype=np.float32),
+             y_eval=np.array([0, 1, 2, 0, 1, 2]), x_calib=rng.standard_normal((2, 3, 32, 32), dtype=np.float32))
+    return Context(artifacts=tmp_path, threads=1, device="cpu", seed=0, profile={})
+
+
+def test_a_failed_conversion_is_recorded_and_the_next_one_runs(ctx: Context) -> None:
+    conv = conversion.Converter(conversion.TASKS[1], ctx)
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("unsupported op: FancyConv")
+
+    def works(path: Path) -> str:
+        path.write_bytes(b"x" * 2_000_000)
+        return "model"
+
+    assert conv.attempt("tflite", "TFLiteConverter", "a.tflite", broken, ("tflite", lambda m, p: np.zeros(1))) is None
+    assert conv.attempt("onnx", "tf2onnx", "b.onnx", works, ("onnxruntime", lambda m, p: np.ones((6, 3)))) == "model"
+    failed, ok = conv.records
+    assert failed["status"] == "failed" and failed["metrics"]["convert_ok"]["value"] == 0
+    assert failed["reason"] == "conversion failed: RuntimeError: unsupported op: FancyConv"
+    assert failed["settings"]["converter"] == "TFLiteConverter"
+    assert ok["status"] == "ok" and ok["metrics"]["convert_ok"]["value"] == 1
+    assert ok["metrics"]["model_size_mb"]["value"] == 2.0
+    assert not (ctx.artifacts / conversion.LOGITS / "tflite-tflite.npy").exists()
+    assert np.load(ctx.artifacts / conversion.LOGITS / "onnxruntime-onnx.npy").shape == (6, 3)
+
+
+def test_a_conversion_whose_result_does_not_run_is_failed_but_converted(ctx: Context) -> None:
+    conv = conversion.Converter(conversion.TASKS[0], ctx)
+
+    def crash(model: object, path: Path) -> np.ndarray:
+        raise ValueError("bad input shape")
+
+    conv.attempt("int8", "torch.ao", "q.pt", lambda p: p.write_bytes(b"q"), ("torch", crash))
+    (rec,) = conv.records
+    assert rec["status"] == "failed" and rec["metrics"]["convert_ok"]["value"] == 1
+    assert "running it in torch failed: ValueError: bad input shape" in rec["reason"]
+    assert rec["precision"] == "int8"
+
+
+def test_parity_metrics() -> None:
+    reference = np.array([[3.0, 1.0], [0.0, 2.0], [1.0, 0.0]])
+    labels = np.array([0, 1, 1])  # the reference gets 2 of 3 right
+    same = parity.compare(reference, reference + 1e-6, labels)
+    assert same["max_abs_diff"] == pytest.approx(1e-6) and same["top1_agreement"] == 1.0 and same["top1_delta"] == 0
+    flipped = parity.compare(reference, np.array([[3.0, 1.0], [0.0, 2.0], [0.0, 1.0]]), labels)
+    assert flipped["top1_agreement"] == pytest.approx(2 / 3) and flipped["top1_delta"] == pytest.approx(1 / 3)
+
+
+def test_parity_records_come_from_saved_logits(ctx: Context) -> None:
+    logits = np.eye(3)[[0, 1, 2, 0, 1, 2]].astype(np.float32)
+    np.save(ctx.artifacts / conversion.REFERENCE, logits)
+    (ctx.artifacts / conversion.LOGITS).mkdir()
+    np.save(ctx.artifacts / conversion.LOGITS / "tflite-tflite-int8-full.npy", np.roll(logits, 1, axis=1))
+    (rec,) = parity.compare_outputs(ctx)
+    assert (rec["framework"], rec["variant"], rec["precision"]) == ("tflite", "tflite-int8-full", "int8")
+    assert rec["batch_size"] == 6 and rec["settings"]["reference_top1"] == 1.0
+    assert rec["metrics"]["top1_delta"]["value"] == pytest.approx(-1.0)
