@@ -23,6 +23,6 @@ def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatc
     assert skipped["status"] == "skipped"
     assert skipped["reason"] == "tensorflow_not_here is not installed (pip install 'reportgen[tensorflow]')"
     assert by_key[("inference", "onnxruntime")]["status"] == "ok"
-    assert by_key[("parity", "onnxruntime")]["metrics"]["max_abs_diff"]["value"] <= 1e-4
+    assert by_key[("inference", "onnxruntime")]["metrics"]["max_abs_diff"]["value"] <= 1e-4
     assert run["options"]["threads"] == 1
     assert by_key[("inference", "onnxruntime")]["settings"]["threads"]["ort.intra_op"] == 1
