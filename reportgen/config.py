@@ -28,12 +28,17 @@ class TimingSettings:
 
 @dataclass(frozen=True)
 class InferenceSettings:
-    """The inference scenario: ResNet-18 on random images of one size, at each batch size."""
+    """The inference scenario: ResNet-18 on random images of one size, in every runtime variant."""
 
     image_size: int = 224
     num_classes: int = 1000
-    batch_sizes: tuple[int, ...] = (1,)
-    timing: TimingSettings = field(default_factory=TimingSettings)
+    rounds: int = 3  # independent, interleaved repeats of each variant's batch-1 latency
+    batch_sizes: tuple[int, ...] = (1, 8, 32, 128)  # throughput sweep on CPU (first round only)
+    batch_sizes_cuda: tuple[int, ...] = (1, 8, 32, 128, 256, 512)  # on a GPU; stops at out-of-memory
+    thread_counts: tuple[int, ...] = (0, 1)  # batch-1 latency per thread count; 0: the run's default
+    timing: TimingSettings = field(default_factory=TimingSettings)  # batch-1 latency
+    sweep_timing: TimingSettings = field(default_factory=lambda: TimingSettings(warmup=1, min_count=3,
+                                                                                 min_time_s=1.0, max_time_s=10.0))
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Profile:
     name: str
     description: str
     threads: int = 0  # 0: one per physical core
+    pin_cpus: tuple[int, ...] = ()  # CPU ids every measuring process is pinned to (Linux); empty: no pinning
     timeout_s: float = 600.0  # per measuring subprocess
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
@@ -63,29 +69,34 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         description="Every scenario at minimal size: proves each code path works (tests, CI). Minutes.",
         timeout_s=300.0,
-        inference=InferenceSettings(timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2,
-                                                          max_time_s=3.0)),
+        inference=InferenceSettings(
+            rounds=1, batch_sizes=(1, 2), batch_sizes_cuda=(1, 2), thread_counts=(0, 1),
+            timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2, max_time_s=3.0),
+            sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=0.0, max_time_s=2.0)),
         conversion=ConversionSettings(train_epochs=2, calibration_images=32),
     ),
     "quick": Profile(
         name="quick",
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
-        inference=InferenceSettings(timing=TimingSettings(warmup=5, min_count=50, min_time_s=3.0,
-                                                          max_time_s=20.0)),
+        inference=InferenceSettings(
+            rounds=3, timing=TimingSettings(warmup=5, min_count=30, min_time_s=1.5, max_time_s=10.0),
+            sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
     ),
     "standard": Profile(
         name="standard",
         description="Longer timed loops for a workstation or a GPU box.",
         timeout_s=1800.0,
-        inference=InferenceSettings(timing=TimingSettings(warmup=10, min_count=100, min_time_s=10.0,
-                                                          max_time_s=60.0)),
+        inference=InferenceSettings(
+            rounds=5, timing=TimingSettings(warmup=10, min_count=100, min_time_s=5.0, max_time_s=30.0),
+            sweep_timing=TimingSettings(warmup=2, min_count=5, min_time_s=3.0, max_time_s=30.0)),
     ),
     "full": Profile(
         name="full",
         description="Everything at full size, for GPU machines and publication.",
         timeout_s=3600.0,
-        inference=InferenceSettings(timing=TimingSettings(warmup=20, min_count=300, min_time_s=20.0,
-                                                          max_time_s=120.0)),
+        inference=InferenceSettings(
+            rounds=5, timing=TimingSettings(warmup=20, min_count=300, min_time_s=10.0, max_time_s=60.0),
+            sweep_timing=TimingSettings(warmup=3, min_count=10, min_time_s=5.0, max_time_s=60.0)),
     ),
 }
 
@@ -144,7 +155,7 @@ def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list) or (not value and key != "pin_cpus"):
             raise ReportgenError(f"{source}: {key!r} must be a non-empty list of {item.__name__}")
         return tuple(_coerce(v, item, source, key) for v in value)
     if origin in (typing.Union, types.UnionType):

@@ -80,7 +80,7 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
     path = store.save(run)
     ctx = Context(artifacts=path.with_suffix(".work"), threads=threads, device=device, seed=run["seed"],
                   profile=run["profile"])
-    tasks = scenarios.plan(run["options"]["frameworks"], run["profile"])
+    tasks = scenarios.plan(run["options"]["frameworks"], run["profile"], device, threads)
     done = {r["settings"].get("task") for r in run["records"]}
     console.print(f"Run {run['run_id']} on {run['machine_id']}: profile {run['profile']['name']}, "
                   f"device {device}, {threads} threads, {len(tasks)} tasks")
@@ -101,7 +101,7 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
             _report(console, task, records, time.perf_counter() - started)
             progress.advance(bar)
 
-    run["records"] = [r for r in run["records"] if r["scenario"] != "parity"] + scenarios.finish(ctx)
+    run["records"] = scenarios.finish(ctx, run["records"])
     run["status"], run["finished_at"] = "complete", utc_now()
     path = store.save(run)
     shutil.rmtree(ctx.artifacts, ignore_errors=True)
@@ -109,7 +109,7 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
 
 
 def _run_one(task: Task, ctx: Context, run: dict[str, Any]) -> list[dict[str, Any]]:
-    reason = missing_reason(task.framework)
+    reason = task.params.get("unsupported") or missing_reason(task.framework)
     if reason is None:
         missing = [p for p in task.needs if not (ctx.artifacts / p).exists()]
         if missing:

@@ -48,8 +48,10 @@ class Context:
 
 def failed_record(task: Task, ctx: Context, status: str, reason: str) -> dict[str, Any]:
     """The record that stands for a task that did not run or did not finish."""
-    return make_record(task.scenario, task.framework, task.variant, device=ctx.device, status=status,
-                       reason=reason, settings={"task": task.key})
+    settings = {"task": task.key, **{k: task.params[k] for k in ("round", "threads") if task.params.get(k)}}
+    return make_record(task.scenario, task.framework, task.variant, device=task.params.get("device", ctx.device),
+                       precision=task.params.get("precision", "fp32"), status=status, reason=reason,
+                       settings=settings)
 
 
 def child_env(threads: int, device: str) -> dict[str, str]:
@@ -97,7 +99,8 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path) -> l
         proc = subprocess.Popen(
             [sys.executable, "-m", "reportgen.worker", str(spec), str(out)],
             stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-            env=child_env(ctx.threads, ctx.device), start_new_session=True,
+            env=child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device)),
+            start_new_session=True,
         )
         try:
             returncode = proc.wait(timeout=timeout_s)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -22,6 +23,9 @@ def main(argv: list[str]) -> int:
     task_data = payload["task"]
     task = Task(**{**task_data, "needs": tuple(task_data["needs"]), "produces": tuple(task_data["produces"])})
     ctx = Context(**{**payload["context"], "artifacts": Path(payload["context"]["artifacts"])})
+    pin = ctx.profile.get("pin_cpus")
+    if pin and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(pin))  # before any framework starts its thread pools
     try:
         module = importlib.import_module(task.module)
         records = module.run_task(task, ctx)

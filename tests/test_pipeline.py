@@ -1,5 +1,6 @@
-"""A run goes on when a framework is missing, and says why its column is empty."""
+"""A run goes on when a framework is missing, and says why its columns are empty."""
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -13,16 +14,22 @@ from reportgen.pipeline import RunOptions, measure
 
 def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(backends.BACKENDS, "tensorflow",
-                        ("reportgen.backends.tensorflow_backend", "tensorflow_not_here", "tensorflow"))
-    opts = RunOptions(profile=get_profile("smoke"), frameworks=["tensorflow", "onnxruntime"],
-                      results_dir=tmp_path, device="cpu", threads=1, command=["test"])
+                        ("reportgen.backends.tensorflow_backend", ("tensorflow_not_here",), "tensorflow"))
+    smoke = get_profile("smoke")
+    profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)))
+    opts = RunOptions(profile=profile, frameworks=["tensorflow", "onnxruntime"], results_dir=tmp_path, device="cpu",
+                      threads=1, command=["test"])
     run, path = measure(opts, Console(file=io.StringIO()))
     assert run["status"] == "complete" and path.is_file()
-    by_key = {(r["scenario"], r["framework"]): r for r in run["records"]}
-    skipped = by_key[("inference", "tensorflow")]
-    assert skipped["status"] == "skipped"
-    assert skipped["reason"] == "tensorflow_not_here is not installed (pip install 'reportgen[tensorflow]')"
-    assert by_key[("inference", "onnxruntime")]["status"] == "ok"
-    assert by_key[("inference", "onnxruntime")]["metrics"]["max_abs_diff"]["value"] <= 1e-4
-    assert run["options"]["threads"] == 1
-    assert by_key[("inference", "onnxruntime")]["settings"]["threads"]["ort.intra_op"] == 1
+    inference = [r for r in run["records"] if r["scenario"] == "inference" and r["batch_size"] in (1, None)]
+    by_key = {(r["framework"], r["variant"]): r for r in inference}
+    for variant in ("eager", "graph", "xla"):
+        skipped = by_key[("tensorflow", variant)]
+        assert skipped["status"] == "skipped"
+        assert skipped["reason"] == "tensorflow_not_here is not installed (pip install 'reportgen[tensorflow]')"
+    # the TFLite files come from the (skipped) TensorFlow step: skipped too, saying what is missing
+    assert by_key[("tflite", "fp32")]["status"] == "skipped"
+    assert "needs resnet18.tflite" in by_key[("tflite", "fp32")]["reason"]
+    ort = by_key[("onnxruntime", "from-torch")]
+    assert ort["status"] == "ok" and ort["metrics"]["max_abs_diff"]["value"] <= 1e-4
+    assert run["options"]["threads"] == 1 and ort["settings"]["threads"]["ort.intra_op"] == 1

@@ -1,4 +1,4 @@
-"""ONNX Runtime inference of the model exported from PyTorch."""
+"""ONNX Runtime inference of the models exported from PyTorch and from Keras, and their INT8 versions."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks.inference import predict_onnxruntime
-from reportgen.artifacts import ONNX_FILE
+from reportgen.artifacts import KERAS_ONNX_FILE, ONNX_FILE, ORT_INT8_FILES
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+FILES = {"from-torch": ONNX_FILE, "from-keras": KERAS_ONNX_FILE, **ORT_INT8_FILES}
 
 
 class OnnxRuntimeBackend:
-    framework = "onnxruntime"
-    variant = "from-torch"
-
-    def __init__(self, threads: int, device: str) -> None:
-        self.threads = threads
+    def __init__(self, variant: str, threads: int, device: str) -> None:
+        if variant not in FILES:
+            raise ValueError(f"unknown onnxruntime variant {variant!r}")
+        self.variant, self.threads = variant, threads
         self.provider = PROVIDERS[device]
         self.session: Any = None
 
@@ -26,10 +26,12 @@ class OnnxRuntimeBackend:
         return {"ort.intra_op": self.threads, "ort.inter_op": 1, "ort.provider": self.provider}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
-        self.session = predict_onnxruntime.load_session(os.path.join(artifacts, ONNX_FILE), self.threads,
-                                                        self.provider)
+        path = os.path.join(artifacts, FILES[self.variant])
+        self.session = predict_onnxruntime.load_session(path, self.threads, self.provider)
 
     def to_input(self, images_nchw: np.ndarray) -> np.ndarray:
+        if self.variant == "from-keras":  # the Keras export keeps Keras' channels-last input
+            return np.ascontiguousarray(images_nchw.transpose(0, 2, 3, 1))
         return images_nchw
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
@@ -42,8 +44,8 @@ class OnnxRuntimeBackend:
         return outputs
 
     def peak_gpu_mem_mb(self) -> float | None:
-        return None  # ORT exposes no peak counter; nvidia-smi sampling is the inference issue's job
+        return None  # ONNX Runtime exposes no peak counter
 
 
-def make_backend(threads: int, device: str) -> OnnxRuntimeBackend:
-    return OnnxRuntimeBackend(threads, device)
+def make_backend(variant: str, threads: int, device: str) -> OnnxRuntimeBackend:
+    return OnnxRuntimeBackend(variant, threads, device)

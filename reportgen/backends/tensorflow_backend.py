@@ -1,4 +1,4 @@
-"""TensorFlow/Keras inference through a ``tf.function`` graph."""
+"""TensorFlow/Keras inference: eager, tf.function graph, XLA, and mixed precision on CUDA."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.inference import predict_keras  # noqa: E402
 
+VARIANTS = ("eager", "graph", "xla", "mixed-fp16")
+
 
 class TensorFlowBackend:
-    framework = "tensorflow"
-    variant = "graph"
-
-    def __init__(self, threads: int, device: str) -> None:
+    def __init__(self, variant: str, threads: int, device: str) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown tensorflow variant {variant!r}")
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
         if device == "cpu":
             tf.config.set_visible_devices([], "GPU")
-        self.device = device
+        self.variant, self.device = variant, device
         self.predict_fn: Any = None
 
     def thread_settings(self) -> dict[str, Any]:
@@ -30,8 +31,11 @@ class TensorFlowBackend:
                 "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
+        if self.variant == "mixed-fp16":
+            predict_keras.use_mixed_precision()
         model = predict_keras.load_model(state, num_classes, image_size)
-        self.predict_fn = predict_keras.make_predict(model)
+        mode = "graph" if self.variant == "mixed-fp16" else self.variant
+        self.predict_fn = predict_keras.make_predict(model, mode)
 
     def to_input(self, images_nchw: np.ndarray) -> tf.Tensor:
         # Keras convolutions are channels-last: NCHW -> NHWC.
@@ -44,7 +48,7 @@ class TensorFlowBackend:
         outputs.numpy()  # materialise: waits for the device to finish
 
     def to_numpy(self, outputs: tf.Tensor) -> np.ndarray:
-        return outputs.numpy()
+        return np.asarray(outputs.numpy(), dtype=np.float32)
 
     def peak_gpu_mem_mb(self) -> float | None:
         if self.device != "cuda":
@@ -52,5 +56,5 @@ class TensorFlowBackend:
         return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
 
 
-def make_backend(threads: int, device: str) -> TensorFlowBackend:
-    return TensorFlowBackend(threads, device)
+def make_backend(variant: str, threads: int, device: str) -> TensorFlowBackend:
+    return TensorFlowBackend(variant, threads, device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 
 NOISY_IQR_FRACTION = 0.10  # as torch.utils.benchmark: IQR above 10% of the median is noisy
 
@@ -30,3 +31,21 @@ def throughput(items_per_call: int, samples_s: Sequence[float]) -> float:
 def is_noisy(median: float, iqr: float) -> bool:
     """True when the spread is too wide to trust small differences."""
     return median > 0 and iqr / median > NOISY_IQR_FRACTION
+
+
+SIGNIFICANCE_P = 0.002  # as asv: a Mann-Whitney U test on the raw samples must reject at this level
+SIGNIFICANCE_FACTOR = 1.1  # ... and the medians must differ by at least this factor
+
+
+def compare(baseline_ms: Sequence[float], candidate_ms: Sequence[float]) -> dict[str, float | str]:
+    """How ``candidate`` compares with ``baseline`` (latencies): ``speedup`` (baseline median / candidate
+    median), the two-sided Mann-Whitney U ``p`` value, and a ``verdict``: ``faster``, ``slower`` or
+    ``tie`` (not significant, or a difference under 10%)."""
+    speedup = float(np.median(baseline_ms) / np.median(candidate_ms))
+    p = float(mannwhitneyu(baseline_ms, candidate_ms, alternative="two-sided").pvalue)
+    verdict = "tie"
+    if p < SIGNIFICANCE_P and speedup >= SIGNIFICANCE_FACTOR:
+        verdict = "faster"
+    elif p < SIGNIFICANCE_P and speedup <= 1 / SIGNIFICANCE_FACTOR:
+        verdict = "slower"
+    return {"speedup": speedup, "p": p, "verdict": verdict}

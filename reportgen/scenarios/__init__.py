@@ -1,8 +1,8 @@
 """Scenarios: each plans tasks for the runner and measures them inside a subprocess.
 
 A scenario module exposes ``run_task(task, ctx) -> list[record]``, which runs in the measuring child.
-:func:`plan` lists every task of a run in order; :func:`finish` adds records computed in the parent from
-what the tasks left in the artifacts folder.
+:func:`plan` lists every task of a run in order; :func:`finish` derives the records computed in the
+parent from what the tasks stored and left in the artifacts folder.
 """
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.runner import Context, Task
-from reportgen.scenarios import conversion, inference, parity, reference
+from reportgen.scenarios import conversion, efficiency, inference, parity, prepare, roof
 
 
-def plan(frameworks: list[str], profile: dict[str, Any]) -> list[Task]:
-    """Every task of a run, in the order they run: the reference model first, then the measurements."""
-    return [reference.TASK] + inference.plan(frameworks, profile) + conversion.plan(frameworks)
+def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
+    """Every task of a run, in order: the models every runtime needs, the machine's roof, the inference
+    variants (interleaved rounds), then the conversions of a trained model."""
+    return (prepare.plan(frameworks) + [roof.TASK] + inference.plan(frameworks, profile, device, threads)
+            + conversion.plan(frameworks))
 
 
-def finish(ctx: Context) -> list[dict[str, Any]]:
-    """Records the parent derives after all tasks ran (parity of every converted model)."""
-    return parity.compare_outputs(ctx)
+def finish(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's final records: rounds pooled, efficiency against the roof, parity of every conversion."""
+    records = [r for r in records if r["scenario"] != "parity" or r["status"] != "ok"]
+    return efficiency.add_efficiency(inference.merge_rounds(records)) + parity.compare_outputs(ctx)

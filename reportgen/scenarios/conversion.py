@@ -35,6 +35,7 @@ KERAS_ONNX = f"{FOLDER}/resnet18-from-keras.onnx"
 LOGITS = f"{FOLDER}/logits"  # <runtime>-<variant>.npy per candidate
 NUM_CLASSES = 10
 IMAGE_SIZE = 32
+DIGITS_MODEL = "resnet18, 10 classes, 32x32, trained on digits"
 
 TASKS = [
     Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",
@@ -62,13 +63,17 @@ def size_mb(path: Path) -> float:
 class Converter:
     """Runs conversions one by one, turning each into a record and saving each result's logits."""
 
-    def __init__(self, task: Task, ctx: Context) -> None:
-        self.task, self.ctx = task, ctx
-        self.folder = ctx.artifacts / FOLDER
-        (ctx.artifacts / LOGITS).mkdir(parents=True, exist_ok=True)
+    def __init__(self, task: Task, ctx: Context, folder: str = FOLDER, model: str = DIGITS_MODEL) -> None:
+        self.task, self.ctx, self.model = task, ctx, model
+        self.folder = ctx.artifacts / folder
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.records: list[dict[str, Any]] = []
-        with np.load(ctx.artifacts / DATA) as data:
-            self.data = {k: data[k] for k in data.files}
+
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """The evaluation and calibration images the torch task saved."""
+        with np.load(self.ctx.artifacts / DATA) as data:
+            return {k: data[k] for k in data.files}
 
     def attempt(self, variant: str, converter: str, output: str, convert: Callable[[Path], Any],
                 run: tuple[str, Callable[[Any, Path], np.ndarray]] | None = None, **settings: Any) -> Any:
@@ -78,7 +83,7 @@ class Converter:
         ``<runtime>-<variant>``. Returns what ``convert`` returned, or None when it failed.
         """
         path = self.folder / output
-        settings.update(converter=converter, file=output, model="resnet18, 10 classes, 32x32, trained on digits")
+        settings.update(converter=converter, file=output, model=self.model)
         start = time.perf_counter()
         try:
             converted = convert(path)
@@ -91,6 +96,7 @@ class Converter:
         if run is not None:
             runtime, fn = run
             try:
+                (self.ctx.artifacts / LOGITS).mkdir(parents=True, exist_ok=True)
                 np.save(self.ctx.artifacts / LOGITS / f"{runtime}-{variant}.npy", fn(converted, path))
             except Exception as exc:
                 reason = f"converted, but running it in {runtime} failed: {type(exc).__name__}: {exc}"
@@ -175,8 +181,9 @@ def _tensorflow(task: Task, ctx: Context) -> list[dict[str, Any]]:
     tf.config.threading.set_intra_op_parallelism_threads(ctx.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     conv = Converter(task, ctx)
-    x_eval = conv.data["x_eval"].transpose(0, 2, 3, 1).copy()  # Keras is channels-last
-    x_calib = conv.data["x_calib"].transpose(0, 2, 3, 1).copy()
+    data = conv.data
+    x_eval = data["x_eval"].transpose(0, 2, 3, 1).copy()  # Keras is channels-last
+    x_calib = data["x_calib"].transpose(0, 2, 3, 1).copy()
 
     big = build_resnet18(1000, (224, 224, 3))
     conv.records.append(make_record(
@@ -220,7 +227,8 @@ def _onnxruntime(task: Task, ctx: Context) -> list[dict[str, Any]]:
     from benchmarks.quantize import onnxruntime_int8
 
     conv = Converter(task, ctx)
-    x_eval, x_calib = conv.data["x_eval"], conv.data["x_calib"]
+    data = conv.data
+    x_eval, x_calib = data["x_eval"], data["x_calib"]
 
     def run(path: Path, channels_last: bool = False) -> np.ndarray:
         session = predict_onnxruntime.load_session(str(path), ctx.threads)

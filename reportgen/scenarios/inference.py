@@ -1,37 +1,107 @@
-"""Inference: batch latency and throughput of ResNet-18 in each framework, one subprocess each.
+"""Inference: latency, throughput, memory and start-up of ResNet-18 in every runtime variant.
 
-In the child: import the framework (timed), load the shared weights (timed), make the first call
-(timed), then a timed loop per batch size. The logits of a fixed check batch are compared with the
-PyTorch reference model's, and the agreement is stored next to the speed.
+Each variant runs in its own subprocess: import the framework (timed), load the shared weights
+(timed), make the first call (timed: tracing, compilation), check the logits of a fixed batch against
+the PyTorch reference, then time batch-1 calls and, in the first round, a batch-size sweep. Rounds are
+interleaved (every variant once, then every variant again) so background noise hits them alike;
+:func:`merge_rounds` pools a variant's rounds into one record in the parent.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from reportgen.artifacts import ONNX_FILE, REFERENCE_OUTPUTS, WEIGHTS_FILE
+from reportgen.artifacts import (
+    KERAS_ONNX_FILE,
+    ONNX_FILE,
+    ORT_INT8_FILES,
+    REFERENCE_OUTPUTS,
+    TFLITE_FILES,
+    WEIGHTS_FILE,
+)
 from reportgen.config import TimingSettings
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
-VARIANTS = {"torch": "eager", "tensorflow": "graph", "onnxruntime": "from-torch"}
-LABELS = {"torch": "PyTorch eager", "tensorflow": "TensorFlow tf.function", "onnxruntime": "ONNX Runtime"}
+OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "failed to allocate")
 
 
-def plan(frameworks: list[str], profile: dict[str, Any]) -> list[Task]:
-    """One task per framework; each needs the reference weights (and ONNX Runtime the ONNX file)."""
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the model: a runtime, a mode, and what it needs."""
+
+    runtime: str  # torch, tensorflow, onnxruntime, tflite
+    name: str
+    label: str
+    family: str  # the --frameworks name that selects it
+    precision: str = "fp32"
+    needs: tuple[str, ...] = (WEIGHTS_FILE, REFERENCE_OUTPUTS)
+    cuda_only: bool = False
+    cpu_only: bool = False
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("torch", "eager", "PyTorch eager", "torch"),
+    Variant("torch", "channels-last", "PyTorch channels_last", "torch"),
+    Variant("torch", "compile", "PyTorch torch.compile", "torch"),
+    Variant("torch", "amp-fp16", "PyTorch AMP fp16", "torch", "fp16", cuda_only=True),
+    Variant("torch", "amp-bf16", "PyTorch AMP bf16", "torch", "bf16", cuda_only=True),
+    Variant("tensorflow", "eager", "TensorFlow eager", "tensorflow"),
+    Variant("tensorflow", "graph", "TensorFlow tf.function", "tensorflow"),
+    Variant("tensorflow", "xla", "TensorFlow XLA", "tensorflow"),
+    Variant("tensorflow", "mixed-fp16", "TensorFlow mixed fp16", "tensorflow", "fp16", cuda_only=True),
+    Variant("onnxruntime", "from-torch", "ONNX Runtime (PyTorch export)", "onnxruntime",
+            needs=(REFERENCE_OUTPUTS, ONNX_FILE)),
+    Variant("onnxruntime", "from-keras", "ONNX Runtime (Keras export)", "onnxruntime",
+            needs=(REFERENCE_OUTPUTS, KERAS_ONNX_FILE)),
+    Variant("onnxruntime", "int8-static", "ONNX Runtime INT8 static", "onnxruntime", "int8",
+            needs=(REFERENCE_OUTPUTS, ORT_INT8_FILES["int8-static"]), cpu_only=True),
+    Variant("onnxruntime", "int8-dynamic", "ONNX Runtime INT8 dynamic", "onnxruntime", "int8",
+            needs=(REFERENCE_OUTPUTS, ORT_INT8_FILES["int8-dynamic"]), cpu_only=True),
+    Variant("tflite", "fp32", "TFLite fp32", "tensorflow", needs=(REFERENCE_OUTPUTS, TFLITE_FILES["fp32"]),
+            cpu_only=True),
+    Variant("tflite", "int8-dynamic", "TFLite INT8 dynamic range", "tensorflow", "int8",
+            needs=(REFERENCE_OUTPUTS, TFLITE_FILES["int8-dynamic"]), cpu_only=True),
+    Variant("tflite", "int8-full", "TFLite INT8 full integer", "tensorflow", "int8",
+            needs=(REFERENCE_OUTPUTS, TFLITE_FILES["int8-full"]), cpu_only=True),
+)
+
+
+def unsupported(variant: Variant, device: str) -> str | None:
+    """Why ``variant`` does not run on ``device``, or None when it does."""
+    if variant.cuda_only and device != "cuda":
+        return f"{variant.label} needs a CUDA GPU; this run is on {device}"
+    return None
+
+
+def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
+    """Rounds of every selected variant, interleaved, then the thread-scaling runs (batch 1)."""
+    settings = profile["inference"]
+    chosen = [v for v in VARIANTS if v.family in frameworks]
     tasks = []
-    for fw in frameworks:
-        needs = (WEIGHTS_FILE, REFERENCE_OUTPUTS) + ((ONNX_FILE,) if fw == "onnxruntime" else ())
-        tasks.append(Task(key=f"inference/{fw}/{VARIANTS[fw]}", module=__name__, scenario="inference",
-                          framework=fw, variant=VARIANTS[fw], label=f"Inference: {LABELS[fw]}",
-                          needs=needs))
+    for round_ in range(settings["rounds"]):
+        for v in chosen:
+            tasks.append(_task(v, device, round_, threads=None, sweep=round_ == 0))
+    for count in settings["thread_counts"]:
+        if count and count != threads:
+            tasks += [_task(v, device, 0, threads=count, sweep=False) for v in chosen if not unsupported(v, device)]
     return tasks
+
+
+def _task(v: Variant, device: str, round_: int, threads: int | None, sweep: bool) -> Task:
+    key = f"inference/{v.runtime}/{v.name}/round{round_}" + (f"/threads{threads}" if threads else "")
+    label = f"Inference: {v.label}" + (f" (round {round_ + 1})" if round_ else "") + \
+        (f" ({threads} thread{'s' if threads > 1 else ''})" if threads else "")
+    dev = "cpu" if v.cpu_only else device
+    return Task(key=key, module=__name__, scenario="inference", framework=v.runtime, variant=v.name, label=label,
+                needs=v.needs, params={"round": round_, "threads": threads, "sweep": sweep, "precision": v.precision,
+                                       "device": dev, "unsupported": unsupported(v, device)})
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
@@ -39,15 +109,17 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
 
     settings = ctx.profile["inference"]
     size, num_classes = settings["image_size"], settings["num_classes"]
-    timing = TimingSettings(**settings["timing"])
+    device, threads = task.params["device"], task.params["threads"] or ctx.threads
 
     start = time.perf_counter()
-    backend = load_backend(task.framework, ctx.threads, ctx.device)
+    backend = load_backend(task.framework, task.variant, threads, device)
     import_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
-        state = {k: npz[k] for k in npz.files}
+    state: dict[str, np.ndarray] = {}
+    if (ctx.artifacts / WEIGHTS_FILE).exists():
+        with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
+            state = {k: npz[k] for k in npz.files}
     backend.load(state, str(ctx.artifacts), num_classes, size)
     load_s = time.perf_counter() - start
 
@@ -61,28 +133,101 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
                  "top1_agreement": float(np.mean(check.argmax(1) == reference.argmax(1)))}
 
     common = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
-              "timing": settings["timing"], "memory_method": memory.METHOD}
-    records = [make_record(
-        "startup", task.framework, task.variant, device=ctx.device, batch_size=1,
-        metrics={"import_s": import_s, "load_s": load_s, "first_call_s": first_call_s,
-                 "cold_start_s": import_s + load_s + first_call_s},
-        settings=common,
-    )]
-    for batch in settings["batch_sizes"]:
-        inputs = backend.to_input(images(ctx.seed + 2, batch, size))
-        samples = timer.time_loop(lambda inputs=inputs: backend.sync(backend.predict(inputs)), timing)
+              "thread_count": threads, "round": task.params["round"], "memory_method": memory.METHOD}
+    ident = {"device": device, "precision": task.params["precision"]}
+    records = []
+    if not task.params["threads"]:  # thread-scaling runs measure batch-1 latency only
+        records.append(make_record(
+            "startup", task.framework, task.variant, batch_size=1, **ident,
+            metrics={"import_s": import_s, "load_s": load_s, "first_call_s": first_call_s,
+                     "cold_start_s": import_s + load_s + first_call_s},
+            settings=common,
+        ))
+    scenario = "inference" if not task.params["threads"] else "threads"
+    batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if task.params["sweep"] else [1]
+    for batch in batches:
+        timing = TimingSettings(**settings["timing" if batch == 1 else "sweep_timing"])
+        try:
+            inputs = backend.to_input(images(ctx.seed + 2, batch, size))
+            samples = timer.time_loop(lambda inputs=inputs: backend.sync(backend.predict(inputs)), timing)
+        except Exception as exc:  # out of memory ends the sweep; any other error is recorded too
+            message = f"{type(exc).__name__}: {exc}"[:800]
+            oom = any(marker in message.lower() for marker in OOM_MARKERS)
+            records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
+                                       status="failed", reason=("out of memory at batch " + str(batch) + ": "
+                                                                if oom else "") + message, settings=common))
+            break
         samples_ms = [s * 1e3 for s in samples]
         metrics = stats.latency_summary(samples_ms)
         metrics["throughput_ips"] = stats.throughput(batch, samples)
-        metrics.update(agreement)
         metrics["peak_rss_mb"] = memory.peak_rss_mb()
         gpu = backend.peak_gpu_mem_mb()
         if gpu is not None:
             metrics["peak_gpu_mem_mb"] = gpu
-        noisy = stats.is_noisy(metrics["latency_ms_p50"], metrics["latency_ms_iqr"])
-        records.append(make_record(
-            "inference", task.framework, task.variant, device=ctx.device, batch_size=batch,
-            metrics=metrics, samples={"latency_ms": samples_ms},
-            settings={**common, "noisy": noisy, "samples": len(samples)},
-        ))
+        metrics.update(agreement)
+        records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
+                                   metrics=metrics, samples={"latency_ms": samples_ms},
+                                   settings={**common, "timing": timing.__dict__, "samples": len(samples)}))
     return records
+
+
+STARTUP_PARTS = ("import_s", "load_s", "first_call_s", "cold_start_s")
+
+
+def merge_rounds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pool each variant's rounds into one record per measurement.
+
+    Batch-1 latency: all raw samples, the round medians, and a noisy flag when the rounds disagree by
+    more than the noise threshold or the pooled IQR is wide. Start-up: the median of each part, with
+    every round's value kept as samples.
+    """
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    rest = []
+    for rec in records:
+        if (rec["scenario"] == "startup" or (rec["scenario"] == "inference" and rec["batch_size"] == 1)) \
+                and rec["status"] == "ok" and "round" in rec["settings"]:
+            groups.setdefault((rec["scenario"], rec["framework"], rec["variant"], rec["device"]), []).append(rec)
+        else:
+            rest.append(rec)
+    merged = [_merge_startup(g) if key[0] == "startup" else _merge_latency(g) for key, g in groups.items()]
+    return rest + merged
+
+
+def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    first = group[0]
+    settings = {k: v for k, v in first["settings"].items() if k not in ("round", "task", "samples", "timing")}
+    settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group),
+                    **extra)
+    if "timing" in first["settings"]:
+        settings["timing"] = first["settings"]["timing"]
+    return settings
+
+
+def _merge_startup(group: list[dict[str, Any]]) -> dict[str, Any]:
+    first = group[0]
+    samples = {p: [r["metrics"][p]["value"] for r in group] for p in STARTUP_PARTS}
+    return make_record("startup", first["framework"], first["variant"], device=first["device"],
+                       precision=first["precision"], batch_size=1,
+                       metrics={p: float(np.median(v)) for p, v in samples.items()}, samples=samples,
+                       settings=_merged_settings(group))
+
+
+def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
+    group.sort(key=lambda r: r["settings"]["round"])
+    first = group[0]
+    samples = [s for r in group for s in r["samples"]["latency_ms"]]
+    medians = [r["metrics"]["latency_ms_p50"]["value"] for r in group]
+    metrics = stats.latency_summary(samples)
+    metrics["throughput_ips"] = stats.throughput(1, [s / 1e3 for s in samples])
+    metrics["peak_rss_mb"] = max(r["metrics"]["peak_rss_mb"]["value"] for r in group)
+    for name, pick in (("peak_gpu_mem_mb", max), ("max_abs_diff", max), ("top1_agreement", min)):
+        values = [r["metrics"][name]["value"] for r in group if name in r["metrics"]]
+        if values:
+            metrics[name] = pick(values)
+    spread = max(medians) / min(medians) - 1
+    noisy = spread > stats.NOISY_IQR_FRACTION or stats.is_noisy(metrics["latency_ms_p50"], metrics["latency_ms_iqr"])
+    settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
+                                noisy=noisy)
+    return make_record("inference", first["framework"], first["variant"], device=first["device"],
+                       precision=first["precision"], batch_size=1, metrics=metrics,
+                       samples={"latency_ms": samples}, settings=settings)

@@ -1,4 +1,4 @@
-"""The Inference page: latency distributions, the latency table and the cold-start breakdown."""
+"""The Inference page: which runtime serves ResNet-18 fastest, with how much memory, how quickly it starts."""
 
 from __future__ import annotations
 
@@ -6,79 +6,245 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from reportgen.measure import stats
 from reportgen.report.charts import FRAMEWORK_COLORS, PART_COLORS, chart_html
 from reportgen.report.format import fmt, md_table, metric, name, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
+BASELINE = ("torch", "eager")
+RUNTIME_NAMES = {"tflite": "TFLite"}
+AGREEMENT_LIMIT = 1e-3  # larger logit differences are flagged next to the speed
 
 
-def _latency_figure(recs: list[dict[str, Any]]) -> go.Figure:
+def label(rec: dict[str, Any]) -> str:
+    """``ONNX Runtime from-torch``: the runtime and variant of a record."""
+    return f"{RUNTIME_NAMES.get(rec['framework'], name(rec['framework']))} {rec['variant']}"
+
+
+def _batch1(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted((r for r in records(run, "inference") if r["batch_size"] == 1),
+                  key=lambda r: metric(r, "latency_ms_p50"))
+
+
+def _versus(batch1: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    base = next((r for r in batch1 if (r["framework"], r["variant"]) == BASELINE), None)
+    if base is None:
+        return {}
+    return {(r["framework"], r["variant"]): stats.compare(base["samples"]["latency_ms"], r["samples"]["latency_ms"])
+            for r in batch1 if r is not base}
+
+
+def _verdict(cmp: dict[str, Any] | None) -> str:
+    if cmp is None:
+        return "baseline"
+    return f"{cmp['speedup']:.2f}x ({cmp['verdict']})"
+
+
+def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]]) -> str:
+    rows = []
+    for r in batch1:
+        diff = metric(r, "max_abs_diff")
+        rows.append([
+            label(r), r["precision"], *(fmt(metric(r, m), "ms") for m in ("latency_ms_p50", "latency_ms_iqr",
+                                                                           "latency_ms_p90", "latency_ms_p99")),
+            _verdict(versus.get((r["framework"], r["variant"]))),
+            f"{r['settings'].get('rounds', 1)} ({r['settings'].get('round_spread', 0):.0%})",
+            "**noisy**" if r["settings"].get("noisy") else "no",
+            fmt(diff, "abs") + (" ⚠" if diff is not None and diff > AGREEMENT_LIMIT else ""),
+            fmt(metric(r, "peak_rss_mb")), fmt(metric(r, "gflops_per_s")), _percent(metric(r, "roof_fraction")),
+        ])
+    return md_table(["runtime / variant", "precision", "p50 (ms)", "IQR (ms)", "p90 (ms)", "p99 (ms)",
+                     "vs PyTorch eager", "rounds (spread)", "noisy", "max abs diff", "peak RSS (MB)", "GFLOP/s",
+                     "of roof"], rows)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _box_figure(batch1: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
-    for rec in recs:
-        samples = rec["samples"].get("latency_ms", [])
+    for rec in batch1:
+        samples = rec["samples"]["latency_ms"]
         fig.add_trace(go.Box(
-            y=samples, name=f"{name(rec['framework'])} ({rec['variant']})", boxpoints="outliers",
+            x=samples, name=label(rec), orientation="h", boxpoints="outliers",
             marker_color=FRAMEWORK_COLORS.get(rec["framework"]),
-            hovertemplate="%{y:.2f} ms<extra>" + f"{len(samples)} samples</extra>",
+            hovertemplate="%{x:.2f} ms<extra>" + f"{len(samples)} samples</extra>",
         ))
-    fig.update_layout(title="Batch-1 latency per call (raw samples)", yaxis_title="latency (ms)",
-                      showlegend=False)
+    fig.update_layout(title="Batch-1 latency per call (all rounds' raw samples)", xaxis_title="latency (ms)",
+                      showlegend=False, height=max(420, 32 * len(batch1) + 120),
+                      yaxis={"autorange": "reversed"})
     return fig
 
 
+def _sweep(run: dict[str, Any]) -> tuple[str, str]:
+    recs = records(run, "inference")
+    series: dict[str, list[dict[str, Any]]] = {}
+    for r in recs:
+        series.setdefault(label(r), []).append(r)
+    if not any(len(v) > 1 for v in series.values()):
+        return "", ""
+    fig = go.Figure()
+    for lab, group in series.items():
+        group.sort(key=lambda r: r["batch_size"])
+        fig.add_trace(go.Scatter(
+            x=[r["batch_size"] for r in group], y=[metric(r, "throughput_ips") for r in group], mode="lines+markers",
+            name=lab, line={"color": FRAMEWORK_COLORS.get(group[0]["framework"])},
+            hovertemplate="batch %{x}: %{y:.1f} img/s<extra>" + lab + "</extra>",
+        ))
+    fig.update_layout(title="Throughput against batch size", xaxis={"title": "batch size", "type": "log"},
+                      yaxis_title="images per second", legend={"orientation": "h", "y": -0.3}, height=520)
+    sizes = sorted({r["batch_size"] for r in recs})
+    table = md_table(["runtime / variant", *(f"batch {b} (img/s)" for b in sizes)],
+                     [[lab, *(fmt(next((metric(r, "throughput_ips") for r in g if r["batch_size"] == b), None))
+                              for b in sizes)] for lab, g in series.items()])
+    failed = [r for r in run["records"] if r["scenario"] == "inference" and r["status"] == "failed"
+              and r["batch_size"] not in (None, 1)]
+    if failed:
+        table += "\n\nStopped early: " + "; ".join(f"{label(r)} at batch {r['batch_size']} ({r['reason']})"
+                                                   for r in failed)
+    return chart_html(fig, "throughput-sweep", "Images per second at each batch size"), table
+
+
+def _threads(run: dict[str, Any], batch1: list[dict[str, Any]]) -> str:
+    single = {(r["framework"], r["variant"]): r for r in records(run, "threads") if r["batch_size"] == 1}
+    rows = []
+    for r in batch1:
+        one = single.get((r["framework"], r["variant"]))
+        if one is None:
+            continue
+        speedup = metric(one, "latency_ms_p50") / metric(r, "latency_ms_p50")
+        rows.append([label(r), fmt(metric(one, "latency_ms_p50"), "ms"),
+                     f"{fmt(metric(r, 'latency_ms_p50'), 'ms')} ({r['settings']['thread_count']} threads)",
+                     f"{speedup:.2f}x"])
+    return md_table(["runtime / variant", "1 thread p50 (ms)", "default p50 (ms)", "speed-up"], rows) if rows else ""
+
+
+def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str, caption: str,
+         line_at: float | None = None) -> str:
+    recs = [r for r in recs if metric(r, metric_name) is not None]
+    if not recs:
+        return ""
+    fig = go.Figure(go.Bar(
+        y=[label(r) for r in recs], x=[metric(r, metric_name) for r in recs], orientation="h",
+        marker_color=[FRAMEWORK_COLORS.get(r["framework"]) for r in recs],
+        hovertemplate="%{x:.1f} " + METRICS[metric_name].unit + "<extra>%{y}</extra>",
+    ))
+    if line_at:
+        fig.add_vline(x=line_at, line_dash="dash", annotation_text=f"GEMM roof {line_at:.0f}")
+    fig.update_layout(title=title, xaxis_title=METRICS[metric_name].unit, showlegend=False,
+                      height=max(420, 32 * len(recs) + 120), yaxis={"autorange": "reversed"})
+    return chart_html(fig, chart_id, caption)
+
+
 def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
-    labels = [f"{name(r['framework'])} ({r['variant']})" for r in recs]
+    labels = [label(r) for r in recs]
     fig = go.Figure()
     for part, color in zip(("import_s", "load_s", "first_call_s"), PART_COLORS, strict=False):
         fig.add_trace(go.Bar(
             y=labels, x=[metric(r, part) for r in recs], name=METRICS[part].description,
             orientation="h", marker_color=color, hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(barmode="stack", title="Cold start: fresh process to first result",
-                      xaxis_title="seconds", legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(barmode="stack", title="Cold start: fresh process to first result", xaxis_title="seconds",
+                      legend={"orientation": "h", "y": -0.2}, height=max(420, 32 * len(recs) + 160),
+                      yaxis={"autorange": "reversed"})
     return fig
+
+
+def _summary(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]], run: dict[str, Any],
+             startup: list[dict[str, Any]]) -> list[str]:
+    """Plain-language findings, each stated only as strongly as the statistics allow."""
+    lines = []
+    correct = [r for r in batch1 if (metric(r, "max_abs_diff") or 0) <= AGREEMENT_LIMIT]
+    if correct and versus:
+        best = correct[0]
+        cmp = versus.get((best["framework"], best["variant"]))
+        if cmp is None:
+            lines.append(f"**Batch-1 serving:** PyTorch eager has the lowest median latency of the variants that "
+                         f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms).")
+        elif cmp["verdict"] == "faster":
+            lines.append(f"**Batch-1 serving:** {label(best)} serves one image in "
+                         f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {cmp['speedup']:.2f}x faster than PyTorch "
+                         f"eager; the difference is significant (Mann-Whitney p = {cmp['p']:.1e}).")
+        else:
+            lines.append(f"**Batch-1 serving:** {label(best)} has the lowest median latency "
+                         f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms), but it is a tie with PyTorch eager: "
+                         f"the difference is not significant or under 10%.")
+    int8 = [r for r in batch1 if r["precision"] == "int8"]
+    if int8 and correct:
+        fastest = int8[0]
+        lines.append(f"**INT8:** the fastest quantized variant is {label(fastest)} at "
+                     f"{fmt(metric(fastest, 'latency_ms_p50'), 'ms')} ms; its logits differ from the float model "
+                     f"by up to {fmt(metric(fastest, 'max_abs_diff'), 'abs')}, so check its accuracy change on "
+                     f"[Parity & Conversion](parity.md) before choosing it.")
+        slower = [r for r in int8 if versus.get((r["framework"], r["variant"]), {}).get("verdict") == "slower"]
+        for r in slower:
+            lines.append(f"**A quantized variant that is slower:** {label(r)} runs "
+                         f"{1 / versus[(r['framework'], r['variant'])]['speedup']:.1f}x slower than PyTorch eager "
+                         f"on this machine (significant).")
+    sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
+    if sweep:
+        top = max(r["batch_size"] for r in sweep)
+        best = max((r for r in sweep if r["batch_size"] == top), key=lambda r: metric(r, "throughput_ips"))
+        lines.append(f"**Throughput serving:** at batch {top}, {label(best)} processes the most images "
+                     f"({fmt(metric(best, 'throughput_ips'))} img/s; measured once, in the first round).")
+    if startup:
+        quick = startup[0]
+        lines.append(f"**Start-up:** {label(quick)} goes from a fresh process to its first result fastest "
+                     f"({fmt(metric(quick, 'cold_start_s'), 's')} s).")
+    if batch1:
+        lean = min(batch1, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
+        lines.append(f"**Memory:** {label(lean)} has the smallest peak resident memory at batch 1 "
+                     f"({fmt(metric(lean, 'peak_rss_mb'))} MB).")
+    noisy = [label(r) for r in batch1 if r["settings"].get("noisy")]
+    if noisy:
+        lines.append(f"**Caveat:** {', '.join(noisy)} measured noisily (rounds or calls spread by more than 10%); "
+                     "read small differences involving them as ties.")
+    return lines
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Inference page."""
-    inference = sorted(records(run, "inference"), key=lambda r: (r["batch_size"], metric(r, "latency_ms_p50")))
-    rows = []
-    for rec in inference:
-        rows.append([
-            name(rec["framework"]), rec["variant"], str(rec["batch_size"]),
-            *(fmt(metric(rec, m), "ms") for m in ("latency_ms_p50", "latency_ms_iqr", "latency_ms_p90",
-                                                   "latency_ms_p99")),
-            fmt(metric(rec, "throughput_ips")), fmt(metric(rec, "peak_rss_mb")),
-            str(rec["settings"].get("samples", "")), "yes" if rec["settings"].get("noisy") else "no",
-            fmt(metric(rec, "max_abs_diff"), "abs"),
-        ])
-    batch1 = [r for r in inference if r["batch_size"] == 1]
+    batch1 = _batch1(run)
+    versus = _versus(batch1)
     startup = sorted(records(run, "startup"), key=lambda r: metric(r, "cold_start_s") or 0)
+    sweep_chart, sweep_table = _sweep(run)
+    roofs = [r for r in records(run, "machine") if "gemm_gflops" in r["metrics"]]
+    best_batch = {}
+    for r in records(run, "inference"):
+        key = (r["framework"], r["variant"])
+        if metric(r, "gflops_per_s") is not None and (key not in best_batch or metric(r, "gflops_per_s") >
+                                                       metric(best_batch[key], "gflops_per_s")):
+            best_batch[key] = r
+    roof_line = max((metric(r, "gemm_gflops") for r in roofs), default=None)
+    settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
-        "table": md_table(["framework", "variant", "batch", "p50 (ms)", "IQR (ms)", "p90 (ms)", "p99 (ms)",
-                           "throughput (img/s)", "peak RSS (MB)", "samples", "noisy",
-                           "max abs diff vs reference"], rows) if rows else "",
-        "latency_chart": chart_html(_latency_figure(batch1), "latency-batch1",
+        "summary": _summary(batch1, versus, run, startup),
+        "table": _latency_table(batch1, versus) if batch1 else "",
+        "latency_chart": chart_html(_box_figure(batch1), "latency-batch1",
                                     "Per-call latency at batch 1; boxes show the quartiles of the raw samples")
         if batch1 else "",
+        "sweep_chart": sweep_chart,
+        "sweep_table": sweep_table,
+        "threads_table": _threads(run, batch1),
+        "memory_chart": _bar(batch1, "peak_rss_mb", "peak-memory", "Peak resident memory of the measuring process",
+                             "Peak RSS after the batch-1 loop (includes the framework itself)"),
         "startup_chart": chart_html(_startup_figure(startup), "cold-start",
-                                    "Import, model load and first call in a fresh process")
+                                    "Import, model load and first call in a fresh process (median over rounds)")
         if startup else "",
         "startup_table": md_table(
-            ["framework", "variant", "import (s)", "load (s)", "first call (s)", "cold start (s)"],
-            [[name(r["framework"]), r["variant"],
-              *(fmt(metric(r, m), "s") for m in ("import_s", "load_s", "first_call_s", "cold_start_s"))]
+            ["runtime / variant", "import (s)", "load (s)", "first call (s)", "cold start (s)"],
+            [[label(r), *(fmt(metric(r, m), "s") for m in ("import_s", "load_s", "first_call_s", "cold_start_s"))]
              for r in startup]) if startup else "",
+        "roof_table": md_table(["library", "SGEMM GFLOP/s"], [[r["framework"], fmt(metric(r, "gemm_gflops"))]
+                                                             for r in roofs]) if roofs else "",
+        "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
+                           "efficiency", "Achieved GFLOP/s at the best batch size, against the GEMM roof",
+                           "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
+                           roof_line),
         "problems": problem_rows(run),
-        "settings": _inference_settings(inference),
+        "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
+                     "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1)},
     }
-
-
-def _inference_settings(recs: list[dict[str, Any]]) -> dict[str, Any]:
-    if not recs:
-        return {}
-    s = recs[0]["settings"]
-    return {"image_size": s["image_size"], "timing": s["timing"], "memory_method": s["memory_method"],
-            "threads": {name(r["framework"]): r["settings"]["threads"] for r in recs}}

@@ -1,4 +1,4 @@
-"""The Run profiles page, straight from the profile definitions."""
+"""The Run profiles page, straight from the profile definitions: every setting of every profile."""
 
 from __future__ import annotations
 
@@ -12,13 +12,28 @@ PAGE = "profiles.md"
 NEEDS_RUN = False
 
 
+def _flatten(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif key not in ("name", "description"):
+            flat[prefix + key] = value
+    return flat
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def context(run: dict[str, Any] | None, loaded: LoadedResults) -> dict[str, Any]:
-    """Context of the Run profiles page, straight from the profile definitions."""
-    rows = []
-    for p in PROFILES.values():
-        t = profile_settings(p)["inference"]["timing"]
-        rows.append([f"`{p.name}`", p.description, str(p.inference.image_size),
-                     ", ".join(map(str, p.inference.batch_sizes)), str(t["warmup"]), str(t["min_count"]),
-                     f"{t['min_time_s']:g}", f"{t['max_time_s']:g}", f"{p.timeout_s:g}"])
-    return {"table": md_table(["profile", "purpose", "image size", "batch sizes", "warm-up calls",
-                               "min samples", "min time (s)", "max time (s)", "timeout per process (s)"], rows)}
+    """Context of the Run profiles page."""
+    flat = {name: _flatten(profile_settings(p)) for name, p in PROFILES.items()}
+    keys = list(next(iter(flat.values())))
+    return {
+        "purposes": md_table(["profile", "purpose"], [[f"`{p.name}`", p.description] for p in PROFILES.values()]),
+        "table": md_table(["setting", *(f"`{n}`" for n in PROFILES)],
+                          [[f"`{k}`", *(_cell(flat[n][k]) for n in PROFILES)] for k in keys]),
+    }

@@ -1,0 +1,45 @@
+"""TFLite inference (XNNPACK on CPU) of the Keras model, in float32 and INT8."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from benchmarks.inference import predict_tflite
+from reportgen.artifacts import TFLITE_FILES
+
+
+class TFLiteBackend:
+    def __init__(self, variant: str, threads: int, device: str) -> None:
+        if variant not in TFLITE_FILES:
+            raise ValueError(f"unknown tflite variant {variant!r}")
+        self.variant, self.threads = variant, threads
+        self.interpreter: Any = None
+
+    def thread_settings(self) -> dict[str, Any]:
+        return {"tflite.num_threads": self.threads, "interpreter": predict_tflite.INTERPRETER}
+
+    def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
+        path = os.path.join(artifacts, TFLITE_FILES[self.variant])
+        self.interpreter = predict_tflite.load_interpreter(path, self.threads)
+
+    def to_input(self, images_nchw: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(images_nchw.transpose(0, 2, 3, 1))
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        return predict_tflite.predict(self.interpreter, inputs)
+
+    def sync(self, outputs: np.ndarray) -> None:
+        pass  # invoke() returns when the work is done
+
+    def to_numpy(self, outputs: np.ndarray) -> np.ndarray:
+        return outputs
+
+    def peak_gpu_mem_mb(self) -> float | None:
+        return None
+
+
+def make_backend(variant: str, threads: int, device: str) -> TFLiteBackend:
+    return TFLiteBackend(variant, threads, device)

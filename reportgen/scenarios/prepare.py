@@ -1,0 +1,124 @@
+"""Prepare the inference benchmark's model in every format a runtime loads, from one set of weights.
+
+- **torch** (the reference): builds torchvision's ResNet-18 from the run's seed and saves its weights
+  (``weights.npz``, torchvision key names) and its logits on the fixed check batch; counts parameters
+  and MACs; exports ONNX.
+- **tensorflow**: loads the same weights into the Keras ResNet-18 and exports ONNX (tf2onnx) and TFLite
+  (float32, INT8 dynamic range, INT8 full integer).
+- **onnxruntime**: quantizes the PyTorch ONNX file to INT8 (static QDQ and dynamic).
+
+Each export is a ``conversion`` record (variant ``<format>-for-inference``); one that fails is recorded
+and the variants that need its file are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.artifacts import (
+    KERAS_ONNX_FILE,
+    ONNX_FILE,
+    ORT_INT8_FILES,
+    REFERENCE_OUTPUTS,
+    TFLITE_FILES,
+    WEIGHTS_FILE,
+)
+from reportgen.inputs import check_images, images
+from reportgen.results import make_record
+from reportgen.runner import Context, Task
+from reportgen.scenarios.conversion import Converter
+
+SUFFIX = "-for-inference"
+CALIBRATION_IMAGES = 8  # speed does not depend on how well INT8 ranges fit: accuracy is checked on the digits
+
+TASKS = [
+    Task(key="prepare/torch", module=__name__, scenario="conversion", framework="torch", variant="prepare",
+         label="Reference model: PyTorch weights, MACs, ONNX export",
+         produces=(WEIGHTS_FILE, REFERENCE_OUTPUTS, ONNX_FILE)),
+    Task(key="prepare/tensorflow", module=__name__, scenario="conversion", framework="tensorflow", variant="prepare",
+         label="Inference model: Keras -> ONNX and TFLite", needs=(WEIGHTS_FILE,),
+         produces=(KERAS_ONNX_FILE, *TFLITE_FILES.values())),
+    Task(key="prepare/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
+         variant="prepare", label="Inference model: ONNX Runtime INT8", needs=(ONNX_FILE,),
+         produces=tuple(ORT_INT8_FILES.values())),
+]
+
+
+def plan(frameworks: list[str]) -> list[Task]:
+    """The preparing tasks of the frameworks asked for (the torch one makes the weights all others use)."""
+    return [t for t in TASKS if t.framework in frameworks or t.framework == "torch"]
+
+
+def _model(ctx: Context) -> str:
+    s = ctx.profile["inference"]
+    return f"resnet18, {s['num_classes']} classes, {s['image_size']}x{s['image_size']} (the inference model)"
+
+
+def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    ctx.artifacts.mkdir(parents=True, exist_ok=True)
+    conv = Converter(task, ctx, folder=".", model=_model(ctx))
+    {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime}[task.framework](conv, ctx)
+    return conv.records
+
+
+def _torch(conv: Converter, ctx: Context) -> None:
+    import numpy as np
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.export.from_torch import export_onnx
+    from benchmarks.models.resnet_torch import build_resnet18, state_dict_numpy
+
+    torch.set_num_threads(ctx.threads)
+    settings = ctx.profile["inference"]
+    size, classes = settings["image_size"], settings["num_classes"]
+    model = build_resnet18(classes, seed=ctx.seed).eval()
+    np.savez(ctx.artifacts / WEIGHTS_FILE, **state_dict_numpy(model))
+    with torch.inference_mode():
+        np.save(ctx.artifacts / REFERENCE_OUTPUTS, model(torch.from_numpy(check_images(ctx.seed, size))).numpy())
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(torch.zeros(1, 3, size, size))  # counts the multiply-adds of every conv and matmul it runs
+    conv.records.append(make_record(
+        "model", "torch", "resnet18", device=ctx.device,
+        metrics={"params_trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                 "params_total": sum(t.numel() for k, t in model.state_dict().items() if "num_batches" not in k),
+                 "macs": counter.get_total_flops() / 2},
+        settings={"num_classes": classes, "image_size": size,
+                  "macs_method": "torch.utils.flop_counter.FlopCounterMode / 2"},
+    ))
+    conv.attempt("onnx" + SUFFIX, "torch.onnx.export(dynamo=True)", ONNX_FILE,
+                 lambda p: export_onnx(model, str(p), size))
+
+
+def _tensorflow(conv: Converter, ctx: Context) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.export import from_keras
+    from benchmarks.inference.predict_keras import load_model
+
+    tf.config.threading.set_intra_op_parallelism_threads(ctx.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    settings = ctx.profile["inference"]
+    size = settings["image_size"]
+    with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
+        model = load_model({k: npz[k] for k in npz.files}, settings["num_classes"], size)
+    calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, size).transpose(0, 2, 3, 1).copy()
+    conv.attempt("onnx" + SUFFIX, "tf2onnx.convert.from_keras", KERAS_ONNX_FILE,
+                 lambda p: from_keras.export_onnx(model, str(p)))
+    for quantize, variant in (("none", "fp32"), ("dynamic", "int8-dynamic"), ("full", "int8-full")):
+        name = "tflite" if variant == "fp32" else f"tflite-{variant}"
+        conv.attempt(name + SUFFIX, "tf.lite.TFLiteConverter.from_keras_model", TFLITE_FILES[variant],
+                     lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration))
+
+
+def _onnxruntime(conv: Converter, ctx: Context) -> None:
+    from benchmarks.quantize import onnxruntime_int8
+
+    calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, ctx.profile["inference"]["image_size"])
+    source = str(ctx.artifacts / ONNX_FILE)
+    conv.attempt("int8-dynamic" + SUFFIX, "onnxruntime.quantization.quantize_dynamic", ORT_INT8_FILES["int8-dynamic"],
+                 lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)))
+    conv.attempt("int8-static" + SUFFIX, "onnxruntime.quantization.quantize_static (QDQ)",
+                 ORT_INT8_FILES["int8-static"],
+                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration))
