@@ -32,7 +32,7 @@ class RunOptions:
     threads: int = 0  # 0: one per physical core
     seed: int = 0
     resume: bool = False
-    command: list[str] = field(default_factory=lambda: list(sys.argv))
+    command: list[str] = field(default_factory=lambda: ["reportgen", *sys.argv[1:]])  # no local install path
 
 
 def _new_run(opts: RunOptions, machine: dict[str, Any], device: str, threads: int) -> dict[str, Any]:

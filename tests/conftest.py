@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,38 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
                      "--site-dir", str(root / "site"), cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return SmokeRun(root / "results", root / "site", proc.stdout)
+
+
+@dataclass(frozen=True)
+class HistorySite:
+    """The smoke run plus runs derived from it: two more on its machine, one on a second machine."""
+
+    results: Path
+    site: Path
+    base: dict
+    other_machine: str
+    factors: dict[str, float]  # run id -> how many times slower than the smoke run
+
+
+@pytest.fixture(scope="session")
+def history_site(smoke_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) -> HistorySite:
+    """A results directory with 3 runs on the smoke run's machine and 1 on another, and its built site."""
+    from reportgen.report.site import build_site
+    from reportgen.results import ResultStore
+    from reportgen.testing import derive_run, parse_utc
+
+    root = tmp_path_factory.mktemp("history")
+    (base,) = ResultStore(smoke_run.results).load_all().runs
+    store = ResultStore(root / "results")
+    store.save(base)
+    other = "other-box-8c-32g-cpu-0a1b2c"
+    plan = [(base["machine_id"], timedelta(days=2), 1.25, None), (base["machine_id"], timedelta(days=1), 0.8, None),
+            (other, timedelta(hours=1), 0.5, "Other CPU 8-core")]
+    factors = {base["run_id"]: 1.0}
+    for machine, earlier, factor, cpu in plan:
+        run = derive_run(base, machine_id=machine, started=parse_utc(base["started_at"]) - earlier, factor=factor,
+                         cpu_model=cpu)
+        store.save(run)
+        factors[run["run_id"]] = factor
+    build_site(root / "results", root / "site")
+    return HistorySite(root / "results", root / "site", base, other, factors)

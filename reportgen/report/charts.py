@@ -20,13 +20,15 @@ FRAMEWORK_COLORS = {
     "tflite": "#009E73",
 }
 PART_COLORS = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
+# For series that are not frameworks (machines, runs): the Okabe-Ito colours without black.
+SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
 
 
-def chart_html(fig: go.Figure, chart_id: str, caption: str) -> str:
+def chart_html(fig: go.Figure, chart_id: str, caption: str, height: int = 420) -> str:
     """HTML for one chart: a container, its JSON spec and a caption for readers without JavaScript."""
     if not re.fullmatch(r"[a-z0-9-]+", chart_id):
         raise ValueError(f"chart id must be lowercase letters, digits and dashes: {chart_id!r}")
-    fig.update_layout(template="none", margin={"l": 60, "r": 20, "t": 60, "b": 50}, height=420)
+    fig.update_layout(template="none", margin={"l": 60, "r": 20, "t": 60, "b": 50}, height=height)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     spec = fig.to_json().replace("</", "<\\/")  # a spec may not close its own <script> element

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import numpy as np
 
-FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "onnxruntime": "ONNX Runtime"}
+FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "onnxruntime": "ONNX Runtime",
+                   "tflite": "TFLite"}
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -43,6 +45,26 @@ def name(framework: str) -> str:
     return FRAMEWORK_NAMES.get(framework, framework)
 
 
+def label(rec: dict[str, Any], device: bool = True) -> str:
+    """A record's series name, e.g. ``PyTorch (eager)``, with device, precision and image size added when
+    they are not cpu, fp32 (or named by the variant) and 224: records with the same label measured the same
+    thing. Leave the device out (``device=False``) to line up the same work on a CPU and a GPU machine."""
+    extras = [rec["device"]] if device and rec["device"] != "cpu" else []
+    if rec["precision"] != "fp32" and rec["precision"] not in rec["variant"]:
+        extras.append(rec["precision"])
+    if rec["settings"].get("image_size") not in (None, 224):
+        extras.append(f"{rec['settings']['image_size']}px")
+    return f"{name(rec['framework'])} ({', '.join([rec['variant'], *extras])})"
+
+
+def by_machine(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Runs grouped by machine id (machines sorted; each machine's runs in the order given)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(run["machine_id"], []).append(run)
+    return dict(sorted(groups.items()))
+
+
 def metric(rec: dict[str, Any], metric: str) -> float | None:
     entry = rec["metrics"].get(metric)
     return entry["value"] if entry else None
@@ -52,16 +74,28 @@ def records(run: dict[str, Any], scenario: str, status: str | None = "ok") -> li
     return [r for r in run["records"] if r["scenario"] == scenario and (status is None or r["status"] == status)]
 
 
+def reproduce_command(run: dict[str, Any]) -> str:
+    """The command line that made ``run``, without the folders that only mattered on its machine."""
+    args, skip = [], False
+    for arg in run["command"][1:]:
+        if skip:
+            skip = False
+        elif arg in ("--results-dir", "--site-dir"):
+            skip = True
+        elif not arg.startswith(("--results-dir=", "--site-dir=")):
+            args.append(arg)
+    return shlex.join(["reportgen", *args]) if args else "reportgen run"
+
+
 def provenance(run: dict[str, Any]) -> dict[str, Any]:
     """Which run a page comes from, and how to reproduce it."""
-    fws = " ".join(run["options"]["frameworks"])
     return {
         "run_id": run["run_id"],
         "machine_id": run["machine_id"],
         "started_at": run["started_at"],
         "status": run["status"],
         "profile": run["profile"]["name"],
-        "command": f"reportgen run --profile {run['profile']['name']} --frameworks {fws}",
+        "command": reproduce_command(run),
     }
 
 

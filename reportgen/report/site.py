@@ -16,6 +16,7 @@ import plotly
 from reportgen.errors import ReportgenError
 from reportgen.paths import ensure_writable
 from reportgen.report.pages import write_pages
+from reportgen.report.pages.downloads import write_downloads
 from reportgen.results import LoadedResults, ResultStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -55,27 +56,46 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     site_dir = site_dir.resolve()
     ensure_writable(site_dir.parent, "site directory")
     staging = site_dir.parent / f".{site_dir.name}.new-{secrets.token_hex(3)}"
+    warnings = _Collect()
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     try:
         with tempfile.TemporaryDirectory(prefix="reportgen-docs-") as tmp:
             docs = Path(tmp) / "docs"
             shutil.copytree(root / "docs", docs)
             write_pages(loaded, docs)
+            write_downloads(loaded, docs)
             (docs / "javascripts").mkdir(exist_ok=True)
             shutil.copy2(PLOTLY_JS, docs / "javascripts" / "plotly.min.js")
             config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(staging),
                                  strict=True)
-            logging.getLogger("mkdocs").setLevel(logging.WARNING)
-            with _cwd(root):  # snippet paths in mkdocs.yml are relative to the project root
-                build(config)
+            logger = logging.getLogger("mkdocs")
+            logger.setLevel(logging.WARNING)
+            logger.addHandler(warnings)
+            try:
+                with _cwd(root):  # snippet paths in mkdocs.yml are relative to the project root
+                    build(config)
+            finally:
+                logger.removeHandler(warnings)
     except (MkDocsException, OSError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ReportgenError(f"site build failed, previous site kept: {exc}") from exc
+        first = f" First: {warnings.messages[0]}" if warnings.messages else ""
+        raise ReportgenError(f"site build failed, previous site kept: {exc}{first}") from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap(staging, site_dir)
     return loaded
+
+
+class _Collect(logging.Handler):
+    """Keeps MkDocs' warnings, so that a failed strict build can say what failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
 
 
 def _swap(new: Path, target: Path) -> None:

@@ -13,10 +13,22 @@ from types import ModuleType
 import jinja2
 
 from reportgen.report.format import featured_run
-from reportgen.report.pages import hardware, home, inference, parity, profiles, schema
+from reportgen.report.pages import (
+    compare,
+    downloads,
+    hardware,
+    history,
+    home,
+    inference,
+    parity,
+    profiles,
+    schema,
+    scorecard,
+)
 from reportgen.results import LoadedResults
 
-PAGES: tuple[ModuleType, ...] = (home, inference, parity, hardware, profiles, schema)
+PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, parity, hardware, compare, history, downloads, profiles,
+                                 schema)
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reportgen.report", "templates"),

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.report.pages import inference
 from reportgen.results import LoadedResults
 
 PAGE = "index.md"
@@ -33,6 +34,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     m = run["machine"]
     return {
         "run": provenance(run),
+        "findings": inference.findings(run) + _edge(run),
         "machine": {"cpu": m["cpu"]["model"], "cores": m["cpu"]["available_cores"], "memory_gb": m["memory_gb"],
                     "gpus": ", ".join(g["name"] for g in m["gpus"]) or "none", "device": run["options"]["device"]},
         "key_table": md_table(
@@ -45,3 +47,16 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "n_runs": len(loaded.runs),
         "machines": sorted({r["machine_id"] for r in loaded.runs}),
     }
+
+
+def _edge(run: dict[str, Any]) -> list[str]:
+    """The smallest deployable file whose accuracy held, from the conversion records."""
+    parity = {r["variant"]: r for r in records(run, "parity")}
+    sized = [(metric(r, "model_size_mb"), r, parity[r["variant"]]) for r in records(run, "conversion")
+             if r["variant"] in parity and metric(r, "model_size_mb")]
+    if not sized:
+        return []
+    size, conv, par = min(sized, key=lambda t: t[0])
+    return [f"**Edge and size:** the smallest checked model file is {conv['variant']} ({fmt(size)} MB, from "
+            f"{name(conv['framework'])}); its top-1 accuracy changed by {metric(par, 'top1_delta'):+.3f} on held-out "
+            f"digits ([Parity & Conversion](parity.md))."]

@@ -204,6 +204,13 @@ def _summary(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[st
     return lines
 
 
+def findings(run: dict[str, Any]) -> list[str]:
+    """The "which runtime when" lines of a run (also shown on the Home page)."""
+    batch1 = _batch1(run)
+    startup = sorted(records(run, "startup"), key=lambda r: metric(r, "cold_start_s") or 0)
+    return _summary(batch1, _versus(batch1), run, startup)
+
+
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Inference page."""
     batch1 = _batch1(run)

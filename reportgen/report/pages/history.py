@@ -1,0 +1,95 @@
+"""The History page: batch-1 median latency over the successive runs of each machine."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+import plotly.graph_objects as go
+
+from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
+from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance, records
+from reportgen.report.pages.downloads import run_files
+from reportgen.results import LoadedResults
+
+PAGE = "history.md"
+METRIC = "latency_ms_p50"
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+Run = dict[str, Any]
+Series = dict[str, list[tuple[Run, dict[str, Any]]]]  # label -> (run, record) per point, oldest first
+
+
+def _points(runs: list[Run]) -> Series:
+    """Series label -> ``(run, record)`` for every run with an ok batch-1 measurement, oldest first."""
+    series: Series = {}
+    for run in runs:
+        for rec in records(run, "inference"):
+            if rec["batch_size"] == 1 and metric(rec, METRIC) is not None:
+                series.setdefault(label(rec), []).append((run, rec))
+    return dict(sorted(series.items()))
+
+
+def _when(run: Run) -> str:
+    """``started_at`` as a plain date string for plotly.js, which has no time zones (the axis says UTC)."""
+    return run["started_at"].replace("T", " ").removesuffix("Z")
+
+
+def _figure(series: Series, machine: str) -> go.Figure:
+    fig = go.Figure()
+    per_framework: dict[str, int] = {}
+    for i, (name, points) in enumerate(series.items()):
+        framework = points[0][1]["framework"]
+        nth = per_framework[framework] = per_framework.get(framework, -1) + 1
+        fig.add_trace(go.Scatter(
+            x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points], name=name,
+            mode="lines+markers",
+            line={"color": FRAMEWORK_COLORS.get(framework, SERIES_COLORS[i % len(SERIES_COLORS)]),
+                  "dash": DASHES[nth % len(DASHES)]},
+            customdata=[[run["run_id"], fmt(metric(rec, "latency_ms_iqr"), "ms"), run["profile"]["name"],
+                         run["status"]] for run, rec in points],
+            hovertemplate="run %{customdata[0]} (%{customdata[2]}, %{customdata[3]})<br>"
+                          "median %{y:.2f} ms, IQR %{customdata[1]} ms<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(title=f"Median batch-1 latency per run on {machine}", xaxis_title="run started (UTC)",
+                      yaxis={"title": {"text": "latency (ms, log scale)"}, "type": "log"})
+    return fig
+
+
+def _summary(series: Series) -> str:
+    rows = []
+    for name, points in series.items():
+        values = [metric(rec, METRIC) for _, rec in points]
+        median = statistics.median(values)
+        rows.append([name, str(len(values)), fmt(min(values), "ms"), fmt(median, "ms"), fmt(max(values), "ms"),
+                     fmt(values[-1], "ms"), f"{values[-1] / median:.2f}×"])
+    return md_table(["framework (variant)", "runs", "best (ms)", "median (ms)", "worst (ms)", "latest (ms)",
+                     "latest / median"], rows)
+
+
+def _runs_table(runs: list[Run], counts: Counter[str]) -> str:
+    rows = [[f"`{run['run_id']}`", run["started_at"], run["profile"]["name"], run["status"],
+             str(counts[run["run_id"]]), f"[JSON]({run_files(run)['json']}), [CSV]({run_files(run)['csv']})"]
+            for run in reversed(runs)]
+    return md_table(["run", "started (UTC)", "profile", "state", "series on the chart", "data"], rows)
+
+
+def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
+    """One machine's history: chart, summary and run table when it has at least two runs with a measurement."""
+    series = _points(runs)
+    counts = Counter(run["run_id"] for points in series.values() for run, _ in points)  # series per run
+    section = {"machine": machine, "n_runs": len(runs), "n_points": len(counts), "chart": "", "summary": "",
+               "runs": _runs_table(runs, counts), "command": provenance(runs[-1])["command"]}
+    if len(counts) < 2:
+        return section
+    return {**section, "summary": _summary(series),
+            "chart": chart_html(_figure(series, machine), f"history-{machine}",
+                                f"Median batch-1 latency of each run on {machine}; hover for the run and its IQR")}
+
+
+def context(run: Run, loaded: LoadedResults) -> dict[str, Any]:
+    """Context of the History page: one section per machine, the featured run's machine first."""
+    groups = by_machine(loaded.runs)
+    order = [run["machine_id"], *(mid for mid in groups if mid != run["machine_id"])]
+    return {"run": provenance(run), "sections": [machine_section(mid, groups[mid]) for mid in order]}

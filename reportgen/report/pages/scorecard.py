@@ -1,0 +1,111 @@
+"""The Scorecard: the table the source articles fill with stars, with a measured number in every cell.
+
+A winner is marked only where the statistics allow: for latency, when a Mann-Whitney test finds the
+best family's samples faster than every other family's best (see :func:`reportgen.measure.stats.compare`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.measure import stats
+from reportgen.report.format import fmt, md_table, metric, provenance, records
+from reportgen.results import LoadedResults
+
+PAGE = "scorecard.md"
+FAMILIES = {"PyTorch": ("torch",), "TensorFlow/Keras": ("tensorflow", "tflite"), "ONNX Runtime": ("onnxruntime",)}
+
+
+def _family(framework: str) -> str | None:
+    return next((f for f, members in FAMILIES.items() if framework in members), None)
+
+
+def _best(recs: list[dict[str, Any]], metric_name: str, lowest: bool = True) -> dict[str, dict[str, Any]]:
+    """Each family's best record by ``metric_name``."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in recs:
+        family, value = _family(r["framework"]), metric(r, metric_name)
+        if family is None or value is None:
+            continue
+        if family not in best or (value < metric(best[family], metric_name)) == lowest:
+            best[family] = r
+    return best
+
+
+def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool) -> str:
+    if rec is None:
+        return "not measured"
+    text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
+    return f"**{text}** ✓" if winner else text
+
+
+def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
+    best = _best([r for r in batch1 if (metric(r, "max_abs_diff") or 0) <= 1e-3], "latency_ms_p50")
+    winner = None
+    if len(best) > 1:
+        top = min(best.values(), key=lambda r: metric(r, "latency_ms_p50"))
+        if all(stats.compare(r["samples"]["latency_ms"], top["samples"]["latency_ms"])["verdict"] == "faster"
+               for r in best.values() if r is not top):
+            winner = top
+    return ["Inference speed, batch 1 (median latency)",
+            *(_cell(best.get(f), "latency_ms_p50", "ms", best.get(f) is winner) for f in FAMILIES),
+            "[Inference](inference.md)"]
+
+
+def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: str, lowest: bool,
+                evidence: str) -> list[str]:
+    """A row whose winner is marked only when it beats the others by more than the noise threshold."""
+    best = _best(recs, metric_name, lowest)
+    values = {f: metric(r, metric_name) for f, r in best.items()}
+    winner = None
+    if len(values) > 1:
+        ranked = sorted(values.items(), key=lambda kv: kv[1], reverse=not lowest)
+        first, second = ranked[0][1], ranked[1][1]
+        margin = second / first if lowest else first / second
+        if margin >= stats.SIGNIFICANCE_FACTOR:
+            winner = best[ranked[0][0]]
+    return [title, *(_cell(best.get(f), metric_name, unit, best.get(f) is winner) for f in FAMILIES), evidence]
+
+
+def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
+    conversions = [r for r in run["records"] if r["scenario"] == "conversion" and "convert_ok" in r["metrics"]]
+    ok: dict[str, list[str]] = {f: [] for f in FAMILIES}
+    tried: dict[str, int] = dict.fromkeys(FAMILIES, 0)
+    for r in conversions:
+        family = _family(r["framework"])
+        if family:
+            tried[family] += 1
+            if metric(r, "convert_ok") == 1:
+                ok[family].append(r["variant"].removesuffix("-for-inference"))
+    stability = ["Conversion stability (exports and quantizations that succeeded)",
+                 *(f"{len(ok[f])} of {tried[f]}" if tried[f] else "not measured" for f in FAMILIES),
+                 "[Parity & Conversion](parity.md)"]
+    formats = ["Deployment formats produced and checked",
+               *(", ".join(sorted(set(ok[f]))) or "none" for f in FAMILIES),
+               "[Parity & Conversion](parity.md)"]
+    return stability, formats
+
+
+def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
+    """Context of the Scorecard page."""
+    inference = [r for r in records(run, "inference") if r["precision"] == "fp32"]  # like for like
+    batch1 = [r for r in inference if r["batch_size"] == 1]
+    top = max((r["batch_size"] for r in inference), default=1)
+    stability, formats = _conversion_row(run)
+    rows = [
+        ["Training speed", *(["not measured by this run (the training benchmark is not part of it yet)"] * 3), "–"],
+        _latency_row(batch1),
+        _simple_row(f"Inference throughput, batch {top} (images/s)", [r for r in inference if r["batch_size"] == top],
+                    "throughput_ips", "img/s", False, "[Inference](inference.md)"),
+        _simple_row("Memory (peak resident memory at batch 1)", batch1, "peak_rss_mb", "MB", True,
+                    "[Inference](inference.md)"),
+        _simple_row("Start-up (fresh process to first result)",
+                    [r for r in records(run, "startup") if r["precision"] == "fp32"], "cold_start_s", "s", True,
+                    "[Inference](inference.md)"),
+        stability,
+        ["Distributed scaling", *(["not measured by this run (data-parallel training is not part of it yet)"] * 3),
+         "–"],
+        formats,
+    ]
+    return {"run": provenance(run),
+            "table": md_table(["", *FAMILIES, "evidence"], rows)}

@@ -1,0 +1,174 @@
+"""The built site in headless Chromium, served at ``/`` and under a sub-path as GitHub Pages does.
+
+Every generated HTML page must load without a console error, a failed request or a request to
+another host, and every chart must render, in light mode and again after switching to dark mode.
+Skips when Playwright or Chromium is missing (CI installs Debian's ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import HistorySite
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+except ImportError:  # the test extra is not installed: the test skips
+    sync_playwright = None
+
+CHROMIUM = (os.environ.get("REPORTGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+            or shutil.which("google-chrome") or "/usr/bin/chromium")
+PREFIXES = ["/", "/reportgen/"]
+CHARTS_DRAWN = """() => [...document.querySelectorAll("div.rg-chart")].every(
+    el => el.dataset.rendered === "true" && el.querySelector(".plot-container"))"""
+FIRST_TICK_FILL = """() => { const t = document.querySelector("div.rg-chart .xtick text, div.rg-chart .ytick text");
+    return t ? getComputedStyle(t).fill : null; }"""
+
+
+class _PrefixHandler(SimpleHTTPRequestHandler):
+    """Serves the site only under ``prefix``; anything outside it is a 404, so a path that escapes fails."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        path = urlsplit(path).path
+        if not path.startswith(self.prefix):
+            return str(Path(self.directory) / "__outside-the-prefix__")
+        return super().translate_path("/" + path.removeprefix(self.prefix))
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser hung up: not a site problem
+            super().handle_error(request, client_address)
+
+
+@contextmanager
+def serve(site: Path, prefix: str) -> Iterator[str]:
+    """A static server for ``site`` at ``http://127.0.0.1:<free port><prefix>``, in a thread."""
+    handler = type("Handler", (_PrefixHandler,), {"prefix": prefix})
+    server = _QuietServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if sync_playwright is None:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set REPORTGEN_CHROMIUM)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def _watch(page: Any, origin: str, problems: list[str]) -> None:
+    """Record console errors, page errors, failed requests and requests to any other origin."""
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"uncaught: {exc}"))
+    # ERR_ABORTED is the browser cancelling a request as it leaves the page (a late favicon fetch, say); a
+    # missing file still shows up as its HTTP status, and every other network error is reported
+    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})")
+            if req.failure != "net::ERR_ABORTED" else None)
+    page.on("response", lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}")
+            if resp.status >= 400 else None)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or url.startswith(origin + "/"):
+            route.continue_()
+        else:
+            problems.append(f"request to another host: {url}")
+            route.abort()
+
+    page.route("**/*", route)
+
+
+def _charts_drawn(page: Any, when: str, problems: list[str]) -> bool:
+    try:
+        page.wait_for_function(CHARTS_DRAWN, timeout=10_000)
+        return True
+    except PlaywrightTimeout:  # the page's own errors, if any, are already recorded
+        problems.append(f"charts not rendered ({when})")
+        return False
+
+
+def check_page(page: Any, url: str, problems: list[str]) -> int:
+    """Load ``url`` and check its charts in light, then in dark mode; return how many charts it has."""
+    page.goto(url, wait_until="load")
+    charts = page.locator("div.rg-chart").count()
+    if charts and _charts_drawn(page, "light", problems):
+        light = page.evaluate(FIRST_TICK_FILL)
+        page.evaluate("() => document.querySelectorAll('div.rg-chart').forEach(el => delete el.dataset.rendered)")
+        page.locator('label[title="Switch to dark mode"]').click()
+        page.wait_for_selector('body[data-md-color-scheme="slate"]', timeout=5_000)
+        if _charts_drawn(page, "dark", problems) and page.evaluate(FIRST_TICK_FILL) == light:
+            problems.append(f"chart text kept its light-mode colour {light} in dark mode")
+    page.wait_for_load_state("networkidle")  # late requests (search index, sitemap) are checked too
+    return charts
+
+
+def check_instant_navigation(page: Any, base: str, problems: list[str]) -> None:
+    """From the home page, follow the nav link to Compare machines: its charts must draw after the swap."""
+    page.goto(base + "index.html", wait_until="load")
+    page.locator('.md-sidebar--primary a.md-nav__link[href$="compare.html"]').click()
+    page.wait_for_url(base + "compare.html")
+    _charts_drawn(page, "after instant navigation", problems)
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page in light mode whose palette choice is forgotten on every navigation."""
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 900})
+    context.add_init_script("localStorage.clear()")
+    yield context.new_page()
+    context.close()
+
+
+def _pages(site: Path, prefix: str) -> list[str]:
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    # MkDocs writes 404.html with root-absolute links ("/assets/...") unless mkdocs.yml sets site_url, so
+    # under a sub-path it only works once site_url names the published address.
+    return [p for p in pages if prefix == "/" or p != "404.html"]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_every_page_loads_cleanly_and_draws_its_charts(page: Any, history_site: HistorySite, prefix: str) -> None:
+    pages = _pages(history_site.site, prefix)
+    assert {"index.html", "compare.html", "history.html", "downloads.html", "inference.html"} <= set(pages)
+    problems: list[str] = []
+    charts = {}
+    with serve(history_site.site, prefix) as base:
+        _watch(page, base.removesuffix(prefix), problems)
+        for rel in pages:
+            before = len(problems)
+            charts[rel] = check_page(page, base + rel, problems)
+            problems[before:] = [f"{rel}: {p}" for p in problems[before:]]
+        check_instant_navigation(page, base, problems)
+    assert not problems, "\n".join(problems)
+    # the multi-machine site has something to draw on every results page
+    assert charts["compare.html"] == 3 and charts["history.html"] == 1 and charts["index.html"] >= 1
