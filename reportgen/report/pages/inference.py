@@ -8,18 +8,12 @@ import plotly.graph_objects as go
 
 from reportgen.measure import stats
 from reportgen.report.charts import FRAMEWORK_COLORS, PART_COLORS, chart_html
-from reportgen.report.format import fmt, md_table, metric, name, problem_rows, provenance, records
+from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
 BASELINE = ("torch", "eager")
-RUNTIME_NAMES = {"tflite": "TFLite"}
 AGREEMENT_LIMIT = 1e-3  # larger logit differences are flagged next to the speed
-
-
-def label(rec: dict[str, Any]) -> str:
-    """``ONNX Runtime from-torch``: the runtime and variant of a record."""
-    return f"{RUNTIME_NAMES.get(rec['framework'], name(rec['framework']))} {rec['variant']}"
 
 
 def _batch1(run: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,13 +12,6 @@ from reportgen.report.format import fmt, md_table, metric, name, provenance, rec
 from reportgen.results import LoadedResults
 
 PAGE = "parity.md"
-RUNTIME_NAMES = {"tflite": "TFLite"}
-
-
-def _runtime(framework: str) -> str:
-    return RUNTIME_NAMES.get(framework, name(framework))
-
-
 def _converter_rates(loaded: LoadedResults) -> str:
     """Success rate of each converter over every stored run."""
     tried: Counter[str] = Counter()
@@ -41,7 +34,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
             continue
         fig.add_trace(go.Scatter(
             x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers+text",
-            name=f"{_runtime(par['framework'])} {rec['variant']}", text=[rec["variant"]], textposition="top center",
+            name=f"{name(par['framework'])} {rec['variant']}", text=[rec["variant"]], textposition="top center",
             marker={"size": 14, "color": FRAMEWORK_COLORS.get(par["framework"])},
             hovertemplate="%{x:.1f} MB, top-1 change %{y:+.3f}<extra>%{fullData.name}</extra>",
         ))
@@ -77,7 +70,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "rates": _converter_rates(loaded),
         "parity": md_table(
             ["runs in", "model", "precision", "max abs diff", "top-1 agreement", "top-1 change", "status"],
-            [[_runtime(r["framework"]), r["variant"], r["precision"], fmt(metric(r, "max_abs_diff"), "abs"),
+            [[name(r["framework"]), r["variant"], r["precision"], fmt(metric(r, "max_abs_diff"), "abs"),
               fmt(metric(r, "top1_agreement"), "fraction"), _signed(metric(r, "top1_delta")),
               r["status"] if r["status"] == "ok" else f"{r['status']}: {r['reason']}"]
              for r in parity_recs]) if parity_recs else "",
