@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=0, metavar="N",
                      help="threads per measuring process (default: one per physical core)")
     run.add_argument("--seed", type=int, default=0, help="seed of the weights and the inputs (default: 0)")
+    run.add_argument("--dataset", metavar="NAME",
+                     help="what the training scenario trains on (default: the profile's): digits (bundled with "
+                          "scikit-learn), cifar10 (downloaded once and cached), synthetic (random images), or "
+                          "folder:PATH (one subfolder of images per class)")
     run.add_argument("--config", type=Path, metavar="FILE",
                      help="TOML file overriding profile values, e.g. [inference.timing] min_count = 100")
     run.add_argument("--resume", action="store_true",
@@ -114,6 +119,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         profile = load_config(args.config, profile)
     if args.threads < 0:
         raise ReportgenError("--threads must be 0 (automatic) or a positive number")
+    if args.dataset:
+        profile = dataclasses.replace(profile, training=dataclasses.replace(profile.training, dataset=args.dataset))
     opts = RunOptions(profile=profile, frameworks=_frameworks(args.frameworks), results_dir=args.results_dir,
                       device=args.device, threads=args.threads, seed=args.seed, resume=args.resume)
     run, path = measure(opts, console)

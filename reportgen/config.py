@@ -46,9 +46,42 @@ class ConversionSettings:
     """Exports and quantization, checked on a ResNet-18 the run trains on the bundled digits (32x32)."""
 
     train_epochs: int = 3
-    train_batch_size: int = 64
-    learning_rate: float = 0.05
+    train_batch_size: int = 32
+    learning_rate: float = 0.01
     calibration_images: int = 64
+
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The training scenario: one recipe, identical in both frameworks, plus batch sizes and data parallelism."""
+
+    dataset: str = "digits"  # digits, cifar10, synthetic or folder:PATH (the --dataset flag overrides it)
+    image_size: int = 32  # the pipelines resize when the data set's images have another size
+    max_train_images: int = 0  # 0: every training image; otherwise the first N of the seeded split
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "sgd"  # sgd (with momentum) or adam
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"  # cosine or step
+    target_top1: float = 0.9  # time_to_target_s: training time until validation top-1 reaches this
+    batch_sizes: tuple[int, ...] = (32, 128)  # epoch time per batch size (PyTorch eager, Keras graph)
+    sweep_epochs: int = 2  # per batch size; the first epoch is warm-up
+    workers: int = 2  # data-parallel processes on a CPU machine (on GPUs: one per GPU)
+    scaling_epochs: int = 2  # per worker count; the first epoch is warm-up
+
+    def __post_init__(self) -> None:
+        for key, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
+            if value not in choices:
+                raise ReportgenError(f"training.{key} must be one of {', '.join(choices)}, got {value!r}")
+        for key in ("image_size", "epochs", "batch_size", "sweep_epochs", "scaling_epochs", "workers"):
+            if getattr(self, key) < 1:
+                raise ReportgenError(f"training.{key} must be at least 1, got {getattr(self, key)!r}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +95,7 @@ class Profile:
     timeout_s: float = 600.0  # per measuring subprocess
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
 
 PROFILES: dict[str, Profile] = {
@@ -74,6 +108,7 @@ PROFILES: dict[str, Profile] = {
             timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2, max_time_s=3.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=0.0, max_time_s=2.0)),
         conversion=ConversionSettings(train_epochs=2, calibration_images=32),
+        training=TrainingSettings(max_train_images=256, epochs=2, target_top1=0.5, sweep_epochs=2, scaling_epochs=2),
     ),
     "quick": Profile(
         name="quick",
@@ -89,6 +124,8 @@ PROFILES: dict[str, Profile] = {
         inference=InferenceSettings(
             rounds=5, timing=TimingSettings(warmup=10, min_count=100, min_time_s=5.0, max_time_s=30.0),
             sweep_timing=TimingSettings(warmup=2, min_count=5, min_time_s=3.0, max_time_s=30.0)),
+        training=TrainingSettings(dataset="cifar10", epochs=15, batch_size=128, learning_rate=0.05,
+                                  target_top1=0.8, scaling_epochs=3),
     ),
     "full": Profile(
         name="full",
@@ -97,6 +134,8 @@ PROFILES: dict[str, Profile] = {
         inference=InferenceSettings(
             rounds=5, timing=TimingSettings(warmup=20, min_count=300, min_time_s=10.0, max_time_s=60.0),
             sweep_timing=TimingSettings(warmup=3, min_count=10, min_time_s=5.0, max_time_s=60.0)),
+        training=TrainingSettings(dataset="cifar10", image_size=224, epochs=15, batch_size=128, learning_rate=0.05,
+                                  target_top1=0.8, batch_sizes=(32, 128, 256), scaling_epochs=3),
     ),
 }
 
@@ -148,7 +187,10 @@ def _override(obj: Any, data: dict[str, Any], source: str, prefix: str) -> Any:
             changes[key] = _override(current, value, source, dotted + ".")
         else:
             changes[key] = _coerce(value, hints[key], source, dotted)
-    return dataclasses.replace(obj, **changes)
+    try:
+        return dataclasses.replace(obj, **changes)
+    except ReportgenError as exc:  # a value of the right type but out of range (checked by the settings)
+        raise ReportgenError(f"{source}: {exc}") from None
 
 
 def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:

@@ -19,6 +19,7 @@ from reportgen.errors import ReportgenError
 from reportgen.paths import ensure_writable
 from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
 from reportgen.runner import Context, Task, failed_record, run_isolated
+from reportgen.scenarios import training
 
 
 @dataclass
@@ -77,6 +78,8 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
         device = hardware.resolve_device(opts.device, machine)
         threads = opts.threads or hardware.default_threads(machine)
         run = _new_run(opts, machine, device, threads)
+    if set(run["options"]["frameworks"]) & set(training.TRAINERS):
+        training.check_dataset(run["profile"]["training"], run["seed"])  # fails before measuring, not in a child
     path = store.save(run)
     ctx = Context(artifacts=path.with_suffix(".work"), threads=threads, device=device, seed=run["seed"],
                   profile=run["profile"])

@@ -68,7 +68,10 @@ METRICS: dict[str, Metric] = {
     "epoch_time_s": Metric("s", "Wall time of one epoch"),
     "final_top1": Metric("fraction", "Validation top-1 accuracy after the last epoch", "higher"),
     "final_loss": Metric("loss", "Validation cross-entropy after the last epoch"),
-    "time_to_target_s": Metric("s", "Wall time to reach the profile's validation top-1 target"),
+    "time_to_target_s": Metric("s", "Training time until validation top-1 first reaches the profile's target"),
+    "first_epoch_s": Metric("s", "Wall time of the first epoch: tracing, compilation and warm-up included"),
+    "initial_loss": Metric("loss", "Cross-entropy of the very first batch, before any update", ""),
+    "scaling_efficiency": Metric("fraction", "Throughput with N workers / (N x throughput with 1 worker)", "higher"),
     # machine
     "gemm_gflops": Metric("GFLOP/s", "Measured single-precision GEMM roof", "higher"),
 }

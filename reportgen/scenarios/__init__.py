@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.runner import Context, Task
-from reportgen.scenarios import conversion, efficiency, inference, parity, prepare, roof
+from reportgen.scenarios import conversion, efficiency, inference, parity, prepare, roof, training
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
     """Every task of a run, in order: the models every runtime needs, the machine's roof, the inference
-    variants (interleaved rounds), then the conversions of a trained model."""
+    variants (interleaved rounds), the conversions of a trained model, then training."""
     return (prepare.plan(frameworks) + [roof.TASK] + inference.plan(frameworks, profile, device, threads)
-            + conversion.plan(frameworks))
+            + conversion.plan(frameworks) + training.plan(frameworks, profile, device, threads))
 
 
 def finish(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -119,21 +119,26 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
 def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
     import torch
 
-    from benchmarks.data.digits import load_digits_32
+    from benchmarks.data.datasets import load_dataset
+    from benchmarks.data.pipeline_torch import AugmentedImages, make_loaders
     from benchmarks.export import from_torch
     from benchmarks.models.resnet_torch import build_resnet18, state_dict_numpy
     from benchmarks.quantize.torch_int8 import quantize_int8
+    from benchmarks.training.recipe import Recipe
     from benchmarks.training.train_torch import predict_logits, train
 
     torch.set_num_threads(ctx.threads)
     settings = ctx.profile["conversion"]
-    x_train, y_train, x_eval, y_eval = load_digits_32(seed=ctx.seed)
-    x_calib = x_train[: settings["calibration_images"]]
+    data = load_dataset("digits", seed=ctx.seed)
+    _, val_loader = make_loaders(data, IMAGE_SIZE, batch_size=1)
+    x_eval = torch.cat([images for images, _ in val_loader]).numpy()
+    y_eval = data.val_labels
+    plain = AugmentedImages(data.train_images, data.train_labels, data.mean, data.std, IMAGE_SIZE)
+    x_calib = torch.stack([plain[i][0] for i in range(settings["calibration_images"])]).numpy()
     model = build_resnet18(NUM_CLASSES, seed=ctx.seed)
-    start = time.perf_counter()
-    losses = train(model, x_train, y_train, settings["train_epochs"], settings["train_batch_size"],
-                   settings["learning_rate"], seed=ctx.seed)
-    train_s = time.perf_counter() - start
+    recipe = Recipe(epochs=settings["train_epochs"], batch_size=settings["train_batch_size"],
+                    learning_rate=settings["learning_rate"])
+    history = train(model, data, recipe, IMAGE_SIZE, seed=ctx.seed)
     model.eval()
     state = state_dict_numpy(model)
     (ctx.artifacts / FOLDER).mkdir(parents=True, exist_ok=True)
@@ -145,10 +150,11 @@ def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
 
     conv = Converter(task, ctx)
     conv.records.append(make_record(
-        "training", "torch", "digits-reference", batch_size=settings["train_batch_size"],
-        metrics={"final_top1": top1, "epoch_time_s": train_s / len(losses)},
-        settings={"purpose": "the model every conversion starts from", "epochs": len(losses), "losses": losses,
-                  "train_images": len(x_train), "eval_images": len(x_eval)},
+        "training", "torch", "digits-reference", batch_size=recipe.batch_size,
+        metrics={"final_top1": top1, "epoch_time_s": float(np.mean([e.train_time_s for e in history.epochs]))},
+        settings={"purpose": "the model every conversion starts from", "epochs": recipe.epochs,
+                  "losses": [e.train_loss for e in history.epochs], "train_images": len(data.train_labels),
+                  "eval_images": len(y_eval), "augmentation": "random crop (padding 4) + horizontal flip"},
     ))
 
     def run_torch(module: torch.nn.Module, path: Path) -> np.ndarray:

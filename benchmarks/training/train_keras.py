@@ -1,0 +1,82 @@
+"""Training ResNet-18 in Keras: ``model.compile`` + ``model.fit``, with callbacks for what we record."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import keras
+
+from benchmarks.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset
+from benchmarks.training.recipe import EpochResult, History, Recipe
+
+
+# --8<-- [start:optimizer]
+def make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimizer:
+    """The optimizer of ``recipe`` with its per-step learning-rate schedule built in."""
+    if recipe.schedule == "step":
+        boundaries = recipe.milestones(total_steps)
+        rates = [recipe.learning_rate * 0.1**i for i in range(len(boundaries) + 1)]
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, rates)
+    else:
+        learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=total_steps)
+    if recipe.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=recipe.weight_decay)
+    return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+# --8<-- [end:optimizer]
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Times the training part of each epoch (validation excluded) and keeps the first batch's loss."""
+
+    def __init__(self, images_per_epoch: int, on_epoch: Callable[[EpochResult], None] | None = None) -> None:
+        super().__init__()
+        self.images_per_epoch, self.on_epoch = images_per_epoch, on_epoch
+        self.history = History(initial_loss=math.nan, epochs=[])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start, self.train_time = time.perf_counter(), None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if math.isnan(self.history.initial_loss):
+            self.history.initial_loss = float(logs["loss"])  # batch 0: the loss before the first update
+
+    def on_test_begin(self, logs=None):  # fit() validates after the epoch's last training step
+        self.train_time = time.perf_counter() - self.start
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = EpochResult(epoch, float(logs["loss"]), float(logs["accuracy"]), float(logs["val_loss"]),
+                             float(logs["val_accuracy"]), self.train_time, self.images_per_epoch)
+        self.history.epochs.append(result)
+        if self.on_epoch:
+            self.on_epoch(result)
+
+
+def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile: bool = False, seed: int = 0,
+          on_epoch: Callable[[EpochResult], None] | None = None) -> History:
+    """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
+
+    ``jit_compile=True`` compiles each training step with XLA. Mixed precision is a global Keras policy
+    (``keras.mixed_precision.set_global_policy("mixed_float16")``), set before the model is built.
+    """
+    steps = steps_per_epoch(data, recipe.batch_size)
+    recorder = EpochRecorder(len(data.train_labels), on_epoch)
+    # --8<-- [start:fit]
+    model.compile(
+        optimizer=make_optimizer(recipe, recipe.epochs * steps),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    model.fit(
+        training_dataset(data, image_size, recipe.batch_size, recipe.epochs, seed=seed),
+        epochs=recipe.epochs,
+        steps_per_epoch=steps,  # the dataset holds every epoch's batches back to back
+        shuffle=False,  # the order is part of the data set's plan
+        validation_data=validation_dataset(data, image_size),
+        callbacks=[recorder],
+        verbose=0,
+    )
+    # --8<-- [end:fit]
+    return recorder.history
