@@ -24,11 +24,12 @@ from reportgen.report.pages import (
     profiles,
     schema,
     scorecard,
+    training,
 )
 from reportgen.results import LoadedResults
 
-PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, parity, hardware, compare, history, downloads, profiles,
-                                 schema)
+PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, training, parity, hardware, compare, history, downloads,
+                                 profiles, schema)
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reportgen.report", "templates"),

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
-from reportgen.report.pages import inference
+from reportgen.report.pages import inference, training
 from reportgen.results import LoadedResults
 
 PAGE = "index.md"
@@ -34,7 +34,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     m = run["machine"]
     return {
         "run": provenance(run),
-        "findings": inference.findings(run) + _edge(run),
+        "findings": inference.findings(run) + _edge(run) + training.findings(run),
         "machine": {"cpu": m["cpu"]["model"], "cores": m["cpu"]["available_cores"], "memory_gb": m["memory_gb"],
                     "gpus": ", ".join(g["name"] for g in m["gpus"]) or "none", "device": run["options"]["device"]},
         "key_table": md_table(

@@ -93,7 +93,10 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     top = max((r["batch_size"] for r in inference), default=1)
     stability, formats = _conversion_row(run)
     rows = [
-        ["Training speed", *(["not measured by this run (the training benchmark is not part of it yet)"] * 3), "–"],
+        _simple_row("Training speed (steady-state images/s)",
+                    [r for r in records(run, "training") if r["precision"] == "fp32" and "train_loss" in r["samples"]],
+                    "train_throughput_ips", "img/s", False,
+                    "[Training](training.md)"),
         _latency_row(batch1),
         _simple_row(f"Inference throughput, batch {top} (images/s)", [r for r in inference if r["batch_size"] == top],
                     "throughput_ips", "img/s", False, "[Inference](inference.md)"),
@@ -103,8 +106,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                     [r for r in records(run, "startup") if r["precision"] == "fp32"], "cold_start_s", "s", True,
                     "[Inference](inference.md)"),
         stability,
-        ["Distributed scaling", *(["not measured by this run (data-parallel training is not part of it yet)"] * 3),
-         "–"],
+        _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),
+                    "scaling_efficiency", "fraction", False, "[Training](training.md#data-parallel-scaling)"),
         formats,
     ]
     return {"run": provenance(run),

@@ -1,0 +1,193 @@
+"""The Training page: same data, weights and recipe in PyTorch and Keras — speed, memory, convergence, scaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from reportgen.measure.stats import SIGNIFICANCE_FACTOR
+from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
+from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.results import LoadedResults
+
+PAGE = "training.md"
+COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: the speed numbers compare like with like
+DASHES = {"eager": "solid", "graph": "solid", "compile": "dash", "xla": "dash", "amp-fp16": "dot", "mixed-fp16": "dot"}
+
+
+def _label(rec: dict[str, Any]) -> str:
+    return f"{name(rec['framework'])} ({rec['variant']})"
+
+
+def _curves(runs: list[dict[str, Any]], x: str, y: str, title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure()
+    for rec in runs:
+        xs = rec["samples"][x] if x != "epoch" else list(range(1, len(rec["samples"][y]) + 1))
+        fig.add_trace(go.Scatter(
+            x=xs, y=rec["samples"][y], mode="lines+markers", name=_label(rec),
+            line={"color": FRAMEWORK_COLORS.get(rec["framework"]), "dash": DASHES.get(rec["variant"], "solid")},
+        ))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
+    return fig
+
+
+def _bars(runs: list[dict[str, Any]], metric_name: str, title: str, unit: str) -> go.Figure:
+    runs = [r for r in runs if metric(r, metric_name) is not None]
+    fig = go.Figure(go.Bar(
+        x=[_label(r) for r in runs], y=[metric(r, metric_name) for r in runs],
+        marker_color=[FRAMEWORK_COLORS.get(r["framework"]) for r in runs],
+        hovertemplate=f"%{{y:.1f}} {unit}<extra>%{{x}}</extra>",
+    ))
+    fig.update_layout(title=title, yaxis_title=unit, showlegend=False)
+    return fig
+
+
+def _batch_figure(sweep: list[dict[str, Any]]) -> go.Figure:
+    fig = go.Figure()
+    for i, framework in enumerate(sorted({r["framework"] for r in sweep})):
+        recs = sorted((r for r in sweep if r["framework"] == framework), key=lambda r: r["batch_size"])
+        fig.add_trace(go.Scatter(
+            x=[str(r["batch_size"]) for r in recs], y=[metric(r, "epoch_time_s") for r in recs],
+            mode="lines+markers", name=_label(recs[0]),
+            line={"color": FRAMEWORK_COLORS.get(framework, SERIES_COLORS[i])},
+        ))
+    fig.update_layout(title="Epoch time against batch size (steady state)", xaxis_title="batch size",
+                      yaxis_title="seconds per epoch", xaxis_type="category")
+    return fig
+
+
+def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
+    fig = go.Figure()
+    for framework in sorted({r["framework"] for r in scaling}):
+        recs = sorted((r for r in scaling if r["framework"] == framework), key=lambda r: r["settings"]["workers"])
+        fig.add_trace(go.Bar(
+            x=[f"{r['settings']['workers']} worker(s)" for r in recs],
+            y=[metric(r, "train_throughput_ips") for r in recs],
+            name=name(framework), marker_color=FRAMEWORK_COLORS.get(framework),
+            hovertemplate="%{y:.0f} img/s<extra>%{fullData.name}, %{x}</extra>",
+        ))
+    fig.update_layout(title="Data-parallel training throughput, same global batch", yaxis_title="images/s",
+                      barmode="group")
+    return fig
+
+
+def _accuracy_note(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Did the two frameworks' reference variants learn the same thing, from the same start?"""
+    torch_rec = next((r for r in runs if r["framework"] == "torch" and r["variant"] == "eager"), None)
+    keras_rec = next((r for r in runs if r["framework"] == "tensorflow" and r["variant"] == "graph"), None)
+    if torch_rec is None or keras_rec is None:
+        return None
+    top1 = metric(torch_rec, "final_top1"), metric(keras_rec, "final_top1")
+    start = metric(torch_rec, "initial_loss"), metric(keras_rec, "initial_loss")
+    return {"torch_top1": top1[0], "keras_top1": top1[1], "gap": abs(top1[0] - top1[1]),
+            "comparable": abs(top1[0] - top1[1]) <= COMPARABLE_TOP1, "limit": COMPARABLE_TOP1,
+            "torch_start": start[0], "keras_start": start[1], "start_gap": abs(start[0] - start[1])}
+
+
+def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
+    header = ["variant", "first-batch loss", "final top-1", "final val loss", "img/s (steady)", "epoch (s)",
+              "first epoch (s)", "time to target (s)", "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else [])
+    rows = []
+    for r in recs:
+        if r["status"] != "ok":
+            rows.append([_label(r), f"{r['status']}: {r['reason']}"] + [""] * (len(header) - 2))
+            continue
+        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
+        rows.append([_label(r), f"{metric(r, 'initial_loss'):.4f}", fmt(metric(r, "final_top1"), "fraction"),
+                     f"{metric(r, 'final_loss'):.3f}", fmt(metric(r, "train_throughput_ips"), "img/s"),
+                     fmt(metric(r, "epoch_time_s"), "s"), fmt(metric(r, "first_epoch_s"), "s"), target,
+                     fmt(metric(r, "peak_rss_mb"), "MB")] + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
+    return md_table(header, rows)
+
+
+def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
+    """Context of the Training page."""
+    all_recs = records(run, "training", status=None)
+    recs = [r for r in all_recs if r["variant"] != "digits-reference"]
+    ok = [r for r in recs if r["status"] == "ok"]
+    sweep = records(run, "training-batch")
+    pipeline = records(run, "input-pipeline")
+    scaling_all = records(run, "training-scaling", status=None)
+    scaling = [r for r in scaling_all if r["status"] == "ok"]
+    first = ok[0]["settings"] if ok else {}
+    cuda = any(r["device"] == "cuda" for r in recs)
+    charts = []
+    if ok:
+        charts = [
+            chart_html(_curves(ok, "epoch", "val_top1", "Validation top-1 per epoch", "epoch", "top-1"),
+                       "train-top1-epoch", "Validation top-1 accuracy after each epoch, every variant"),
+            chart_html(_curves(ok, "elapsed_s", "val_top1", "Validation top-1 against training time",
+                               "training time (s, validation excluded)", "top-1"),
+                       "train-top1-time", "Validation top-1 against cumulative training time"),
+            chart_html(_curves(ok, "epoch", "train_loss", "Training loss per epoch (with augmentation)", "epoch",
+                               "cross-entropy"), "train-loss-epoch", "Mean training loss of each epoch"),
+            chart_html(_bars(ok, "train_throughput_ips", "Training throughput (steady state)", "img/s"),
+                       "train-throughput", "Training images per second after the first epoch"),
+            chart_html(_bars(ok, "peak_rss_mb", "Peak memory of the training process", "MB"),
+                       "train-memory", "Peak resident memory of each training subprocess"),
+        ]
+    return {
+        "run": provenance(run),
+        "has_training": bool(recs),
+        "setup": {"dataset": first.get("dataset"), "source": first.get("data_source"),
+                  "train_images": first.get("train_images"), "val_images": first.get("val_images"),
+                  "image_size": first.get("image_size"), "recipe": first.get("recipe", {}),
+                  "target": first.get("target_top1"), "threads": first.get("threads")} if ok else None,
+        "table": _main_table(recs, cuda) if recs else "",
+        "accuracy": _accuracy_note(ok),
+        "charts": charts,
+        "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
+        if sweep else "",
+        "batch_table": md_table(["framework", "batch size", "epoch (s)", "img/s", "peak RSS (MB)"],
+                                [[_label(r), str(r["batch_size"]), fmt(metric(r, "epoch_time_s"), "s"),
+                                  fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "peak_rss_mb"), "MB")]
+                                 for r in sorted(sweep, key=lambda r: (r["framework"], r["batch_size"]))])
+        if sweep else "",
+        "pipeline_table": md_table(["framework", "pipeline", "img/s", "training img/s at the same batch"],
+                                   [[name(r["framework"]), r["settings"]["pipeline"],
+                                     fmt(metric(r, "throughput_ips"), "img/s"), _training_rate(r, sweep)]
+                                    for r in pipeline]) if pipeline else "",
+        "scaling_chart": chart_html(_scaling_figure(scaling), "train-scaling",
+                                    "Training throughput with 1 and N data-parallel workers") if scaling else "",
+        "scaling_table": md_table(
+            ["framework", "workers", "engine", "threads per worker", "per-worker batch", "img/s", "efficiency",
+             "final top-1", "status"],
+            [[name(r["framework"]), str(r["settings"].get("workers", "")), r["settings"].get("backend", ""),
+              str(r["settings"].get("threads_per_worker", "")), str(r["settings"].get("per_worker_batch", "")),
+              fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "scaling_efficiency"), "fraction"),
+              fmt(metric(r, "final_top1"), "fraction"), r["status"] if r["status"] == "ok" else r["reason"]]
+             for r in scaling_all]) if scaling_all else "",
+        "device": run["options"]["device"],
+    }
+
+
+def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
+    match = next((r for r in sweep if r["framework"] == pipe["framework"] and r["batch_size"] == pipe["batch_size"]),
+                 None)
+    return fmt(metric(match, "train_throughput_ips"), "img/s") if match else "–"
+
+
+def findings(run: dict[str, Any]) -> list[str]:
+    """The Home page's training lines: speed of the two reference loops, and whether they learned alike."""
+    ok = [r for r in records(run, "training") if "train_loss" in r["samples"]]
+    note = _accuracy_note(ok)
+    if note is None:
+        return ["**Training:** not measured by this run (it needs both PyTorch and TensorFlow)."]
+    torch_rec = next(r for r in ok if r["framework"] == "torch" and r["variant"] == "eager")
+    keras_rec = next(r for r in ok if r["framework"] == "tensorflow" and r["variant"] == "graph")
+    fast, slow = sorted((torch_rec, keras_rec), key=lambda r: -metric(r, "train_throughput_ips"))
+    ratio = metric(fast, "train_throughput_ips") / metric(slow, "train_throughput_ips")
+    verdict = (f"{_label(fast)} trained {ratio:.2f}x as fast as {_label(slow)}" if ratio >= SIGNIFICANCE_FACTOR
+               else f"{_label(fast)} and {_label(slow)} trained at about the same speed (within 10%)")
+    accuracy = ("both reached comparable accuracy" if note["comparable"] else
+                "their accuracies differ by more than 0.02, so weigh the speed against the curves")
+    lines = [f"**Training:** {verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs "
+             f"{fmt(metric(slow, 'train_throughput_ips'))} img/s at batch {fast['batch_size']}); {accuracy} "
+             f"(top-1 {note['torch_top1']:.3f} vs {note['keras_top1']:.3f}). [Training](training.md)"]
+    scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
+    if scaling:
+        parts = ", ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f}" for r in scaling)
+        lines.append(f"**Data-parallel training** with {scaling[0]['settings']['workers']} workers reached a "
+                     f"scaling efficiency of {parts} on this machine.")
+    return lines

@@ -1,0 +1,186 @@
+"""Training: identical data in both frameworks, the same start, every variant recorded, scaling rows,
+and ``--dataset`` on real folders (good and bad)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SmokeRun, reportgen
+from PIL import Image
+
+from reportgen.config import TrainingSettings, get_profile, profile_settings
+from reportgen.results import ResultStore
+from reportgen.runner import Context, run_isolated
+from reportgen.scenarios import training
+
+SAME_BATCHES = """
+import sys
+import numpy as np
+import torch  # before TensorFlow: the other order crashes in one process
+from benchmarks.data.datasets import load_dataset
+from benchmarks.data.pipeline_torch import make_loaders
+import tensorflow as tf
+from benchmarks.data.pipeline_tf import training_dataset, steps_per_epoch
+
+data = load_dataset(sys.argv[1], 32, max_train=200)
+rank, world = int(sys.argv[2]), int(sys.argv[3])
+loader, _ = make_loaders(data, 32, 16, seed=3, rank=rank, world_size=world)
+torch_batches = []
+for epoch in range(2):
+    loader.dataset.set_epoch(epoch)
+    torch_batches += [(x.numpy().transpose(0, 2, 3, 1), y.numpy()) for x, y in loader]
+tf_batches = [(x.numpy(), y.numpy()) for x, y in training_dataset(data, 32, 16, 2, seed=3, shard=(rank, world))]
+assert len(torch_batches) == len(tf_batches) == 2 * steps_per_epoch(data, 16, world)
+assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(torch_batches, tf_batches))
+epoch0 = np.concatenate([y for _, y in torch_batches[: len(torch_batches) // 2]])
+epoch1 = np.concatenate([y for _, y in torch_batches[len(torch_batches) // 2 :]])
+assert not np.array_equal(epoch0, epoch1), "every epoch must have its own order"
+print("identical", len(tf_batches))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank,world", [(0, 1), (1, 2)])
+def test_both_pipelines_yield_identical_batches(rank: int, world: int) -> None:
+    """The DataLoader and tf.data apply one plan: the same pixels and labels, batch for batch, every epoch."""
+    proc = subprocess.run([sys.executable, "-c", SAME_BATCHES, "digits", str(rank), str(world)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "identical" in proc.stdout
+
+
+def _training(run: dict, scenario: str) -> list[dict]:
+    return [r for r in run["records"] if r["scenario"] == scenario]
+
+
+def test_every_training_variant_is_recorded(smoke_run: SmokeRun) -> None:
+    (run,) = ResultStore(smoke_run.results).load_all().runs
+    recs = {(r["framework"], r["variant"]): r for r in _training(run, "training") if r["variant"] != "digits-reference"}
+    assert set(recs) == {(v.framework, v.name) for v in training.VARIANTS}
+    for v in training.VARIANTS:
+        rec = recs[v.framework, v.name]
+        if v.cuda_only:
+            assert rec["status"] == "skipped" and "CUDA" in rec["reason"]
+            continue
+        assert rec["status"] == "ok", rec["reason"]
+        for name in ("train_throughput_ips", "epoch_time_s", "first_epoch_s", "final_top1", "final_loss",
+                     "initial_loss", "peak_rss_mb"):
+            assert rec["metrics"][name]["value"] > 0, name
+        epochs = run["profile"]["training"]["epochs"]
+        assert all(len(rec["samples"][k]) == epochs for k in ("train_loss", "val_top1", "epoch_time_s"))
+        assert rec["samples"]["elapsed_s"] == sorted(rec["samples"]["elapsed_s"])
+
+
+def test_both_frameworks_start_from_the_same_loss(smoke_run: SmokeRun) -> None:
+    """Same weights, same first batch: the loss before any update agrees across every single-process variant."""
+    (run,) = ResultStore(smoke_run.results).load_all().runs
+    losses = [r["metrics"]["initial_loss"]["value"] for r in _training(run, "training") if r["status"] == "ok"
+              and "initial_loss" in r["metrics"]]
+    assert len(losses) == 4
+    assert max(losses) - min(losses) < 1e-3
+
+
+def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:
+    (run,) = ResultStore(smoke_run.results).load_all().runs
+    settings = run["profile"]["training"]
+    sweep = _training(run, "training-batch")
+    assert {(r["framework"], r["batch_size"]) for r in sweep if r["status"] == "ok"} == {
+        (f, b) for f in ("torch", "tensorflow") for b in settings["batch_sizes"]}
+    assert {r["framework"] for r in _training(run, "input-pipeline")} == {"torch", "tensorflow"}
+    scaling = [r for r in _training(run, "training-scaling") if r["status"] == "ok"]
+    assert {(r["framework"], r["settings"]["workers"]) for r in scaling} == {
+        (f, w) for f in ("torch", "tensorflow") for w in (1, 2)}
+    for rec in scaling:
+        assert rec["settings"]["global_batch"] == settings["batch_size"]
+        assert (rec["settings"]["workers"] == 2) == ("scaling_efficiency" in rec["metrics"])
+    proc = reportgen("export", "--results-dir", str(smoke_run.results), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    exported = {(r["framework"], r["variant"]) for r in rows if r["scenario"] == "training-scaling"}
+    assert exported == {(f, f"{w}-worker") for f in ("torch", "tensorflow") for w in (1, 2)}
+    assert any(r["metric"] == "time_to_target_s" or r["metric"] == "final_top1" for r in rows
+               if r["scenario"] == "training")
+
+
+def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
+    (run,) = ResultStore(smoke_run.results).load_all().runs
+    page = (smoke_run.site / "training.html").read_text(encoding="utf-8")
+    eager = next(r for r in _training(run, "training") if r["framework"] == "torch" and r["variant"] == "eager")
+    assert f"{eager['metrics']['initial_loss']['value']:.4f}" in page
+    for chart in ("train-top1-epoch", "train-top1-time", "train-throughput", "train-memory", "train-batch",
+                  "train-scaling"):
+        assert f'id="{chart}"' in page
+    assert "keras-team/keras#20585" in page
+    assert "Training speed" in (smoke_run.site / "scorecard.html").read_text(encoding="utf-8")
+
+
+def _image_folder(root: Path, classes: int = 3, per_class: int = 10) -> Path:
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        folder = root / f"class{c}"
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.full((40, 40, 3), 60 * c, np.uint8) + rng.integers(0, 40, (40, 40, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i}.{'png' if i % 2 else 'jpg'}")
+    return root
+
+
+@pytest.mark.slow
+def test_folder_dataset_trains_in_both_frameworks(tmp_path: Path) -> None:
+    """``folder:PATH`` of PNG and JPEG files: both frameworks train on it from the same first loss."""
+    folder = _image_folder(tmp_path / "images")
+    settings = TrainingSettings(dataset=f"folder:{folder}", epochs=2, batch_size=8, target_top1=0.5)
+    profile = profile_settings(get_profile("smoke")) | {"training": profile_settings(get_profile("smoke"))["training"]
+                                                       | {**settings.__dict__, "batch_sizes": [8]}}
+    ctx = Context(artifacts=tmp_path / "work", threads=2, device="cpu", seed=0, profile=profile)
+    tasks = {t.key: t for t in training.plan(["torch", "tensorflow"], profile, "cpu", 2)}
+    records = []
+    for key in ("training/torch/eager", "training/tensorflow/graph"):
+        records += run_isolated(tasks[key], ctx, 300, tmp_path / "logs")
+    assert [r["status"] for r in records] == ["ok", "ok"], [r["reason"] for r in records]
+    assert {r["settings"]["classes"] for r in records} == {3}
+    assert records[0]["settings"]["train_images"] + records[0]["settings"]["val_images"] == 30
+    losses = [r["metrics"]["initial_loss"]["value"] for r in records]
+    assert abs(losses[0] - losses[1]) < 1e-3
+
+
+@pytest.mark.parametrize("layout,message", [
+    ("missing", "does not exist"),
+    ("empty", "has no class subfolders"),
+    ("one-class", "needs at least 2 classes"),
+    ("empty-class", "has no images"),
+    ("unreadable", "cannot read image"),
+])
+def test_bad_data_folder_is_a_one_line_error_before_measuring(tmp_path: Path, layout: str, message: str) -> None:
+    root = tmp_path / "data"
+    if layout != "missing":
+        root.mkdir()
+    if layout in ("one-class", "empty-class", "unreadable"):
+        _image_folder(root, classes=1 if layout == "one-class" else 2, per_class=4)
+    if layout == "empty-class":
+        (root / "zebra").mkdir()
+    if layout == "unreadable":
+        (root / "class1" / "broken.png").write_bytes(b"not an image")
+    results = tmp_path / "results"
+    proc = reportgen("run", "--profile", "smoke", "--dataset", f"folder:{root}", "--results-dir", str(results),
+                     "--site-dir", str(tmp_path / "site"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert str(root) in lines[0] or "broken.png" in lines[0]
+    assert not list(results.rglob("*.json")), "nothing may be stored for a run that could not start"
+
+
+def test_training_settings_are_checked_by_name(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[training]\noptimizer = "rmsprop"\n', encoding="utf-8")
+    proc = reportgen("run", "--config", str(config), "--results-dir", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert "training.optimizer" in proc.stderr and "sgd, adam" in proc.stderr
+    assert json.dumps(profile_settings(get_profile("quick"))["training"])  # the stored form is plain JSON
