@@ -107,7 +107,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                     "[Inference](inference.md)"),
         stability,
         _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),
-                    "scaling_efficiency", "fraction", False, "[Training](training.md#data-parallel-scaling)"),
+                    "scaling_efficiency", "fraction", False, "[Training](training.md)"),
         formats,
     ]
     return {"run": provenance(run),
