@@ -184,3 +184,16 @@ def test_training_settings_are_checked_by_name(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "training.optimizer" in proc.stderr and "sgd, adam" in proc.stderr
     assert json.dumps(profile_settings(get_profile("quick"))["training"])  # the stored form is plain JSON
+
+
+@pytest.mark.slow
+def test_same_command_trains_to_the_same_numbers(tmp_path: Path) -> None:
+    """Same seed, same machine: the same losses and accuracy, epoch for epoch (speed may differ)."""
+    profile = profile_settings(get_profile("smoke"))
+    profile["training"] |= {"max_train_images": 96, "epochs": 2}
+    task = next(t for t in training.plan(["torch"], profile, "cpu", 2) if t.key == "training/torch/eager")
+    runs = [run_isolated(task, Context(artifacts=tmp_path / f"work{i}", threads=2, device="cpu", seed=5,
+                                       profile=profile), 300, tmp_path / f"logs{i}")[0] for i in range(2)]
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    for key in ("train_loss", "val_loss", "val_top1"):
+        assert runs[0]["samples"][key] == runs[1]["samples"][key], key

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# --8<-- [start:plan]
 @dataclass(frozen=True)
 class EpochPlan:
     """The order and the per-image augmentation of one epoch (indexed by image, not by position)."""
@@ -38,9 +39,10 @@ def epoch_plan(n: int, epoch: int, seed: int, padding: int) -> EpochPlan:
         left=rng.integers(0, 2 * padding + 1, size=n).astype(np.int32),
         flip=rng.random(n) < 0.5,
     )
+# --8<-- [end:plan]
 
 
-
+# --8<-- [start:shard]
 def shard(order: np.ndarray, index: int, count: int) -> np.ndarray:
     """Worker ``index`` of ``count``: every ``count``-th image of ``order``, all shards the same length.
 
@@ -48,3 +50,4 @@ def shard(order: np.ndarray, index: int, count: int) -> np.ndarray:
     leave the others waiting for it forever. Up to ``count - 1`` images per epoch are left out.
     """
     return order[: len(order) - len(order) % count][index::count]
+# --8<-- [end:shard]

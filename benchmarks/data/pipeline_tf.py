@@ -49,12 +49,14 @@ def normalise(image: tf.Tensor, mean: tf.Tensor, std: tf.Tensor, image_size: int
     return image
 
 
+# --8<-- [start:validation]
 def validation_dataset(data, image_size: int, batch_size: int = 256) -> tf.data.Dataset:
     """The validation images, normalised, in order, no augmentation."""
     mean, std = tf.constant(data.mean, tf.float32), tf.constant(data.std, tf.float32)
     return (tf.data.Dataset.from_tensor_slices((data.val_images, data.val_labels))
             .map(lambda x, y: (normalise(x, mean, std, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+# --8<-- [end:validation]
 
 
 def steps_per_epoch(data, batch_size: int, shard_count: int = 1) -> int:

@@ -7,17 +7,22 @@ import tensorflow as tf
 import tf2onnx
 
 
+# --8<-- [start:onnx]
 def export_onnx(model: tf.keras.Model, path: str) -> None:
     """Convert with tf2onnx; the batch dimension stays dynamic (``None`` in the signature)."""
     signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="images")]
     tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=path)
+# --8<-- [end:onnx]
 
 
+# --8<-- [start:savedmodel]
 def export_savedmodel(model: tf.keras.Model, directory: str) -> None:
     """Write a SavedModel for TensorFlow Serving; its ``serve`` endpoint runs inference."""
     model.export(directory, format="tf_saved_model", verbose=False)
+# --8<-- [end:savedmodel]
 
 
+# --8<-- [start:tflite]
 def export_tflite(model: tf.keras.Model, path: str, quantize: str = "none",
                   calibration: np.ndarray | None = None) -> None:
     """Convert to TFLite. ``quantize``: ``none`` (float32), ``dynamic`` (INT8 weights, float activations),
@@ -34,3 +39,4 @@ def export_tflite(model: tf.keras.Model, path: str, quantize: str = "none",
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     with open(path, "wb") as fh:
         fh.write(converter.convert())
+# --8<-- [end:tflite]

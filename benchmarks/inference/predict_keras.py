@@ -13,11 +13,14 @@ def load_model(state: dict[str, np.ndarray], num_classes: int, image_size: int) 
     return model
 
 
+# --8<-- [start:mixed]
 def use_mixed_precision() -> None:
     """Compute in float16 with float32 variables (GPU); call before building the model."""
     tf.keras.mixed_precision.set_global_policy("mixed_float16")
+# --8<-- [end:mixed]
 
 
+# --8<-- [start:predict]
 def make_predict(model: tf.keras.Model, mode: str = "graph"):
     """A predict function; ``training=False`` makes BatchNorm use its moving statistics.
 
@@ -33,3 +36,4 @@ def make_predict(model: tf.keras.Model, mode: str = "graph"):
         return model(images, training=False)
 
     return predict
+# --8<-- [end:predict]

@@ -4,6 +4,7 @@ import numpy as np
 import onnxruntime as ort
 
 
+# --8<-- [start:session]
 def load_session(path: str, threads: int, provider: str = "CPUExecutionProvider") -> ort.InferenceSession:
     """An inference session with all graph optimizations on and an explicit thread count."""
     options = ort.SessionOptions()
@@ -15,9 +16,12 @@ def load_session(path: str, threads: int, provider: str = "CPUExecutionProvider"
     if session.get_providers()[0] != provider:
         raise RuntimeError(f"{provider} requested but {session.get_providers()[0]} is running")
     return session
+# --8<-- [end:session]
 
 
+# --8<-- [start:predict]
 def predict(session: ort.InferenceSession, images: np.ndarray) -> np.ndarray:
     """Logits for a batch of NCHW images."""
     (logits,) = session.run(None, {session.get_inputs()[0].name: images})
     return logits
+# --8<-- [end:predict]

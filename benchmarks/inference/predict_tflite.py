@@ -12,13 +12,16 @@ except ImportError:
     INTERPRETER = "tf.lite"
 
 
+# --8<-- [start:interpreter]
 def load_interpreter(path: str, threads: int) -> Interpreter:
     """An interpreter for the model file (XNNPACK runs the float and INT8 kernels on CPU)."""
     interpreter = Interpreter(model_path=path, num_threads=threads)
     interpreter.allocate_tensors()
     return interpreter
+# --8<-- [end:interpreter]
 
 
+# --8<-- [start:predict]
 def predict(interpreter: Interpreter, images: np.ndarray) -> np.ndarray:
     """Logits for a batch of NHWC images; the input is resized to the batch on first use."""
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
@@ -28,3 +31,4 @@ def predict(interpreter: Interpreter, images: np.ndarray) -> np.ndarray:
     interpreter.set_tensor(inp["index"], images)
     interpreter.invoke()
     return interpreter.get_tensor(out["index"])
+# --8<-- [end:predict]

@@ -13,27 +13,35 @@ def load_model(state: dict[str, np.ndarray], num_classes: int, device: str = "cp
     return model.eval().to(device)
 
 
+# --8<-- [start:channels-last]
 def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
     """Store activations as NHWC in memory, the layout many CPU and GPU convolution kernels prefer.
 
     Inputs must be converted too: ``images.to(memory_format=torch.channels_last)``.
     """
     return model.to(memory_format=torch.channels_last)
+# --8<-- [end:channels-last]
 
 
+# --8<-- [start:compile]
 def compile_model(model: torch.nn.Module) -> torch.nn.Module:
     """Compile with TorchInductor; the first call traces and generates code (it is timed on its own)."""
     return torch.compile(model)
+# --8<-- [end:compile]
 
 
+# --8<-- [start:predict]
 @torch.inference_mode()  # no autograd bookkeeping: faster and leaner than no_grad
 def predict(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Logits for a batch of NCHW images."""
     return model(images)
+# --8<-- [end:predict]
 
 
+# --8<-- [start:mixed]
 @torch.inference_mode()
 def predict_mixed(model: torch.nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Logits computed in ``torch.float16`` or ``torch.bfloat16`` where autocast deems it safe (CUDA)."""
     with torch.autocast(device_type="cuda", dtype=dtype):
         return model(images)
+# --8<-- [end:mixed]

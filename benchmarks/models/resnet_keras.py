@@ -29,6 +29,7 @@ _TORCH_NAMES = {
 _TO_KERAS_AXES = {4: (2, 3, 1, 0), 2: (1, 0), 1: (0,)}
 
 
+# --8<-- [start:conv-bn]
 def _conv_bn(
     x: keras.KerasTensor, filters: int, kernel_size: int, stride: int, conv: str, bn: str
 ) -> keras.KerasTensor:
@@ -40,8 +41,10 @@ def _conv_bn(
     # momentum=0.9 in Keras is momentum=0.1 in PyTorch. (PyTorch updates the
     # running variance with the unbiased batch variance, Keras with the biased.)
     return layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name=bn)(x)
+# --8<-- [end:conv-bn]
 
 
+# --8<-- [start:block]
 def _basic_block(x: keras.KerasTensor, filters: int, stride: int, name: str) -> keras.KerasTensor:
     """Two 3x3 conv-BN layers plus the identity (or 1x1 projection) shortcut."""
     shortcut = x
@@ -52,8 +55,10 @@ def _basic_block(x: keras.KerasTensor, filters: int, stride: int, name: str) -> 
     x = _conv_bn(x, filters, 3, 1, f"{name}.conv2", f"{name}.bn2")
     x = layers.Add(name=f"{name}.add")([x, shortcut])
     return layers.ReLU(name=f"{name}.relu2")(x)
+# --8<-- [end:block]
 
 
+# --8<-- [start:build]
 def build_resnet18(num_classes: int = 1000, input_shape: tuple[int, int, int] = (224, 224, 3)) -> keras.Model:
     """Return a ResNet-18 that outputs logits (no softmax)."""
     inputs = keras.Input(input_shape, name="images")
@@ -70,6 +75,7 @@ def build_resnet18(num_classes: int = 1000, input_shape: tuple[int, int, int] = 
     x = layers.GlobalAveragePooling2D(name="avgpool")(x)
     outputs = layers.Dense(num_classes, name="fc")(x)
     return keras.Model(inputs, outputs, name="resnet18")
+# --8<-- [end:build]
 
 
 def _torch_keys(model: keras.Model) -> dict[str, keras.Variable]:
@@ -81,6 +87,7 @@ def _torch_keys(model: keras.Model) -> dict[str, keras.Variable]:
     }
 
 
+# --8<-- [start:transfer]
 def load_torch_state(model: keras.Model, state: dict[str, np.ndarray]) -> None:
     """Copy torchvision state_dict arrays (see ``state_dict_numpy``) into ``model``."""
     state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
@@ -95,6 +102,7 @@ def load_torch_state(model: keras.Model, state: dict[str, np.ndarray]) -> None:
         if value.shape != variable.shape:
             raise ValueError(f"{key}: shape {value.shape} != {variable.shape}")
         variable.assign(value)
+# --8<-- [end:transfer]
 
 
 def torch_state(model: keras.Model) -> dict[str, np.ndarray]:

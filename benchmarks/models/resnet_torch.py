@@ -10,10 +10,12 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 
 
+# --8<-- [start:build]
 def build_resnet18(num_classes: int = 1000, seed: int = 0) -> nn.Module:
     """Return a randomly initialised torchvision ResNet-18 (in training mode)."""
     torch.manual_seed(seed)
     return resnet18(weights=None, num_classes=num_classes)
+# --8<-- [end:build]
 
 
 def load_imagenet_resnet18() -> nn.Module:

@@ -11,6 +11,7 @@ from torchvision.models.quantization import resnet18 as quantizable_resnet18
 from benchmarks.models.resnet_torch import load_state_numpy
 
 
+# --8<-- [start:int8]
 def quantize_int8(state: dict[str, np.ndarray], num_classes: int, calibration: np.ndarray) -> torch.nn.Module:
     """An INT8 ResNet-18 with the given float weights, activation ranges observed on ``calibration``."""
     torch.backends.quantized.engine = "x86"
@@ -23,3 +24,4 @@ def quantize_int8(state: dict[str, np.ndarray], num_classes: int, calibration: n
     with torch.inference_mode():
         model(torch.from_numpy(calibration))  # observers record activation ranges
     return torch.ao.quantization.convert(model)
+# --8<-- [end:int8]

@@ -86,6 +86,7 @@ def main(job_path: str) -> None:
                        "initial_loss": initial_loss, "epochs": epochs}, out)
 
 
+# --8<-- [start:evaluate]
 def evaluate(model: keras.Model, dataset: tf.data.Dataset) -> tuple[float, float]:
     """Mean cross-entropy and top-1 accuracy of ``model`` (inference mode) over ``dataset``."""
     loss_sum, correct, seen = 0.0, 0, 0
@@ -95,6 +96,7 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset) -> tuple[float, float
         correct += int(tf.reduce_sum(tf.cast(tf.argmax(logits, 1) == labels, tf.int32)))
         seen += len(labels)
     return loss_sum / seen, correct / seen
+# --8<-- [end:evaluate]
 
 
 if __name__ == "__main__":

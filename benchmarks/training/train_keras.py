@@ -27,6 +27,7 @@ def make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimiz
 # --8<-- [end:optimizer]
 
 
+# --8<-- [start:callback]
 class EpochRecorder(keras.callbacks.Callback):
     """Times the training part of each epoch (validation excluded) and keeps the first batch's loss."""
 
@@ -51,6 +52,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.history.epochs.append(result)
         if self.on_epoch:
             self.on_epoch(result)
+# --8<-- [end:callback]
 
 
 def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile: bool = False, seed: int = 0,

@@ -50,6 +50,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
+    from pymdownx.snippets import SnippetMissingError  # a guide page includes a file or section that is gone
 
     root = project_root()
     loaded = ResultStore(results_dir).load_all()
@@ -76,7 +77,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
                     build(config)
             finally:
                 logger.removeHandler(warnings)
-    except (MkDocsException, OSError) as exc:
+    except (MkDocsException, OSError, SnippetMissingError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         first = f" First: {warnings.messages[0]}" if warnings.messages else ""
         raise ReportgenError(f"site build failed, previous site kept: {exc}{first}") from exc
