@@ -23,6 +23,7 @@ from reportgen.config import (
     load_config,
 )
 from reportgen.errors import ReportgenError
+from reportgen.paths import ensure_writable
 
 DESCRIPTION = """\
 Measure ResNet-18 in PyTorch, TensorFlow/Keras and ONNX Runtime on this machine, store the raw
@@ -121,6 +122,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise ReportgenError("--threads must be 0 (automatic) or a positive number")
     if args.dataset:
         profile = dataclasses.replace(profile, training=dataclasses.replace(profile.training, dataset=args.dataset))
+    if not args.no_build:  # say so now, not after the measurements
+        ensure_writable(args.site_dir.resolve().parent, "site directory")
     opts = RunOptions(profile=profile, frameworks=_frameworks(args.frameworks), results_dir=args.results_dir,
                       device=args.device, threads=args.threads, seed=args.seed, resume=args.resume)
     run, path = measure(opts, console)

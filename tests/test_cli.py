@@ -21,8 +21,6 @@ def test_help_explains_every_command() -> None:
     assert "smoke" in run_help and "quick" in run_help
 
 
-
-
 @pytest.mark.parametrize(
     ("args", "match"),
     [
@@ -72,6 +70,16 @@ def test_unwritable_results_dir(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["run", "--profile", "smoke", "--results-dir", str(blocker / "results")]) == 2
     err = capsys.readouterr().err
     assert "results directory" in err and "is not writable" in err and err.count("\n") == 1
+
+
+def test_unwritable_site_dir_fails_before_measuring(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["run", "--profile", "smoke", "--results-dir", str(tmp_path / "r"),
+                 "--site-dir", str(blocker / "site")]) == 2
+    err = capsys.readouterr().err
+    assert "site directory" in err and "is not writable" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()  # nothing was measured or stored
 
 
 def test_export_without_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
