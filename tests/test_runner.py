@@ -1,9 +1,13 @@
 """Isolation: a crash, hang or exception in a measuring subprocess becomes a record, never a lost run."""
 
 import os
+import signal
 import textwrap
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from reportgen.runner import Context, Task, child_env, describe_exit, run_isolated
@@ -28,6 +32,12 @@ WORKLOADS = textwrap.dedent('''
             time.sleep(600)
         if how == "exit":
             raise SystemExit(3)
+        if how == "torch-busy":  # a real framework at work, until someone kills it
+            import torch
+
+            open(task.params["ready"], "w").close()
+            while True:
+                torch.randn(256, 256) @ torch.randn(256, 256)
 ''')
 
 
@@ -79,6 +89,38 @@ def test_child_env_sets_threads_and_hides_gpus_on_cpu() -> None:
     assert "CUDA_VISIBLE_DEVICES" not in child_env(3, "cuda") or os.environ.get("CUDA_VISIBLE_DEVICES") is not None
 
 
+@pytest.mark.slow
+def test_killing_a_running_framework_subprocess_is_a_failed_record(ctx: Context, tmp_path: Path) -> None:
+    """What the OOM killer (or a user's ``kill -9``) does to a measuring PyTorch process: a failed record,
+    with the signal named, and the parent goes on."""
+    busy = Task(key="test/torch-busy", module="fake_workloads", scenario="inference", framework="torch",
+                variant="eager", label="busy", params={"how": "torch-busy", "ready": str(tmp_path / "ready")})
+    got: list[dict] = []
+    thread = threading.Thread(target=lambda: got.extend(run_isolated(busy, ctx, 120, tmp_path / "w")))
+    thread.start()
+    deadline = time.monotonic() + 90
+    while not (tmp_path / "ready").exists():
+        assert time.monotonic() < deadline and thread.is_alive(), "the torch worker never started"
+        time.sleep(0.2)
+    (worker,) = [p for p in psutil.Process().children(recursive=True) if "reportgen.worker" in p.cmdline()]
+    worker.send_signal(signal.SIGKILL)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    (rec,) = got
+    assert rec["status"] == "failed" and rec["framework"] == "torch" and rec["variant"] == "eager"
+    assert rec["reason"].startswith("killed by SIGKILL") and "out of memory" in rec["reason"]
+    (after,) = run_isolated(task("ok"), ctx, 60, tmp_path / "w")  # the next measurement runs as usual
+    assert after["status"] == "ok"
+
+
+def test_child_env_turns_tensorflow_onednn_on_unless_the_user_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert child_env(2, "cpu")["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert child_env(2, "cpu")["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
 def test_describe_exit() -> None:
-    assert describe_exit(-9) == "killed by SIGKILL"
+    assert describe_exit(-9).startswith("killed by SIGKILL")
+    assert describe_exit(-11) == "killed by SIGSEGV"
     assert describe_exit(2) == "exited with code 2"

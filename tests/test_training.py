@@ -76,6 +76,8 @@ def test_every_training_variant_is_recorded(smoke_run: SmokeRun) -> None:
         epochs = run["profile"]["training"]["epochs"]
         assert all(len(rec["samples"][k]) == epochs for k in ("train_loss", "val_top1", "epoch_time_s"))
         assert rec["samples"]["elapsed_s"] == sorted(rec["samples"]["elapsed_s"])
+        if v.framework == "tensorflow":  # Keras at its best: the process really ran oneDNN's kernels
+            assert rec["settings"]["tf.onednn"] is True
 
 
 def test_both_frameworks_start_from_the_same_loss(smoke_run: SmokeRun) -> None:
@@ -117,6 +119,7 @@ def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
                   "train-scaling"):
         assert f'id="{chart}"' in page
     assert "keras-team/keras#20585" in page
+    assert "oneDNN on" in page
     assert "Training speed" in (smoke_run.site / "scorecard.html").read_text(encoding="utf-8")
 
 

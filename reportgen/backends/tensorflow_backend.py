@@ -15,6 +15,17 @@ from benchmarks.inference import predict_keras  # noqa: E402
 VARIANTS = ("eager", "graph", "xla", "mixed-fp16")
 
 
+def onednn_enabled() -> bool:
+    """Whether this TensorFlow process runs its oneDNN CPU kernels (``TF_ENABLE_ONEDNN_OPTS``; TensorFlow's
+    own default turns them off on CPUs without AVX-512, where its fallback kernels train far slower)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):  # the private probe moved: fall back to what was asked for
+        return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "") in ("1", "true", "True")
+
+
 class TensorFlowBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
         if variant not in VARIANTS:
@@ -28,7 +39,7 @@ class TensorFlowBackend:
 
     def thread_settings(self) -> dict[str, Any]:
         return {"tf.intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+                "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads(), "tf.onednn": onednn_enabled()}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
         if self.variant == "mixed-fp16":

@@ -133,7 +133,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "setup": {"dataset": first.get("dataset"), "source": first.get("data_source"),
                   "train_images": first.get("train_images"), "val_images": first.get("val_images"),
                   "image_size": first.get("image_size"), "recipe": first.get("recipe", {}),
-                  "target": first.get("target_top1"), "threads": first.get("threads")} if ok else None,
+                  "target": first.get("target_top1"), "threads": first.get("threads"),
+                  "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
+        if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
         "accuracy": _accuracy_note(ok),
         "charts": charts,
