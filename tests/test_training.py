@@ -180,6 +180,24 @@ def test_bad_data_folder_is_a_one_line_error_before_measuring(tmp_path: Path, la
     assert not list(results.rglob("*.json")), "nothing may be stored for a run that could not start"
 
 
+def test_training_runs_only_when_a_trainer_is_chosen() -> None:
+    profile = profile_settings(get_profile("smoke"))
+    assert training.plan(["onnxruntime"], profile, "cpu", 2) == []
+    keys = [t.key for t in training.plan(["tensorflow", "onnxruntime"], profile, "cpu", 2)]
+    assert keys[0] == "training/torch/eager"  # makes the initial weights Keras starts from
+    assert not any(k.startswith(("training-batch/torch", "training-scaling/torch", "training/torch/compile"))
+                   for k in keys)
+
+
+def test_data_parallel_workers_get_their_share_of_every_thread_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MKL left at the machine's 2 threads made each of 2 DDP workers on 2 cores 5x slower (efficiency 0.05)."""
+    monkeypatch.setenv("MKL_NUM_THREADS", "2")
+    env = training.worker_env(1, "cpu")
+    for pool in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        assert env[pool] == "1", pool
+    assert env["GLOO_SOCKET_IFNAME"]
+
+
 def test_training_settings_are_checked_by_name(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[training]\noptimizer = "rmsprop"\n', encoding="utf-8")

@@ -25,7 +25,7 @@ import numpy as np
 from reportgen.errors import ReportgenError
 from reportgen.measure import memory
 from reportgen.results import make_record
-from reportgen.runner import Context, Task, log_tail
+from reportgen.runner import Context, Task, child_env, log_tail
 
 FOLDER = "training"
 INITIAL = f"{FOLDER}/initial-weights.npz"  # torchvision state_dict of the untrained model all variants start from
@@ -53,7 +53,11 @@ TRAINERS = ("torch", "tensorflow")
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
-    """The training tasks: the recipe variants, the batch-size sweeps, then data-parallel scaling."""
+    """The training tasks: the recipe variants, the batch-size sweeps, then data-parallel scaling. None when
+    neither trainer was chosen; PyTorch eager always runs when one was, as it makes the initial weights."""
+    chosen = [f for f in TRAINERS if f in frameworks]
+    if not chosen:
+        return []
     tasks = []
     for v in VARIANTS:
         first = v.framework == "torch" and v.name == "eager"  # makes the initial weights everyone uses
@@ -65,7 +69,6 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
                           needs=() if first else (INITIAL,), produces=(INITIAL,) if first else ()))
-    chosen = [f for f in TRAINERS if f in frameworks]
     for framework in chosen:
         tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
                           framework=framework, variant="batch-sweep",
@@ -356,14 +359,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def worker_env(threads: int, device: str) -> dict[str, str]:
+    """Environment of one data-parallel worker: every thread pool (OpenMP, MKL, OpenBLAS, TensorFlow) at the
+    worker's share. One pool left at the whole machine's count oversubscribes the cores, and workers that
+    wait for each other at every all-reduce then run several times slower."""
+    return {**child_env(threads, device), "GLOO_SOCKET_IFNAME": os.environ.get("GLOO_SOCKET_IFNAME", "lo")}
+
+
 def launch(framework: str, job: dict[str, Any], world_size: int, threads: int, ctx: Context) -> dict[str, Any]:
     """Run one data-parallel training with ``world_size`` worker processes; rank 0's results."""
     folder = ctx.artifacts / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     job_path = folder / f"job-{framework}-{world_size}.json"
     job_path.write_text(json.dumps(job), encoding="utf-8")
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
-           "GLOO_SOCKET_IFNAME": os.environ.get("GLOO_SOCKET_IFNAME", "lo")}
+    env = worker_env(threads, ctx.device)
     timeout = ctx.profile["timeout_s"] * 0.45
     if framework == "torch":
         commands = [[sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={world_size}",
