@@ -101,6 +101,10 @@ def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:
         (f, w) for f in ("torch", "tensorflow") for w in (1, 2)}
     for rec in scaling:
         assert rec["settings"]["global_batch"] == settings["batch_size"]
+        # throughput counts the images of every worker (each drops at most workers - 1 to keep shards equal)
+        train_images = settings["max_train_images"]
+        workers = rec["settings"]["workers"]
+        assert train_images - workers < rec["settings"]["images_per_epoch"] <= train_images, rec["settings"]
         assert (rec["settings"]["workers"] == 2) == ("scaling_efficiency" in rec["metrics"])
     proc = reportgen("export", "--results-dir", str(smoke_run.results), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(proc.stdout)))

@@ -49,8 +49,10 @@ def main(job_path: str) -> None:
     # --8<-- [end:ddp]
     if rank == 0:
         with open(job["output"], "w", encoding="utf-8") as out:
+            # every rank trains on a shard of the same length, so the epoch's images are world_size x rank 0's
+            epochs = [{**asdict(e), "images": e.images * world_size} for e in history.epochs]
             json.dump({"world_size": world_size, "backend": dist.get_backend(), "initial_loss": history.initial_loss,
-                       "epochs": [asdict(e) for e in history.epochs]}, out)
+                       "epochs": epochs}, out)
     dist.destroy_process_group()
 
 

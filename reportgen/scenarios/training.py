@@ -253,6 +253,7 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
     samples = {k: [float(e[k]) for e in epochs] for k in ("train_loss", "train_accuracy", "val_loss", "val_top1")}
     samples.update(epoch_time_s=times, elapsed_s=elapsed)
     settings = {"epochs": len(epochs), "threads": ctx.threads, "workers": world_size,
+                "images_per_epoch": epochs[0]["images"],  # all workers together
                 "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
                 "target_reached": reached is not None, "memory_method": memory.METHOD, **(extra or {})}
