@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
+from rich.text import Text
 
 from reportgen import __version__
 from reportgen.config import (
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
                        help="the built site (default: ./site)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default: 8000)")
 
     env = sub.add_parser("env", help="print the detected hardware and software")
     env.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -101,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    """A TCP port number, or argparse's one-line error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range 1-65535")
+    return port
+
+
 def _frameworks(values: list[str]) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
     unknown = [n for n in names if n not in FRAMEWORKS]
@@ -111,6 +123,7 @@ def _frameworks(values: list[str]) -> list[str]:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from reportgen.pipeline import RunOptions, measure
+    from reportgen.scenarios.training import TRAINERS
 
     if args.device not in DEVICES:
         raise ReportgenError(f"unknown device {args.device!r}; choose auto, cpu or cuda")
@@ -120,14 +133,20 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         profile = load_config(args.config, profile)
     if args.threads < 0:
         raise ReportgenError("--threads must be 0 (automatic) or a positive number")
+    frameworks = _frameworks(args.frameworks)
     if args.dataset:
+        if not set(frameworks) & set(TRAINERS):
+            raise ReportgenError(f"--dataset {args.dataset}: only the training scenario uses a data set, and it runs "
+                                 f"only with {' or '.join(TRAINERS)} among --frameworks")
         profile = dataclasses.replace(profile, training=dataclasses.replace(profile.training, dataset=args.dataset))
     if not args.no_build:  # say so now, not after the measurements
-        ensure_writable(args.site_dir.resolve().parent, "site directory")
-    opts = RunOptions(profile=profile, frameworks=_frameworks(args.frameworks), results_dir=args.results_dir,
+        from reportgen.report.site import check_site_dir
+
+        ensure_writable(check_site_dir(args.site_dir, args.results_dir).parent, "site directory")
+    opts = RunOptions(profile=profile, frameworks=frameworks, results_dir=args.results_dir,
                       device=args.device, threads=args.threads, seed=args.seed, resume=args.resume)
     run, path = measure(opts, console)
-    console.print(f"Results: {path}")
+    console.print(f"Results: {path}")  # the console prints text as it is (no markup): see main()
     if not args.no_build:
         _build(args, console)
     return 0 if any(r["status"] == "ok" for r in run["records"]) else 1
@@ -138,7 +157,7 @@ def _build(args: argparse.Namespace, console: Console) -> None:
 
     loaded = build_site(args.results_dir, args.site_dir)
     for problem in loaded.problems:
-        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        console.print(Text.assemble(("skipped ", "yellow"), problem))
     console.print(f"Site: {args.site_dir.resolve() / 'index.html'} ({len(loaded.runs)} run(s)). "
                   f"Preview it with: reportgen serve --site-dir {args.site_dir}")
 
@@ -190,7 +209,7 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
     rows.update({k: v or "not installed" for k, v in machine["libraries"].items()})
     rows.update(machine["thread_env"])
     for key, value in rows.items():
-        table.add_row(f"[bold]{key}[/]", str(value))
+        table.add_row(Text(key, style="bold"), Text(str(value)))
     console.print(table)
     return 0
 
@@ -223,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    console = Console(stderr=args.command == "export", soft_wrap=True)
+    # Messages carry text from outside (paths, exception messages, machine facts): never parse it as markup.
+    console = Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
                 "export": cmd_export}

@@ -14,6 +14,22 @@ from reportgen.errors import ReportgenError
 
 FRAMEWORKS = ("torch", "tensorflow", "onnxruntime")
 DEVICES = ("auto", "cpu", "cuda")
+TASK_KINDS = ("timing", "conversion", "training")  # each kind of task has its own timeout (Profile.timeouts)
+
+
+def _require(obj: Any, *, positive: tuple[str, ...] = (), at_least_one: tuple[str, ...] = ()) -> None:
+    """One-line errors for settings out of range: durations and rates must be > 0, counts >= 1."""
+    section = "" if isinstance(obj, Profile) else type(obj).__name__.removesuffix("Settings").lower() + "."
+    for key in positive:
+        value = getattr(obj, key)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(v is not None and not v > 0 for v in values):
+            raise ReportgenError(f"{section}{key} must be greater than 0, got {value!r}")
+    for key in at_least_one:
+        value = getattr(obj, key)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(v < 1 for v in values):
+            raise ReportgenError(f"{section}{key} must be at least 1, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,12 @@ class TimingSettings:
     min_count: int = 20
     min_time_s: float = 1.0
     max_time_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        _require(self, positive=("max_time_s",), at_least_one=("min_count",))
+        if self.min_time_s > self.max_time_s:
+            raise ReportgenError(f"timing.min_time_s ({self.min_time_s}) must not exceed timing.max_time_s "
+                                 f"({self.max_time_s})")
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,9 @@ class InferenceSettings:
     sweep_timing: TimingSettings = field(default_factory=lambda: TimingSettings(warmup=1, min_count=3,
                                                                                  min_time_s=1.0, max_time_s=10.0))
 
+    def __post_init__(self) -> None:
+        _require(self, at_least_one=("image_size", "num_classes", "rounds", "batch_sizes", "batch_sizes_cuda"))
+
 
 @dataclass(frozen=True)
 class ConversionSettings:
@@ -49,6 +74,10 @@ class ConversionSettings:
     train_batch_size: int = 32
     learning_rate: float = 0.01
     calibration_images: int = 64
+
+    def __post_init__(self) -> None:
+        _require(self, positive=("learning_rate",),
+                 at_least_one=("train_epochs", "train_batch_size", "calibration_images"))
 
 
 OPTIMIZERS = ("sgd", "adam")
@@ -79,9 +108,24 @@ class TrainingSettings:
         for key, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
             if value not in choices:
                 raise ReportgenError(f"training.{key} must be one of {', '.join(choices)}, got {value!r}")
-        for key in ("image_size", "epochs", "batch_size", "sweep_epochs", "scaling_epochs", "workers"):
-            if getattr(self, key) < 1:
-                raise ReportgenError(f"training.{key} must be at least 1, got {getattr(self, key)!r}")
+        _require(self, positive=("learning_rate", "target_top1"),
+                 at_least_one=("image_size", "epochs", "batch_size", "batch_sizes", "sweep_epochs", "scaling_epochs",
+                               "workers"))
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds one measuring subprocess may run, per kind of task; unset: the profile's ``timeout_s``.
+
+    Lower ``timing`` to catch a hung runtime quickly without cutting short a conversion or a training.
+    """
+
+    timing: float | None = None  # the GEMM roof, inference latency, sweep, threads and cold start
+    conversion: float | None = None  # training the reference model, exports and quantization
+    training: float | None = None  # the training scenario (recipe, batch sizes, data parallelism)
+
+    def __post_init__(self) -> None:
+        _require(self, positive=TASK_KINDS)
 
 
 @dataclass(frozen=True)
@@ -92,10 +136,21 @@ class Profile:
     description: str
     threads: int = 0  # 0: one per physical core
     pin_cpus: tuple[int, ...] = ()  # CPU ids every measuring process is pinned to (Linux); empty: no pinning
-    timeout_s: float = 600.0  # per measuring subprocess
+    timeout_s: float = 600.0  # per measuring subprocess, unless timeouts sets its kind
+    timeouts: Timeouts = field(default_factory=Timeouts)
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+
+    def __post_init__(self) -> None:
+        _require(self, positive=("timeout_s",))
+        if self.threads < 0:
+            raise ReportgenError(f"threads must be 0 (one per physical core) or more, got {self.threads!r}")
+
+
+def task_timeout(profile: dict[str, Any], kind: str) -> float:
+    """Seconds a task of ``kind`` may run under a stored profile (runs stored before per-kind timeouts too)."""
+    return (profile.get("timeouts") or {}).get(kind) or profile["timeout_s"]
 
 
 PROFILES: dict[str, Profile] = {

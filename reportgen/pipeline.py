@@ -11,11 +11,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from reportgen import __version__, hardware, scenarios
 from reportgen.backends import missing_reason
-from reportgen.config import Profile, profile_settings
+from reportgen.config import Profile, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
+from reportgen.lock import RunLock
 from reportgen.paths import ensure_writable
 from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
 from reportgen.runner import Context, Task, failed_record, run_isolated
@@ -69,6 +71,11 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
     """
     store = ResultStore(opts.results_dir)
     ensure_writable(store.root, "results directory")
+    with RunLock(store.root) as lock:  # one run per results folder: a second one would skew the timings
+        return _measure(opts, console, store, lock)
+
+
+def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLock) -> tuple[dict[str, Any], Path]:
     machine = hardware.detect(probe_cuda=opts.device != "cpu")
     if opts.resume:
         run = _resumable(store, hardware.machine_id(machine))
@@ -88,7 +95,7 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
     console.print(f"Run {run['run_id']} on {run['machine_id']}: profile {run['profile']['name']}, "
                   f"device {device}, {threads} threads, {len(tasks)} tasks")
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("starting", total=len(tasks))
@@ -98,20 +105,22 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
                 continue
             progress.update(bar, description=task.label)
             started = time.perf_counter()
-            records = _run_one(task, ctx, run)
+            records = _run_one(task, ctx, run, (lock.fd,) if lock.fd is not None else ())
             run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
             store.save(run)
             _report(console, task, records, time.perf_counter() - started)
             progress.advance(bar)
 
     run["records"] = scenarios.finish(ctx, run["records"])
-    run["status"], run["finished_at"] = "complete", utc_now()
+    # A run with nothing measured is a failed run: it is kept, but never shown as this machine's result.
+    ok = any(r["status"] == "ok" for r in run["records"])
+    run["status"], run["finished_at"] = "complete" if ok else "failed", utc_now()
     path = store.save(run)
     shutil.rmtree(ctx.artifacts, ignore_errors=True)
     return run, path
 
 
-def _run_one(task: Task, ctx: Context, run: dict[str, Any]) -> list[dict[str, Any]]:
+def _run_one(task: Task, ctx: Context, run: dict[str, Any], inherit_fds: tuple[int, ...]) -> list[dict[str, Any]]:
     reason = task.params.get("unsupported") or missing_reason(task.framework)
     if reason is None:
         missing = [p for p in task.needs if not (ctx.artifacts / p).exists()]
@@ -119,14 +128,17 @@ def _run_one(task: Task, ctx: Context, run: dict[str, Any]) -> list[dict[str, An
             reason = f"needs {', '.join(missing)}, which an earlier task did not produce (see its record)"
     if reason:
         return [failed_record(task, ctx, "skipped", reason)]
-    return run_isolated(task, ctx, run["profile"]["timeout_s"], ctx.artifacts / "logs")
+    return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs", inherit_fds)
 
 
 def _report(console: Console, task: Task, records: list[dict[str, Any]], seconds: float) -> None:
+    """One line per task; reasons and labels are printed as plain text (they may hold ``[...]``)."""
     bad = [r for r in records if r["status"] != "ok"]
-    line = f"  [green]ok[/] {task.label} ({seconds:.1f} s)"
     if bad and len(bad) == len(records):
-        line = f"  [red]{bad[0]['status']}[/] {task.label} ({seconds:.1f} s): {bad[0]['reason']}"
-    elif bad:
-        line += f"; [red]{len(bad)} of {len(records)} not ok[/], first: {bad[0]['variant']}: {bad[0]['reason']}"
-    console.print(line, highlight=False, markup=True, soft_wrap=True)
+        line = Text.assemble("  ", (bad[0]["status"], "red"), f" {task.label} ({seconds:.1f} s): {bad[0]['reason']}")
+    else:
+        line = Text.assemble("  ", ("ok", "green"), f" {task.label} ({seconds:.1f} s)")
+        if bad:
+            line.append_text(Text.assemble("; ", (f"{len(bad)} of {len(records)} not ok", "red"),
+                                           f", first: {bad[0]['variant']}: {bad[0]['reason']}"))
+    console.print(line, highlight=False, soft_wrap=True)

@@ -23,7 +23,7 @@ from reportgen.errors import ReportgenError
 SCHEMA_VERSION = 1
 
 STATUSES = ("ok", "failed", "skipped")
-RUN_STATES = ("complete", "incomplete")
+RUN_STATES = ("complete", "incomplete", "failed")  # failed: finished with no successful record
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Run measurement tasks, each in its own subprocess with a timeout; a crash or hang becomes a record.
 
 The parent sleeps in ``wait()`` while a child measures (it never polls), so it steals no CPU from the
-measurement. The child is ``python -m reportgen.worker``.
+measurement. The child is ``python -m reportgen.worker``. It leads its own process group and holds the
+read end of a pipe whose write end only the parent holds: when the parent dies by any signal, the pipe
+closes and the child's watchdog kills the whole group (see :mod:`reportgen.worker`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # artifact files an earlier task must have produced
     produces: tuple[str, ...] = ()  # artifact files this task writes
+    kind: str = "timing"  # which timeout applies: one of config.TASK_KINDS
 
 
 @dataclass(frozen=True)
@@ -93,35 +96,46 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return " | ".join(tail)[-800:]
 
 
-def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path) -> list[dict[str, Any]]:
-    """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died)."""
+def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
+                 inherit_fds: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died).
+
+    ``inherit_fds`` stay open in the child (the run's lock, so that it is held while any of its processes
+    lives). Whatever the child started is killed with it when it ends.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     stem = task.key.replace("/", "__")
     spec, out, log = (workdir / f"{stem}.{ext}" for ext in ("task.json", "records.json", "log"))
     out.unlink(missing_ok=True)
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
-    with open(log, "wb") as log_fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reportgen.worker", str(spec), str(out)],
-            stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-            env=child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device)),
-            start_new_session=True,
-        )
-        try:
-            returncode = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
-        except BaseException:  # Ctrl-C or SIGTERM in the parent: take the child down with it
-            _kill_group(proc)
-            raise
+    lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
+    try:
+        with open(log, "wb") as log_fh:
+            try:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)],
+                    stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+                    env=child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device)),
+                    start_new_session=True, pass_fds=(lifeline, *inherit_fds),
+                )
+            finally:
+                os.close(lifeline)  # only the child holds the read end
+            try:
+                returncode = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
+            finally:  # also on Ctrl-C or SIGTERM in the parent: take the child and all it started down
+                _kill_group(proc)
+    finally:
+        os.close(parent_end)
     if returncode == 0 and out.exists():
         return json.loads(out.read_text(encoding="utf-8"))
     return [failed_record(task, ctx, "failed", f"{describe_exit(returncode)}; {log_tail(log)}".rstrip("; "))]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's process group (the child and anything it started that is still running)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

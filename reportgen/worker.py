@@ -1,7 +1,12 @@
-"""Entry point of a measuring subprocess: ``python -m reportgen.worker TASK.json OUT.json``.
+"""Entry point of a measuring subprocess: ``python -m reportgen.worker TASK.json OUT.json [LIFELINE_FD]``.
 
 Runs one task and writes its records. A Python exception becomes a failed record with the error; a
 crash (signal, abort) leaves no output file and the parent records the exit status instead.
+
+With ``LIFELINE_FD`` (the read end of a pipe whose write end only the parent holds), a watchdog process
+forked before any framework loads blocks on that pipe; when the parent dies by any signal, SIGKILL
+included, the pipe reaches EOF and the watchdog kills this process group: the worker and everything it
+started (data-parallel workers too). It sleeps in ``read()``: no polling, no CPU taken from the measurement.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -17,8 +23,40 @@ from reportgen.results import write_json_atomic
 from reportgen.runner import Context, Task, failed_record
 
 
+def start_watchdog(lifeline: int) -> int:
+    """Fork the process that kills this process group once ``lifeline`` reaches EOF; returns its pid."""
+    pid = os.fork()
+    if pid == 0:  # the watchdog: nothing but a blocking read
+        try:
+            while os.read(lifeline, 1):
+                pass
+        except OSError:
+            pass
+        os.killpg(os.getpgrp(), signal.SIGKILL)  # the parent is gone: so is every process of this task
+        os._exit(0)  # not reached
+    os.close(lifeline)
+    return pid
+
+
+def stop_watchdog(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
 def main(argv: list[str]) -> int:
     spec_path, out_path = Path(argv[0]), Path(argv[1])
+    watchdog = start_watchdog(int(argv[2])) if len(argv) > 2 else None
+    try:
+        return _run(spec_path, out_path)
+    finally:
+        if watchdog is not None:
+            stop_watchdog(watchdog)
+
+
+def _run(spec_path: Path, out_path: Path) -> int:
     payload = json.loads(spec_path.read_text(encoding="utf-8"))
     task_data = payload["task"]
     task = Task(**{**task_data, "needs": tuple(task_data["needs"]), "produces": tuple(task_data["produces"])})

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from reportgen.report.site import SITE_MARKER
 from reportgen.results import ResultStore
 
 SMALL = """
@@ -37,6 +38,7 @@ def test_sigint_keeps_results_and_site_then_resume_finishes(tmp_path: Path) -> N
     old_site = tmp_path / "site"
     old_site.mkdir()
     (old_site / "index.html").write_text("the previous site")
+    (old_site / SITE_MARKER).write_text("built by reportgen")  # only a site reportgen built is ever replaced
 
     proc = start_run(tmp_path)
     deadline = time.monotonic() + 240

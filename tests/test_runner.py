@@ -102,7 +102,7 @@ def test_killing_a_running_framework_subprocess_is_a_failed_record(ctx: Context,
     while not (tmp_path / "ready").exists():
         assert time.monotonic() < deadline and thread.is_alive(), "the torch worker never started"
         time.sleep(0.2)
-    (worker,) = [p for p in psutil.Process().children(recursive=True) if "reportgen.worker" in p.cmdline()]
+    (worker,) = [p for p in psutil.Process().children() if "reportgen.worker" in p.cmdline()]  # not its watchdog
     worker.send_signal(signal.SIGKILL)
     thread.join(timeout=30)
     assert not thread.is_alive()
@@ -124,3 +124,79 @@ def test_describe_exit() -> None:
     assert describe_exit(-9).startswith("killed by SIGKILL")
     assert describe_exit(-11) == "killed by SIGSEGV"
     assert describe_exit(2) == "exited with code 2"
+
+
+SPAWNER = textwrap.dedent('''
+    import os, subprocess, sys, time
+
+    def run_task(task, ctx):
+        grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        with open(task.params["pids"], "w") as fh:
+            fh.write(f"{os.getpid()} {grandchild.pid}")
+        time.sleep(600)
+''')
+
+DRIVER = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    from reportgen.lock import RunLock
+    from reportgen.runner import Context, Task, run_isolated
+
+    root = Path(sys.argv[1])
+    ctx = Context(artifacts=root / "artifacts", threads=1, device="cpu", seed=0, profile={})
+    task = Task(key="test/spawn", module="spawner", scenario="inference", framework="torch", variant="spawn",
+                label="spawn", params={"pids": str(root / "pids")})
+    with RunLock(root / "results") as lock:
+        run_isolated(task, ctx, 600, root / "w", inherit_fds=(lock.fd,))
+''')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path: Path) -> None:
+    """SIGKILL of `reportgen run` used to leave its measuring child running at 96% CPU beside a --resume."""
+    import subprocess
+    import sys
+
+    from reportgen.errors import ReportgenError
+    from reportgen.lock import RunLock
+
+    (tmp_path / "spawner.py").write_text(SPAWNER)
+    (tmp_path / "results").mkdir()
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    parent = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path)], env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "pids").is_file() or not (tmp_path / "pids").read_text():
+        assert time.monotonic() < deadline and parent.poll() is None, "the measuring child never started"
+        time.sleep(0.1)
+    child, grandchild = map(int, (tmp_path / "pids").read_text().split())
+    with pytest.raises(ReportgenError, match=f"another reportgen run \\(pid {parent.pid}"):
+        RunLock(tmp_path / "results").__enter__()
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child) and not _alive(grandchild), "a measuring process outlived its parent"
+    with RunLock(tmp_path / "results"):  # the lock went with the last process of the run
+        pass
+
+
+def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None:
+    """An ONNX Runtime that fails to import used to lose the NumPy and torch roofs as well."""
+    from reportgen.scenarios import roof
+
+    broken = tmp_path / "onnxruntime"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('libonnxruntime.so: cannot open [/opt/ort/lib]')\n")
+    tasks = {t.framework: t for t in roof.plan()}
+    assert {"numpy", "onnxruntime"} <= set(tasks) and len({t.key for t in tasks.values()}) == len(tasks)
+    (ort,) = run_isolated(tasks["onnxruntime"], ctx, 60, tmp_path / "w")
+    (numpy,) = run_isolated(tasks["numpy"], ctx, 60, tmp_path / "w")
+    assert ort["status"] == "failed" and "[/opt/ort/lib]" in ort["reason"]
+    assert numpy["status"] == "ok" and numpy["metrics"]["gemm_gflops"]["value"] > 0

@@ -53,18 +53,29 @@ def _scan(root: Path) -> tuple[tuple[str, ...], list[tuple[Path, int]]]:
         raise DatasetError(f"{root} has only one class folder ({class_dirs[0].name}); needs at least 2 classes")
     files: list[tuple[Path, int]] = []
     for label, folder in enumerate(class_dirs):
-        found = _images_in(folder)
+        found = _images_in(folder, visited={os.path.realpath(p) for p in (root, *class_dirs)})
         if not found:
             raise DatasetError(f"class folder {folder} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         files.extend((file, label) for file in found)
     return tuple(p.name for p in class_dirs), files
 
 
-def _images_in(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (nested folders included, hidden ones skipped), sorted."""
+def _images_in(folder: Path, visited: set[str]) -> list[Path]:
+    """Image files under ``folder`` (nested folders included, hidden ones skipped), sorted.
+
+    Linked folders are followed, each real folder once and never into ``visited`` (the data set's root and
+    class folders): a link back up the tree is a loop, not more images.
+    """
     found: list[Path] = []
+    seen = set(visited)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        keep = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if real not in seen:
+                seen.add(real)
+                keep.append(d)
+        dirnames[:] = keep
         found.extend(Path(dirpath, f) for f in sorted(filenames)
                      if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
     return found

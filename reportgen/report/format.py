@@ -36,9 +36,11 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def featured_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The run the result pages show: the newest complete run, else the newest run of any state."""
+    """The run the result pages show: the newest complete run, else the newest incomplete one; never a run
+    that failed (measured nothing)."""
     complete = [r for r in runs if r["status"] == "complete"]
-    return (complete or runs or [None])[-1]
+    incomplete = [r for r in runs if r["status"] == "incomplete"]
+    return (complete or incomplete or [None])[-1]
 
 
 def name(framework: str) -> str:

@@ -21,6 +21,39 @@ from reportgen.results import LoadedResults, ResultStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+SITE_MARKER = ".reportgen-site"  # written into every site reportgen builds: only such a folder is ever replaced
+# What a site built before the marker existed holds (reportgen's own copy of plotly.js included).
+_LEGACY_SITE_FILES = ("index.html", "search/search_index.json", "javascripts/plotly.min.js")
+
+
+def check_site_dir(site_dir: Path, results_dir: Path) -> Path:
+    """The resolved ``site_dir`` when a build may replace it, else a one-line error naming the folder.
+
+    A build replaces the folder as a whole, so it must be absent, empty, or a site reportgen built (it
+    carries :data:`SITE_MARKER`); and it may never be the results folder, the current folder, the home
+    folder or a folder that holds any of them, nor lie inside the results folder.
+    """
+    site, results = site_dir.resolve(), results_dir.resolve()
+    protected = {"the results folder": results, "the current folder": Path.cwd().resolve(),
+                 "the home folder": Path.home().resolve()}
+    for what, folder in protected.items():
+        if site == folder or site in folder.parents:
+            holds = "is" if site == folder else "holds"
+            raise ReportgenError(f"--site-dir {site_dir} {holds} {what}; a build replaces the whole site folder, "
+                                 "so choose a folder of its own, e.g. --site-dir site")
+    if results in site.parents:
+        raise ReportgenError(f"--site-dir {site_dir} is inside the results folder {results_dir}; "
+                             "choose a folder outside it")
+    if site.exists() and not site.is_dir():
+        raise ReportgenError(f"--site-dir {site_dir} is a file, not a folder")
+    if site.is_dir() and any(site.iterdir()) and not _built_by_reportgen(site):
+        raise ReportgenError(f"--site-dir {site_dir} holds files that reportgen did not build; a build would "
+                             "replace them, so choose an empty or new folder (or remove it first)")
+    return site
+
+
+def _built_by_reportgen(folder: Path) -> bool:
+    return (folder / SITE_MARKER).is_file() or all((folder / f).is_file() for f in _LEGACY_SITE_FILES)
 
 
 def project_root() -> Path:
@@ -45,7 +78,8 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     """Regenerate the pages from ``results_dir`` and build the site into ``site_dir``.
 
     The new site is built beside the old one and swapped in only when the build succeeded, so a failed
-    build leaves the previous site as it was. Returns what was loaded (with any unreadable files).
+    build leaves the previous site as it was; a folder that is not a reportgen site is never replaced
+    (:func:`check_site_dir`). Returns what was loaded (with any unreadable files).
     """
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
@@ -53,8 +87,8 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     from pymdownx.snippets import SnippetMissingError  # a guide page includes a file or section that is gone
 
     root = project_root()
+    site_dir = check_site_dir(site_dir, results_dir)
     loaded = ResultStore(results_dir).load_all()
-    site_dir = site_dir.resolve()
     ensure_writable(site_dir.parent, "site directory")
     staging = site_dir.parent / f".{site_dir.name}.new-{secrets.token_hex(3)}"
     warnings = _Collect()
@@ -77,6 +111,8 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
                     build(config)
             finally:
                 logger.removeHandler(warnings)
+            (staging / SITE_MARKER).write_text("This folder is a site built by reportgen; `reportgen build` "
+                                              "replaces it as a whole.\n", encoding="utf-8")
     except (MkDocsException, OSError, SnippetMissingError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         first = f" First: {warnings.messages[0]}" if warnings.messages else ""
@@ -100,6 +136,9 @@ class _Collect(logging.Handler):
 
 
 def _swap(new: Path, target: Path) -> None:
+    if target.is_dir() and any(target.iterdir()) and not _built_by_reportgen(target):  # appeared while building
+        shutil.rmtree(new, ignore_errors=True)
+        raise ReportgenError(f"site directory {target} now holds files that reportgen did not build; left as it is")
     old = target.parent / f".{target.name}.old-{secrets.token_hex(3)}"
     if target.exists():
         target.rename(old)

@@ -16,7 +16,7 @@ from reportgen.scenarios import conversion, efficiency, inference, parity, prepa
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
     """Every task of a run, in order: the models every runtime needs, the machine's roof, the inference
     variants (interleaved rounds), the conversions of a trained model, then training."""
-    return (prepare.plan(frameworks) + [roof.TASK] + inference.plan(frameworks, profile, device, threads)
+    return (prepare.plan(frameworks) + roof.plan() + inference.plan(frameworks, profile, device, threads)
             + conversion.plan(frameworks) + training.plan(frameworks, profile, device, threads))
 
 

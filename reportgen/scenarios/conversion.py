@@ -39,12 +39,14 @@ DIGITS_MODEL = "resnet18, 10 classes, 32x32, trained on digits"
 
 TASKS = [
     Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",
-         label="Conversion: train on digits, PyTorch exports + INT8", produces=(TRAINED, DATA, REFERENCE, TORCH_ONNX)),
+         label="Conversion: train on digits, PyTorch exports + INT8", produces=(TRAINED, DATA, REFERENCE, TORCH_ONNX),
+         kind="conversion"),
     Task(key="conversion/tensorflow", module=__name__, scenario="conversion", framework="tensorflow",
          variant="exports", label="Conversion: Keras -> ONNX, SavedModel, TFLite (+ INT8)",
-         needs=(TRAINED, DATA), produces=(KERAS_ONNX,)),
+         needs=(TRAINED, DATA), produces=(KERAS_ONNX,), kind="conversion"),
     Task(key="conversion/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
-         variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DATA, TORCH_ONNX)),
+         variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DATA, TORCH_ONNX),
+         kind="conversion"),
 ]
 
 

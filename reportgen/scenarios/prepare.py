@@ -34,13 +34,13 @@ CALIBRATION_IMAGES = 8  # speed does not depend on how well INT8 ranges fit: acc
 TASKS = [
     Task(key="prepare/torch", module=__name__, scenario="conversion", framework="torch", variant="prepare",
          label="Reference model: PyTorch weights, MACs, ONNX export",
-         produces=(WEIGHTS_FILE, REFERENCE_OUTPUTS, ONNX_FILE)),
+         produces=(WEIGHTS_FILE, REFERENCE_OUTPUTS, ONNX_FILE), kind="conversion"),
     Task(key="prepare/tensorflow", module=__name__, scenario="conversion", framework="tensorflow", variant="prepare",
          label="Inference model: Keras -> ONNX and TFLite", needs=(WEIGHTS_FILE,),
-         produces=(KERAS_ONNX_FILE, *TFLITE_FILES.values())),
+         produces=(KERAS_ONNX_FILE, *TFLITE_FILES.values()), kind="conversion"),
     Task(key="prepare/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
          variant="prepare", label="Inference model: ONNX Runtime INT8", needs=(ONNX_FILE,),
-         produces=tuple(ORT_INT8_FILES.values())),
+         produces=tuple(ORT_INT8_FILES.values()), kind="conversion"),
 ]
 
 

@@ -1,7 +1,8 @@
 """The machine's compute roof: single-precision GEMM GFLOP/s with each library that has a fast GEMM.
 
-Measured once per run, in its own subprocess, with NumPy, PyTorch and ONNX Runtime where installed (the
-fastest differs by machine); the Inference page divides each variant's achieved GFLOP/s by the best.
+Measured once per run with NumPy, PyTorch and ONNX Runtime where installed (the fastest differs by
+machine), each library in its own subprocess so that one that hangs or fails to import loses only its own
+roof; the Inference page divides each variant's achieved GFLOP/s by the best.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from reportgen.runner import Context, Task
 SIZE = 2048
 TIMING = TimingSettings(warmup=2, min_count=5, min_time_s=1.0, max_time_s=10.0)
 
-TASK = Task(key="machine/gemm", module=__name__, scenario="machine", framework="numpy", variant=f"sgemm-{SIZE}",
-            label=f"Machine: SGEMM roof ({SIZE}x{SIZE})")
+VARIANT = f"sgemm-{SIZE}"
 
 
 def _numpy(a: np.ndarray, b: np.ndarray, threads: int) -> Callable[[], Any]:
@@ -54,16 +54,18 @@ LIBRARIES: dict[str, Callable[[np.ndarray, np.ndarray, int], Callable[[], Any]]]
     "numpy": _numpy, "torch": _torch, "onnxruntime": _onnxruntime}
 
 
+def plan() -> list[Task]:
+    """One task per installed library with a fast GEMM."""
+    return [Task(key=f"machine/gemm/{library}", module=__name__, scenario="machine", framework=library,
+                 variant=VARIANT, label=f"Machine: SGEMM roof ({SIZE}x{SIZE}, {library})")
+            for library in LIBRARIES if importlib.util.find_spec(library) is not None]
+
+
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     rng = np.random.default_rng(ctx.seed)
     a, b = (rng.standard_normal((SIZE, SIZE), dtype=np.float32) for _ in range(2))
-    records = []
-    for library, make in LIBRARIES.items():
-        if importlib.util.find_spec(library) is None:
-            continue
-        samples = timer.time_loop(make(a, b, ctx.threads), TIMING)
-        gflops = 2 * SIZE**3 / float(np.median(samples)) / 1e9
-        records.append(make_record("machine", library, task.variant, device="cpu", metrics={"gemm_gflops": gflops},
-                                   samples={"seconds": samples},
-                                   settings={"threads": ctx.threads, "size": SIZE, "method": "median of timed calls"}))
-    return records
+    samples = timer.time_loop(LIBRARIES[task.framework](a, b, ctx.threads), TIMING)
+    gflops = 2 * SIZE**3 / float(np.median(samples)) / 1e9
+    return [make_record("machine", task.framework, task.variant, device="cpu", metrics={"gemm_gflops": gflops},
+                        samples={"seconds": samples},
+                        settings={"threads": ctx.threads, "size": SIZE, "method": "median of timed calls"})]

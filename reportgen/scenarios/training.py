@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.config import task_timeout
 from reportgen.errors import ReportgenError
 from reportgen.measure import memory
 from reportgen.results import make_record
@@ -68,17 +69,17 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
             params["unsupported"] = f"{v.label} needs a CUDA GPU; this run is on {device}"
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
-                          needs=() if first else (INITIAL,), produces=(INITIAL,) if first else ()))
+                          needs=() if first else (INITIAL,), produces=(INITIAL,) if first else (), kind="training"))
     for framework in chosen:
         tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
                           framework=framework, variant="batch-sweep",
-                          label=f"Training: {framework} epoch time per batch size + input pipeline"))
+                          label=f"Training: {framework} epoch time per batch size + input pipeline", kind="training"))
     workers = scaling_workers(profile["training"], device, threads)
     for framework in chosen:
         params = {"workers": workers} if isinstance(workers, int) else {"unsupported": workers}
         tasks.append(Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
                           framework=framework, variant="data-parallel", params=params, needs=(INITIAL,),
-                          label=f"Training: {framework} data-parallel, 1 vs N workers"))
+                          label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training"))
     return tasks
 
 
@@ -374,7 +375,7 @@ def launch(framework: str, job: dict[str, Any], world_size: int, threads: int, c
     job_path = folder / f"job-{framework}-{world_size}.json"
     job_path.write_text(json.dumps(job), encoding="utf-8")
     env = worker_env(threads, ctx.device)
-    timeout = ctx.profile["timeout_s"] * 0.45
+    timeout = task_timeout(ctx.profile, "training") * 0.45
     if framework == "torch":
         commands = [[sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={world_size}",
                      "-m", "benchmarks.training.distributed_torch", str(job_path)]]

@@ -41,15 +41,51 @@ _env = jinja2.Environment(
 
 
 def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
-    """Render every generated page into ``docs_dir`` and return their paths."""
-    run = featured_run(loaded.runs)
+    """Render every generated page into ``docs_dir`` and return their paths.
+
+    A run that passes the schema but cannot be rendered (a field the pages read is missing or of the wrong
+    kind) is left out and listed in ``loaded.problems`` with the reason; the other runs are rendered.
+    """
+    try:
+        texts = _render(loaded)
+    except Exception:  # find the run(s) responsible; if none alone is, it is a bug of the pages: raise it
+        bad = {}
+        for run in loaded.runs:
+            try:
+                _render(LoadedResults(runs=[run]))
+            except Exception as exc:  # noqa: PERF203 - only on the rare path where a file is broken
+                bad[run["run_id"]] = f"run {run['run_id']} of machine {run['machine_id']}: cannot be rendered, " \
+                                     f"left out ({type(exc).__name__}: {exc})"[:400]
+        if not bad:
+            raise
+        loaded.runs[:] = [r for r in loaded.runs if r["run_id"] not in bad]
+        loaded.problems.extend(bad.values())
+        texts = _render(loaded)
     written = []
-    for page in PAGES:
-        if run is None and getattr(page, "NEEDS_RUN", True):
-            context = {"run": None, "problems": loaded.problems}
-        else:
-            context = page.context(run, loaded)
-        path = docs_dir / page.PAGE
-        path.write_text(_env.get_template(page.PAGE + ".j2").render(**context), encoding="utf-8")
+    for name, text in texts.items():
+        path = docs_dir / name
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _render(loaded: LoadedResults) -> dict[str, str]:
+    run = featured_run(loaded.runs)
+    texts = {}
+    for page in PAGES:
+        if run is None and getattr(page, "NEEDS_RUN", True):
+            context = {"run": None, "problems": [*loaded.problems, *_failed_runs(loaded)]}
+        else:
+            context = page.context(run, loaded)
+        texts[page.PAGE] = _env.get_template(page.PAGE + ".j2").render(**context)
+    return texts
+
+
+def _failed_runs(loaded: LoadedResults) -> list[str]:
+    """Why runs that measured nothing are not shown (a failed run is never the featured one)."""
+    lines = []
+    for run in loaded.runs:
+        if run["status"] == "failed":
+            first = next((r["reason"] for r in run["records"] if r["reason"]), "no task ran")
+            lines.append(f"run {run['run_id']} of machine {run['machine_id']} measured nothing; first reason: {first}")
+    return lines

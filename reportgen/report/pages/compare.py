@@ -86,7 +86,8 @@ def _machine_row(mid: str, run: dict[str, Any], reference: str) -> list[str]:
 
 def context(run: dict[str, Any], loaded: LoadedResults, reference: str | None = None) -> dict[str, Any]:
     """Context of the Compare machines page; ``reference`` defaults to the featured run's machine."""
-    latest = {mid: featured_run(runs) for mid, runs in by_machine(loaded.runs).items()}
+    latest = {mid: featured for mid, runs in by_machine(loaded.runs).items()
+              if (featured := featured_run(runs)) is not None}  # a machine whose runs all failed has nothing to show
     reference = reference if reference in latest else run["machine_id"]
     machines = [reference, *sorted(set(latest) - {reference})]
     values = {mid: batch1_values(latest[mid]) for mid in machines}

@@ -1,0 +1,178 @@
+"""Nothing a user types or a results file holds may destroy data or crash a command."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import SmokeRun, reportgen
+from rich.console import Console
+
+from reportgen.errors import ReportgenError
+from reportgen.report.format import featured_run
+from reportgen.report.site import SITE_MARKER, build_site, check_site_dir
+from reportgen.results import SCHEMA_VERSION, ResultStore, make_record, utc_now
+from reportgen.runner import Task
+from reportgen.testing import derive_run, parse_utc
+
+
+def _one_line_error(proc, match: str) -> None:  # noqa: ANN001 - a CompletedProcess
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert match in proc.stderr, proc.stderr
+
+
+def _tiny_run(machine_id: str = "box-2c", **changes: object) -> dict:
+    rec = make_record("machine", "numpy", "sgemm-2048", metrics={"gemm_gflops": 100.0})
+    run = {"schema_version": SCHEMA_VERSION, "run_id": "20261201T000000Z-abcd", "machine_id": machine_id,
+           "status": "complete", "started_at": utc_now(), "finished_at": utc_now(), "reportgen_version": "0",
+           "command": ["reportgen", "run"], "seed": 0,
+           "options": {"frameworks": ["torch"], "device": "cpu", "threads": 2}, "profile": {"name": "smoke"},
+           "machine": {}, "records": [rec]}
+    return {**run, **changes}
+
+
+@pytest.mark.parametrize("where", [".", "results", "..", "home"])
+def test_build_never_replaces_the_working_results_or_home_folder(tmp_path: Path, where: str) -> None:
+    """`reportgen build --site-dir .` used to delete the whole working folder, results included."""
+    work = tmp_path / "work"
+    (work / "results").mkdir(parents=True)
+    (work / "results" / "keep.txt").write_text("raw results")
+    (work / "notes.txt").write_text("mine")
+    target = str(Path.home()) if where == "home" else where
+    proc = reportgen("build", "--site-dir", target, cwd=work)
+    _one_line_error(proc, f"--site-dir {target}")
+    assert (work / "results" / "keep.txt").read_text() == "raw results"
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+def test_build_refuses_a_folder_it_did_not_build_and_replaces_one_it_did(tmp_path: Path) -> None:
+    foreign = tmp_path / "docs"
+    foreign.mkdir()
+    (foreign / "essay.md").write_text("mine")
+    with pytest.raises(ReportgenError, match="holds files that reportgen did not build"):
+        check_site_dir(foreign, tmp_path / "results")
+    with pytest.raises(ReportgenError, match="inside the results folder"):
+        check_site_dir(tmp_path / "results" / "site", tmp_path / "results")
+    proc = reportgen("run", "--site-dir", str(foreign), "--results-dir", str(tmp_path / "results"))
+    _one_line_error(proc, "holds files that reportgen did not build")
+    assert not (tmp_path / "results").exists()  # refused before measuring anything
+    assert (foreign / "essay.md").read_text() == "mine"
+
+    site = tmp_path / "site"
+    build_site(tmp_path / "results", site)  # absent: built, with the marker
+    assert (site / SITE_MARKER).is_file() and (site / "index.html").is_file()
+    (site / "stale.html").write_text("from an older build")
+    build_site(tmp_path / "results", site)  # a reportgen site: replaced as a whole
+    assert not (site / "stale.html").exists() and (site / SITE_MARKER).is_file()
+
+
+def test_text_in_square_brackets_is_printed_as_written(tmp_path: Path) -> None:
+    """Rich markup in a reason or a file name used to crash the run (MarkupError), and --resume with it."""
+    from reportgen.pipeline import _report
+
+    task = Task(key="inference/onnxruntime/x", module="m", scenario="inference", framework="onnxruntime",
+                variant="x", label="Inference: [bold]ONNX[/] Runtime")
+    reason = "ImportError: libonnxruntime.so: cannot open [/opt/ort/lib]; pattern '^*$' [red]"
+    rec = make_record("inference", "onnxruntime", "x", status="failed", reason=reason)
+    out = io.StringIO()
+    _report(Console(file=out, width=300, markup=False, highlight=False), task, [rec], 1.0)
+    assert reason in out.getvalue() and "[bold]ONNX[/] Runtime" in out.getvalue()
+
+    machine = tmp_path / "results" / "box"
+    machine.mkdir(parents=True)
+    (machine / "r.json").write_text(json.dumps(_tiny_run(machine_id="[/x]")))
+    proc = reportgen("build", "--results-dir", str(tmp_path / "results"), "--site-dir", str(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stderr
+    assert "'[/x]' does not match" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_file_the_pages_cannot_render_is_listed_and_the_rest_is_built(smoke_run: SmokeRun, tmp_path: Path) -> None:
+    """A results file with `"machine": {}` passes the schema; it used to fail the whole build with a KeyError."""
+    store = ResultStore(tmp_path / "results")
+    (good,) = ResultStore(smoke_run.results).load_all().runs
+    store.save(good)
+    broken = derive_run(good, machine_id="broken-box", started=parse_utc(good["started_at"]) + timedelta(hours=1))
+    broken["machine"] = {}
+    store.save(broken)
+    proc = reportgen("build", "--results-dir", str(tmp_path / "results"), "--site-dir", str(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"run {broken['run_id']} of machine broken-box: cannot be rendered" in proc.stdout
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert good["run_id"] in index and broken["run_id"] not in index
+    assert broken["run_id"] in (tmp_path / "site" / "hardware.html").read_text()  # listed with its reason
+
+
+def test_a_run_that_measured_nothing_is_failed_and_never_featured(tmp_path: Path) -> None:
+    """`timeout_s = 0` used to give a "complete" run of failed tasks that replaced the real one on the pages."""
+    config = tmp_path / "c.toml"
+    config.write_text("timeout_s = 0\n")
+    proc = reportgen("run", "--config", str(config), "--results-dir", str(tmp_path / "r"), "--site-dir",
+                     str(tmp_path / "s"))
+    _one_line_error(proc, "timeout_s must be greater than 0")
+
+    config.write_text("[timeouts]\ntiming = 0.01\nconversion = 0.01\n")
+    proc = reportgen("run", "--profile", "smoke", "--frameworks", "onnxruntime", "--config", str(config),
+                     "--results-dir", str(tmp_path / "r"), "--site-dir", str(tmp_path / "s"), timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (run,) = ResultStore(tmp_path / "r").load_all().runs
+    assert run["status"] == "failed" and not any(r["status"] == "ok" for r in run["records"])
+    assert "measured nothing" in (tmp_path / "s" / "index.html").read_text()
+    older = {**run, "status": "complete", "run_id": "20200101T000000Z-0000", "started_at": "2020-01-01T00:00:00Z"}
+    assert featured_run([older, run]) is older
+
+
+def test_timeouts_are_set_per_kind_of_task() -> None:
+    from reportgen import scenarios
+    from reportgen.config import get_profile, profile_settings, task_timeout
+
+    profile = profile_settings(get_profile("quick"))
+    profile["timeouts"]["timing"] = 30.0
+    kinds = {t.key.split("/")[0]: t.kind for t in scenarios.plan(["torch", "tensorflow", "onnxruntime"], profile,
+                                                                  "cpu", 2)}
+    assert kinds["machine"] == kinds["inference"] == "timing"
+    assert kinds["prepare"] == kinds["conversion"] == "conversion" and kinds["training"] == "training"
+    assert task_timeout(profile, "timing") == 30.0 and task_timeout(profile, "conversion") == 600.0
+    assert task_timeout({"timeout_s": 300.0}, "training") == 300.0  # a run stored before per-kind timeouts
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["serve", "--port", "70000"], "port 70000 is out of range 1-65535"),
+        (["serve", "--port", "http"], "not a port number: 'http'"),
+        (["run", "--frameworks", "onnxruntime", "--dataset", "folder:/nonexistent"],
+         "only the training scenario uses a data set"),
+    ],
+)
+def test_small_bad_inputs_are_one_line(tmp_path: Path, args: list[str], match: str) -> None:
+    proc = reportgen(*args, cwd=tmp_path)
+    _one_line_error(proc, match)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_symlink_loop_in_an_image_folder_counts_each_image_once(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from benchmarks.data.folder import load_folder
+
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(tmp_path / name / f"{i}.png")
+    (tmp_path / "cat" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    data = load_folder(tmp_path, 8)
+    assert len(data.train_labels) + len(data.val_labels) == 6
+
+
+def test_home_and_results_dirs_stay_even_when_site_dir_is_given_twice_removed(tmp_path: Path) -> None:
+    """A parent of the results folder is refused too: replacing it would take the results with it."""
+    (tmp_path / "out" / "results").mkdir(parents=True)
+    with pytest.raises(ReportgenError, match="holds the results folder"):
+        check_site_dir(tmp_path / "out", tmp_path / "out" / "results")
+    shutil.rmtree(tmp_path / "out")
