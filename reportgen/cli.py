@@ -24,6 +24,8 @@ from reportgen.config import (
     load_config,
 )
 from reportgen.errors import ReportgenError
+from reportgen.merge import add_parser as add_merge_parser
+from reportgen.merge import cmd_merge
 from reportgen.paths import ensure_writable
 
 DESCRIPTION = """\
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="csv", choices=("csv", "json", "markdown"),
                         help="output format (default: csv)")
     export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    add_merge_parser(sub)
     return parser
 
 
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
-                "export": cmd_export}
+                "export": cmd_export, "merge": cmd_merge}
     try:
         return commands[args.command](args, console)
     except ReportgenError as exc:
