@@ -172,3 +172,61 @@ def test_every_page_loads_cleanly_and_draws_its_charts(page: Any, history_site: 
     assert not problems, "\n".join(problems)
     # the multi-machine site has something to draw on every results page
     assert charts["compare.html"] == 3 and charts["history.html"] == 1 and charts["index.html"] >= 1
+
+
+HOSTILE = ("<script>window.__pwned='script'</script> <img src=x onerror=\"window.__pwned='img'\"> "
+           "'quotes\" `back`ticks` a|pipe [click](javascript:window.__pwned='link') **bold** $x$ :smile: "
+           "{: onclick=\"window.__pwned='attr'\"}\n--8<-- \"README.md\"")
+SHOWN = HOSTILE.replace("\n", " ")  # how a reader must see it: as written, on one line
+RESULT_PAGES = ["index.html", "scorecard.html", "inference.html", "training.html", "parity.html", "hardware.html",
+                "compare.html", "history.html", "downloads.html", "schema.html"]
+
+
+def hostile_run(base: dict) -> dict:
+    """The smoke run with text from outside everywhere a results file carries it."""
+    import copy
+
+    run = copy.deepcopy(base)
+    run["machine"]["cpu"]["model"] = HOSTILE
+    run["machine"]["os"] = HOSTILE
+    run["machine"]["libraries"]["torch"] = HOSTILE
+    run["command"] = ["reportgen", "run", "--seed", HOSTILE]
+    run["profile"]["name"] = HOSTILE
+    for rec in run["records"]:
+        if rec["framework"] == "torch" and rec["variant"] == "channels_last":
+            rec["variant"] = HOSTILE  # a label on tables and charts
+        if rec["scenario"] == "inference" and rec["framework"] == "tflite" and rec["status"] == "ok":
+            rec.update(status="failed", reason=HOSTILE, metrics={}, samples={})
+    return run
+
+
+def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, smoke_run: Any, tmp_path: Path) -> None:
+    """A reason `<img src=x onerror=alert(1)>` used to run in every reader's browser (stored XSS)."""
+    from reportgen.report.site import build_site
+    from reportgen.results import ResultStore
+
+    (base,) = ResultStore(smoke_run.results).load_all().runs
+    ResultStore(tmp_path / "results").save(hostile_run(base))
+    build_site(tmp_path / "results", tmp_path / "site")
+    for html_file in (tmp_path / "site").rglob("*.html"):  # the downloads (.json, .csv) are data, not pages
+        text = html_file.read_text()
+        for raw in ("<script>window.__pwned", "<img src=x", 'onclick="window.__pwned', "](javascript:"):
+            assert raw not in text, f"{html_file.name} holds {raw!r} unescaped"
+    problems: list[str] = []
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with serve(tmp_path / "site", "/reportgen/") as base_url:
+        _watch(page, base_url.removesuffix("/reportgen/"), problems)
+        seen = {}
+        for rel in RESULT_PAGES:
+            page.goto(base_url + rel, wait_until="load")
+            if page.locator("div.rg-chart").count():
+                _charts_drawn(page, rel, problems)
+            page.locator("a").filter(has_text="click").all()  # no link made of the payload
+            assert page.evaluate("() => window.__pwned") is None, f"{rel}: the payload ran"
+            assert page.locator('a[href^="javascript:"]').count() == 0, rel
+            body = page.inner_text("article")
+            seen[rel] = SHOWN in " ".join(body.split("\n"))
+    assert not dialogs and not problems, dialogs + problems
+    for rel in ("index.html", "inference.html", "hardware.html"):  # machine facts, labels and reasons show there
+        assert seen[rel], f"{rel} does not show the text as written"

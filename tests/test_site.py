@@ -9,6 +9,7 @@ from conftest import SmokeRun
 
 from reportgen.errors import ReportgenError
 from reportgen.report import site as site_module
+from reportgen.report.escape import MD
 from reportgen.report.format import fmt, md_table
 from reportgen.report.site import build_site
 
@@ -59,4 +60,5 @@ def test_table_helpers() -> None:
     assert fmt(None) == "–" and fmt(float("nan")) == "–"
     assert fmt(11689512, "count") == "11,689,512"
     assert fmt(12.345, "ms") == "12.3" and fmt(0.41574, "ms") == "0.416" and fmt(1234.5) == "1,234"
-    assert md_table(["a", "b"], [["x|y", "1"]]) == "| a | b |\n|---|---|\n| x\\|y | 1 |"
+    assert md_table(["a", "b"], [["x|y", "1"]]) == "| a | b |\n|---|---|\n| x&#124;y | 1 |"  # escaped, not split
+    assert md_table(["a"], [[MD("**b**")]]).endswith("| **b** |")  # Markdown composed by reportgen is kept

@@ -12,6 +12,8 @@ import re
 
 import plotly.graph_objects as go
 
+from reportgen.report.escape import MD
+
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies, in light and dark mode.
 FRAMEWORK_COLORS = {
     "torch": "#D55E00",
@@ -24,15 +26,15 @@ PART_COLORS = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
 SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
 
 
-def chart_html(fig: go.Figure, chart_id: str, caption: str, height: int = 420) -> str:
+def chart_html(fig: go.Figure, chart_id: str, caption: str, height: int = 420) -> MD:
     """HTML for one chart: a container, its JSON spec and a caption for readers without JavaScript."""
     if not re.fullmatch(r"[a-z0-9-]+", chart_id):
         raise ValueError(f"chart id must be lowercase letters, digits and dashes: {chart_id!r}")
     fig.update_layout(template="none", margin={"l": 60, "r": 20, "t": 60, "b": 50}, height=height)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
-    spec = fig.to_json().replace("</", "<\\/")  # a spec may not close its own <script> element
-    return (
+    spec = fig.to_json().replace("<", "\\u003c")  # JSON's own escape: no text can end or alter the <script>
+    return MD(
         f'<figure class="rg-figure">\n'
         f'<div class="rg-chart" id="{chart_id}" data-spec="{chart_id}-spec" role="img" '
         f'aria-label="{html.escape(caption)}"></div>\n'

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.report.escape import MD
+
 FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "onnxruntime": "ONNX Runtime",
                    "tflite": "TFLite"}
 
@@ -25,14 +27,18 @@ def fmt(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.3g}" if magnitude < 1 else f"{value:.1f}"
 
 
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown pipe table (cells are escaped for pipes)."""
-    def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+def md_table(header: list[Any], rows: list[list[Any]]) -> MD:
+    """A Markdown pipe table; every cell that is not :class:`MD` already is escaped as literal text."""
+    def line(cells: list[Any]) -> MD:
+        return MD("| ") + MD(" | ").join(cells) + MD(" |")
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    lines = [line(header), MD("|" + "|".join("---" for _ in header) + "|"), *(line(row) for row in rows)]
+    return MD("\n").join(lines)
+
+
+def finding(title: str, body: Any) -> MD:
+    """One plain-language finding: a bold title, then its text (escaped unless it is MD already)."""
+    return MD("**{}:** {}").format(title, body)
 
 
 def featured_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:

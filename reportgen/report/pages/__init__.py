@@ -1,6 +1,7 @@
 """Generated pages: one module per page, each with ``PAGE`` (its file) and ``context(run, loaded)``.
 
-``write_pages`` renders each page's Jinja2 template (``templates/<PAGE>.j2``) with its context. Pages
+``write_pages`` renders each page's Jinja2 template (``templates/<PAGE>.j2``) with its context; every
+value a template prints is escaped unless it is :class:`~reportgen.report.escape.MD` (see that module). Pages
 that show a run get ``{"run": None, "problems": [...]}`` when the results directory holds none. To add
 a page: a module here, a template, an entry in ``PAGES`` and one in the ``nav`` of ``mkdocs.yml``.
 """
@@ -12,6 +13,7 @@ from types import ModuleType
 
 import jinja2
 
+from reportgen.report import escape
 from reportgen.report.format import featured_run
 from reportgen.report.pages import (
     compare,
@@ -33,11 +35,14 @@ PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, training, parity, h
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reportgen.report", "templates"),
+    autoescape=True,  # with finalize: every printed value is escaped for Markdown unless it is MD already
+    finalize=escape.finalize,
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters.update(code=escape.code, code_block=escape.code_block, text=escape.text)
 
 
 def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report.charts import SERIES_COLORS, chart_html
+from reportgen.report.escape import MD, code
 from reportgen.report.format import by_machine, featured_run, fmt, label, md_table, metric, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
@@ -81,7 +82,7 @@ def _machine_row(mid: str, run: dict[str, Any], reference: str) -> list[str]:
     gpus = ", ".join(g["name"] for g in m["gpus"]) or "none"
     return [mid + (" (reference)" if mid == reference else ""), m["cpu"]["model"],
             str(m["cpu"]["available_cores"]), f"{m['memory_gb']} GB", gpus, run["options"]["device"],
-            f"`{run['run_id']}` ({run['profile']['name']} profile, {run['status']})"]
+            MD("{} ({} profile, {})").format(code(run["run_id"]), run["profile"]["name"], run["status"])]
 
 
 def context(run: dict[str, Any], loaded: LoadedResults, reference: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.export import export_rows
+from reportgen.report.escape import MD, code, link
 from reportgen.report.format import md_table, provenance
 from reportgen.report.frame import COLUMNS
 from reportgen.results import LoadedResults
@@ -50,13 +51,13 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     rows = []
     for r in reversed(loaded.runs):
         files = run_files(r)
-        rows.append([f"`{r['machine_id']}`", f"`{r['run_id']}`", r["started_at"], r["profile"]["name"], r["status"],
-                     f"[JSON]({files['json']})", f"[CSV]({files['csv']})",
-                     f"`reportgen export --run {r['run_id']} --format csv`"])
+        rows.append([code(r["machine_id"]), code(r["run_id"]), r["started_at"], r["profile"]["name"], r["status"],
+                     link("JSON", files["json"]), link("CSV", files["csv"]),
+                     code(f"reportgen export --run {r['run_id']} --format csv")])
     return {
         "run": provenance(run),
         "all_runs": ALL_RUNS_CSV,
-        "columns": ", ".join(f"`{c}`" for c in COLUMNS),
+        "columns": MD(", ").join(code(c) for c in COLUMNS),
         "n_runs": len(loaded.runs),
         "n_machines": len({r["machine_id"] for r in loaded.runs}),
         "table": md_table(["machine", "run", "started (UTC)", "profile", "state", "raw results", "long format",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.hardware import LIBRARIES
+from reportgen.report.escape import MD, code
 from reportgen.report.format import fmt, md_table, name, provenance, records
 from reportgen.results import LoadedResults
 
@@ -40,7 +41,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "facts": md_table(["fact", "value"], facts),
         "libraries": md_table(["library", "version"], libs),
         "threads": md_table(["runtime", "thread settings"],
-                            [[k, ", ".join(f"`{n}={v}`" for n, v in t.items())] for k, t in threads.items()]),
+                            [[k, MD(", ").join(code(f"{n}={v}") for n, v in t.items())] for k, t in threads.items()]),
         "thread_env": m["thread_env"],
         "matrix": md_table(["scenario", "framework", "variant", "device", "batch", "status", "reason"], matrix),
         "runs": md_table(["run", "machine", "profile", "state", "started (UTC)", "ok records", "not ok"], runs),

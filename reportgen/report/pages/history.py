@@ -9,6 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
+from reportgen.report.escape import code, link
 from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance, records
 from reportgen.report.pages.downloads import run_files
 from reportgen.results import LoadedResults
@@ -69,8 +70,9 @@ def _summary(series: Series) -> str:
 
 
 def _runs_table(runs: list[Run], counts: Counter[str]) -> str:
-    rows = [[f"`{run['run_id']}`", run["started_at"], run["profile"]["name"], run["status"],
-             str(counts[run["run_id"]]), f"[JSON]({run_files(run)['json']}), [CSV]({run_files(run)['csv']})"]
+    rows = [[code(run["run_id"]), run["started_at"], run["profile"]["name"], run["status"],
+             str(counts[run["run_id"]]),
+             link("JSON", run_files(run)["json"]) + ", " + link("CSV", run_files(run)["csv"])]
             for run in reversed(runs)]
     return md_table(["run", "started (UTC)", "profile", "state", "series on the chart", "data"], rows)
 

@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
-from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.report.escape import link
+from reportgen.report.format import finding, fmt, md_table, metric, name, provenance, records
 from reportgen.report.pages import inference, training
 from reportgen.results import LoadedResults
 
@@ -57,6 +58,6 @@ def _edge(run: dict[str, Any]) -> list[str]:
     if not sized:
         return []
     size, conv, par = min(sized, key=lambda t: t[0])
-    return [f"**Edge and size:** the smallest checked model file is {conv['variant']} ({fmt(size)} MB, from "
+    return [finding("Edge and size", f"the smallest checked model file is {conv['variant']} ({fmt(size)} MB, from "
             f"{name(conv['framework'])}); its top-1 accuracy changed by {metric(par, 'top1_delta'):+.3f} on held-out "
-            f"digits ([Parity & Conversion](parity.md))."]
+            f"digits (" + link("Parity & Conversion", "parity.md") + ").")]

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from reportgen.measure import stats
 from reportgen.report.charts import FRAMEWORK_COLORS, PART_COLORS, chart_html
-from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
+from reportgen.report.escape import MD, link
+from reportgen.report.format import finding, fmt, label, md_table, metric, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
@@ -44,7 +45,7 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
                                                                            "latency_ms_p90", "latency_ms_p99")),
             _verdict(versus.get((r["framework"], r["variant"]))),
             f"{r['settings'].get('rounds', 1)} ({r['settings'].get('round_spread', 0):.0%})",
-            "**noisy**" if r["settings"].get("noisy") else "no",
+            MD("**noisy**") if r["settings"].get("noisy") else "no",
             fmt(diff, "abs") + (" ⚠" if diff is not None and diff > AGREEMENT_LIMIT else ""),
             fmt(metric(r, "peak_rss_mb")), fmt(metric(r, "gflops_per_s")), _percent(metric(r, "roof_fraction")),
         ])
@@ -155,46 +156,46 @@ def _summary(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[st
         best = correct[0]
         cmp = versus.get((best["framework"], best["variant"]))
         if cmp is None:
-            lines.append(f"**Batch-1 serving:** PyTorch eager has the lowest median latency of the variants that "
-                         f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms).")
+            lines.append(finding("Batch-1 serving", f"PyTorch eager has the lowest median latency of the variants that "
+                         f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms)."))
         elif cmp["verdict"] == "faster":
-            lines.append(f"**Batch-1 serving:** {label(best)} serves one image in "
+            lines.append(finding("Batch-1 serving", f"{label(best)} serves one image in "
                          f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {cmp['speedup']:.2f}x faster than PyTorch "
-                         f"eager; the difference is significant (Mann-Whitney p = {cmp['p']:.1e}).")
+                         f"eager; the difference is significant (Mann-Whitney p = {cmp['p']:.1e})."))
         else:
-            lines.append(f"**Batch-1 serving:** {label(best)} has the lowest median latency "
+            lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
                          f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms), but it is a tie with PyTorch eager: "
-                         f"the difference is not significant or under 10%.")
+                         f"the difference is not significant or under 10%."))
     int8 = [r for r in batch1 if r["precision"] == "int8"]
     if int8 and correct:
         fastest = int8[0]
-        lines.append(f"**INT8:** the fastest quantized variant is {label(fastest)} at "
+        lines.append(finding("INT8", f"the fastest quantized variant is {label(fastest)} at "
                      f"{fmt(metric(fastest, 'latency_ms_p50'), 'ms')} ms; its logits differ from the float model "
                      f"by up to {fmt(metric(fastest, 'max_abs_diff'), 'abs')}, so check its accuracy change on "
-                     f"[Parity & Conversion](parity.md) before choosing it.")
+                     + link("Parity & Conversion", "parity.md") + " before choosing it."))
         slower = [r for r in int8 if versus.get((r["framework"], r["variant"]), {}).get("verdict") == "slower"]
         for r in slower:
-            lines.append(f"**A quantized variant that is slower:** {label(r)} runs "
+            lines.append(finding("A quantized variant that is slower", f"{label(r)} runs "
                          f"{1 / versus[(r['framework'], r['variant'])]['speedup']:.1f}x slower than PyTorch eager "
-                         f"on this machine (significant).")
+                         f"on this machine (significant)."))
     sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
     if sweep:
         top = max(r["batch_size"] for r in sweep)
         best = max((r for r in sweep if r["batch_size"] == top), key=lambda r: metric(r, "throughput_ips"))
-        lines.append(f"**Throughput serving:** at batch {top}, {label(best)} processes the most images "
-                     f"({fmt(metric(best, 'throughput_ips'))} img/s; measured once, in the first round).")
+        lines.append(finding("Throughput serving", f"at batch {top}, {label(best)} processes the most images "
+                     f"({fmt(metric(best, 'throughput_ips'))} img/s; measured once, in the first round)."))
     if startup:
         quick = startup[0]
-        lines.append(f"**Start-up:** {label(quick)} goes from a fresh process to its first result fastest "
-                     f"({fmt(metric(quick, 'cold_start_s'), 's')} s).")
+        lines.append(finding("Start-up", f"{label(quick)} goes from a fresh process to its first result fastest "
+                     f"({fmt(metric(quick, 'cold_start_s'), 's')} s)."))
     if batch1:
         lean = min(batch1, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
-        lines.append(f"**Memory:** {label(lean)} has the smallest peak resident memory at batch 1 "
-                     f"({fmt(metric(lean, 'peak_rss_mb'))} MB).")
+        lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
+                     f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
     noisy = [label(r) for r in batch1 if r["settings"].get("noisy")]
     if noisy:
-        lines.append(f"**Caveat:** {', '.join(noisy)} measured noisily (rounds or calls spread by more than 10%); "
-                     "read small differences involving them as ties.")
+        lines.append(finding("Caveat", f"{', '.join(noisy)} measured noisily (rounds or calls spread by more than "
+                                       "10%); read small differences involving them as ties."))
     return lines
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
+from reportgen.report.escape import code
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
@@ -22,7 +23,7 @@ def _converter_rates(loaded: LoadedResults) -> str:
             if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"]:
                 tried[converter] += 1
                 worked[converter] += int(metric(rec, "convert_ok") == 1)
-    rows = [[f"`{c}`", str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
+    rows = [[code(c), str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
     return md_table(["converter", "succeeded", "attempts", "success rate"], rows) if rows else ""
 
 

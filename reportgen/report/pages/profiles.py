@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.config import PROFILES, profile_settings
+from reportgen.report.escape import code
 from reportgen.report.format import md_table
 from reportgen.results import LoadedResults
 
@@ -23,6 +24,8 @@ def _flatten(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return "–"  # e.g. a per-kind timeout left unset: timeout_s applies
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -33,7 +36,7 @@ def context(run: dict[str, Any] | None, loaded: LoadedResults) -> dict[str, Any]
     flat = {name: _flatten(profile_settings(p)) for name, p in PROFILES.items()}
     keys = list(next(iter(flat.values())))
     return {
-        "purposes": md_table(["profile", "purpose"], [[f"`{p.name}`", p.description] for p in PROFILES.values()]),
-        "table": md_table(["setting", *(f"`{n}`" for n in PROFILES)],
-                          [[f"`{k}`", *(_cell(flat[n][k]) for n in PROFILES)] for k in keys]),
+        "purposes": md_table(["profile", "purpose"], [[code(p.name), p.description] for p in PROFILES.values()]),
+        "table": md_table(["setting", *(code(n) for n in PROFILES)],
+                          [[code(k), *(_cell(flat[n][k]) for n in PROFILES)] for k in keys]),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.measure import stats
+from reportgen.report.escape import MD, link
 from reportgen.report.format import fmt, md_table, metric, provenance, records
 from reportgen.results import LoadedResults
 
@@ -36,7 +37,7 @@ def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool)
     if rec is None:
         return "not measured"
     text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
-    return f"**{text}** ✓" if winner else text
+    return MD("**{}** ✓").format(text) if winner else text
 
 
 def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
@@ -49,7 +50,7 @@ def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
             winner = top
     return ["Inference speed, batch 1 (median latency)",
             *(_cell(best.get(f), "latency_ms_p50", "ms", best.get(f) is winner) for f in FAMILIES),
-            "[Inference](inference.md)"]
+            link("Inference", "inference.md")]
 
 
 def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: str, lowest: bool,
@@ -79,10 +80,10 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
                 ok[family].append(r["variant"].removesuffix("-for-inference"))
     stability = ["Conversion stability (exports and quantizations that succeeded)",
                  *(f"{len(ok[f])} of {tried[f]}" if tried[f] else "not measured" for f in FAMILIES),
-                 "[Parity & Conversion](parity.md)"]
+                 link("Parity & Conversion", "parity.md")]
     formats = ["Deployment formats produced and checked",
                *(", ".join(sorted(set(ok[f]))) or "none" for f in FAMILIES),
-               "[Parity & Conversion](parity.md)"]
+               link("Parity & Conversion", "parity.md")]
     return stability, formats
 
 
@@ -96,18 +97,18 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         _simple_row("Training speed (steady-state images/s)",
                     [r for r in records(run, "training") if r["precision"] == "fp32" and "train_loss" in r["samples"]],
                     "train_throughput_ips", "img/s", False,
-                    "[Training](training.md)"),
+                    link("Training", "training.md")),
         _latency_row(batch1),
         _simple_row(f"Inference throughput, batch {top} (images/s)", [r for r in inference if r["batch_size"] == top],
-                    "throughput_ips", "img/s", False, "[Inference](inference.md)"),
+                    "throughput_ips", "img/s", False, link("Inference", "inference.md")),
         _simple_row("Memory (peak resident memory at batch 1)", batch1, "peak_rss_mb", "MB", True,
-                    "[Inference](inference.md)"),
+                    link("Inference", "inference.md")),
         _simple_row("Start-up (fresh process to first result)",
                     [r for r in records(run, "startup") if r["precision"] == "fp32"], "cold_start_s", "s", True,
-                    "[Inference](inference.md)"),
+                    link("Inference", "inference.md")),
         stability,
         _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),
-                    "scaling_efficiency", "fraction", False, "[Training](training.md)"),
+                    "scaling_efficiency", "fraction", False, link("Training", "training.md")),
         formats,
     ]
     return {"run": provenance(run),

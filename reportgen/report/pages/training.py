@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from reportgen.measure.stats import SIGNIFICANCE_FACTOR
 from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
-from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.report.escape import link
+from reportgen.report.format import finding, fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "training.md"
@@ -175,7 +176,7 @@ def findings(run: dict[str, Any]) -> list[str]:
     ok = [r for r in records(run, "training") if "train_loss" in r["samples"]]
     note = _accuracy_note(ok)
     if note is None:
-        return ["**Training:** not measured by this run (it needs both PyTorch and TensorFlow)."]
+        return [finding("Training", "not measured by this run (it needs both PyTorch and TensorFlow).")]
     torch_rec = next(r for r in ok if r["framework"] == "torch" and r["variant"] == "eager")
     keras_rec = next(r for r in ok if r["framework"] == "tensorflow" and r["variant"] == "graph")
     fast, slow = sorted((torch_rec, keras_rec), key=lambda r: -metric(r, "train_throughput_ips"))
@@ -184,12 +185,12 @@ def findings(run: dict[str, Any]) -> list[str]:
                else f"{_label(fast)} and {_label(slow)} trained at about the same speed (within 10%)")
     accuracy = ("both reached comparable accuracy" if note["comparable"] else
                 "their accuracies differ by more than 0.02, so weigh the speed against the curves")
-    lines = [f"**Training:** {verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs "
+    lines = [finding("Training", f"{verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs "
              f"{fmt(metric(slow, 'train_throughput_ips'))} img/s at batch {fast['batch_size']}); {accuracy} "
-             f"(top-1 {note['torch_top1']:.3f} vs {note['keras_top1']:.3f}). [Training](training.md)"]
+             f"(top-1 {note['torch_top1']:.3f} vs {note['keras_top1']:.3f}). " + link("Training", "training.md"))]
     scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
     if scaling:
         parts = ", ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f}" for r in scaling)
-        lines.append(f"**Data-parallel training** with {scaling[0]['settings']['workers']} workers reached a "
-                     f"scaling efficiency of {parts} on this machine.")
+        lines.append(finding("Data-parallel training", f"{scaling[0]['settings']['workers']} workers reached a "
+                     f"scaling efficiency of {parts} on this machine."))
     return lines
