@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportgen import catalog
 from reportgen.errors import ReportgenError
 
-FRAMEWORKS = ("torch", "tensorflow", "onnxruntime")
+FRAMEWORKS = catalog.families()  # the --frameworks names
 DEVICES = ("auto", "cpu", "cuda")
 TASK_KINDS = ("timing", "conversion", "training")  # each kind of task has its own timeout (Profile.timeouts)
 

@@ -1,25 +1,27 @@
 """Run measurement tasks, each in its own subprocess with a timeout; a crash or hang becomes a record.
 
-The parent sleeps in ``wait()`` while a child measures (it never polls), so it steals no CPU from the
-measurement. The child is ``python -m reportgen.worker``. It leads its own process group and holds the
-read end of a pipe whose write end only the parent holds: when the parent dies by any signal, the pipe
-closes and the child's watchdog kills the whole group (see :mod:`reportgen.worker`).
+The child is ``python -m reportgen.worker``, started by :func:`reportgen.launch.run`: the parent sleeps in
+``wait()`` while it measures, so it steals no CPU from the measurement, and kills all it started when it
+ends. The child leads its own process group and holds the read end of a pipe whose write end only the
+parent holds: when the parent dies by any signal, the pipe closes and the child's watchdog kills the whole
+group and everything it started (see :mod:`reportgen.worker`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportgen import launch
+from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.results import make_record
 
-LOG_TAIL_LINES = 6
+__all__ = ["LOG_TAIL_LINES", "Context", "Task", "child_env", "describe_exit", "failed_record", "log_tail",
+           "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -73,29 +75,6 @@ def child_env(threads: int, device: str) -> dict[str, str]:
     return env
 
 
-def describe_exit(returncode: int) -> str:
-    """``killed by SIGSEGV`` or ``exited with code 3``; a SIGKILL names the usual culprit."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            return f"killed by signal {-returncode}"
-        if name == "SIGKILL":  # nothing in reportgen sends it to a child that is still within its timeout
-            return "killed by SIGKILL (from outside; out of memory, if the kernel's OOM killer sent it)"
-        return f"killed by {name}"
-    return f"exited with code {returncode}"
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last non-empty lines of a child's output, joined for a one-line reason."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(tail)[-800:]
-
-
 def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
                  inherit_fds: tuple[int, ...] = ()) -> list[dict[str, Any]]:
     """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died).
@@ -109,35 +88,17 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     out.unlink(missing_ok=True)
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
+    env = child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device))
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
-        with open(log, "wb") as log_fh:
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)],
-                    stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
-                    env=child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device)),
-                    start_new_session=True, pass_fds=(lifeline, *inherit_fds),
-                )
-            finally:
-                os.close(lifeline)  # only the child holds the read end
-            try:
-                returncode = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
-            finally:  # also on Ctrl-C or SIGTERM in the parent: take the child and all it started down
-                _kill_group(proc)
+        child = Child([sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)], env, log,
+                      pass_fds=inherit_fds, hand_over=(lifeline,))  # launch.run closes lifeline here
+        codes = launch.run([child], timeout_s)
     finally:
         os.close(parent_end)
+    if codes is None:
+        return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
+    (returncode,) = codes
     if returncode == 0 and out.exists():
         return json.loads(out.read_text(encoding="utf-8"))
     return [failed_record(task, ctx, "failed", f"{describe_exit(returncode)}; {log_tail(log)}".rstrip("; "))]
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the child's process group (the child and anything it started that is still running)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()

@@ -5,8 +5,9 @@ crash (signal, abort) leaves no output file and the parent records the exit stat
 
 With ``LIFELINE_FD`` (the read end of a pipe whose write end only the parent holds), a watchdog process
 forked before any framework loads blocks on that pipe; when the parent dies by any signal, SIGKILL
-included, the pipe reaches EOF and the watchdog kills this process group: the worker and everything it
-started (data-parallel workers too). It sleeps in ``read()``: no polling, no CPU taken from the measurement.
+included, the pipe reaches EOF and the watchdog kills this process group and everything the worker
+started, in any session (data-parallel workers too: ``torchrun`` starts each in a session of its own).
+It sleeps in ``read()``: no polling, no CPU taken from the measurement.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import sys
 import traceback
 from pathlib import Path
 
+from reportgen import launch
 from reportgen.results import write_json_atomic
 from reportgen.runner import Context, Task, failed_record
 
 
 def start_watchdog(lifeline: int) -> int:
     """Fork the process that kills this process group once ``lifeline`` reaches EOF; returns its pid."""
+    worker = os.getpid()
     pid = os.fork()
     if pid == 0:  # the watchdog: nothing but a blocking read
         try:
@@ -32,7 +35,10 @@ def start_watchdog(lifeline: int) -> int:
                 pass
         except OSError:
             pass
-        os.killpg(os.getpgrp(), signal.SIGKILL)  # the parent is gone: so is every process of this task
+        try:  # the parent is gone: so is every process of this task, in this group or in a session of its own
+            launch.kill([worker])  # the worker and all it started (torchrun's workers lead sessions of their own)
+        finally:
+            os.killpg(os.getpgrp(), signal.SIGKILL)  # then the rest of this group, this watchdog with it
         os._exit(0)  # not reached
     os.close(lifeline)
     return pid

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reportgen import backends
+from reportgen import catalog
 from reportgen.config import get_profile
 from reportgen.pipeline import RunOptions, measure
 
 
 def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(backends.BACKENDS, "tensorflow",
-                        ("reportgen.backends.tensorflow_backend", ("tensorflow_not_here",), "tensorflow"))
+    monkeypatch.setitem(catalog.RUNTIMES, "tensorflow",
+                        dataclasses.replace(catalog.RUNTIMES["tensorflow"], packages=("tensorflow_not_here",)))
     smoke = get_profile("smoke")
     profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)))
     opts = RunOptions(profile=profile, frameworks=["tensorflow", "onnxruntime"], results_dir=tmp_path, device="cpu",

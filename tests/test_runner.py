@@ -200,3 +200,100 @@ def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None
     (numpy,) = run_isolated(tasks["numpy"], ctx, 60, tmp_path / "w")
     assert ort["status"] == "failed" and "[/opt/ort/lib]" in ort["reason"]
     assert numpy["status"] == "ok" and numpy["metrics"]["gemm_gflops"]["value"] > 0
+
+
+# A measuring task that starts two data-parallel "workers" the way the training scaling task does, each of
+# which starts a process in a session of its own, as torchrun does with each of its workers.
+LAUNCHER = textwrap.dedent('''
+    import os, sys
+    from pathlib import Path
+    from reportgen import launch
+
+    TORCHRUN_LIKE = """
+    import os, subprocess, sys, time
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    with open(sys.argv[1] + ".tmp", "w") as fh:
+        fh.write(f"{os.getpid()} {worker.pid}")
+    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+    time.sleep(600)
+    """
+
+    def run_task(task, ctx):
+        root = Path(task.params["root"])
+        (root / "measuring").write_text(str(os.getpid()))
+        launch.run([launch.Child([sys.executable, "-c", TORCHRUN_LIKE, str(root / f"group{i}")], dict(os.environ),
+                                 root / f"group{i}.log") for i in range(2)], 600, own_session=False)
+''')
+
+LAUNCH_DRIVER = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    from reportgen.runner import Context, Task, run_isolated
+
+    root = Path(sys.argv[1])
+    ctx = Context(artifacts=root / "artifacts", threads=1, device="cpu", seed=0, profile={})
+    task = Task(key="test/launcher", module="launcher", scenario="training-scaling", framework="torch",
+                variant="data-parallel", label="launcher", params={"root": str(root)})
+    run_isolated(task, ctx, 600, root / "w")
+''')
+
+
+def _launcher_task(root: Path) -> Task:
+    (root / "launcher.py").write_text(LAUNCHER)
+    return Task(key="test/launcher", module="launcher", scenario="training-scaling", framework="torch",
+                variant="data-parallel", label="launcher", params={"root": str(root)})
+
+
+def _group_pids(root: Path, wait_s: float = 60) -> list[int]:
+    """The measuring process, then each worker and the process it started in a session of its own."""
+    deadline = time.monotonic() + wait_s
+    while not all((root / name).is_file() for name in ("measuring", "group0", "group1")):
+        assert time.monotonic() < deadline, "the data-parallel workers never started"
+        time.sleep(0.1)
+    return [int((root / "measuring").read_text())] + [int(p) for i in range(2)
+                                                        for p in (root / f"group{i}").read_text().split()]
+
+
+def _gone(pids: list[int], wait_s: float = 10) -> bool:
+    deadline = time.monotonic() + wait_s
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(_alive(p) for p in pids)
+
+
+def test_a_timed_out_measurement_takes_down_workers_in_sessions_of_their_own(ctx: Context, tmp_path: Path) -> None:
+    (rec,) = run_isolated(_launcher_task(tmp_path), ctx, 8, tmp_path / "w")
+    assert rec["status"] == "failed" and rec["reason"].startswith("timed out after 8 s")
+    pids = _group_pids(tmp_path, wait_s=0)
+    assert _gone(pids), [p for p in pids if _alive(p)]
+
+
+def test_a_measuring_process_killed_from_outside_takes_down_its_workers(ctx: Context, tmp_path: Path) -> None:
+    """The OOM killer picks the measuring process: what it launched (torchrun, and the workers torchrun put
+    in sessions of their own) must not keep running."""
+    got: list[dict] = []
+    thread = threading.Thread(target=lambda: got.extend(run_isolated(_launcher_task(tmp_path), ctx, 600,
+                                                                     tmp_path / "w")))
+    thread.start()
+    pids = _group_pids(tmp_path)
+    os.kill(pids[0], signal.SIGKILL)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    (rec,) = got
+    assert rec["status"] == "failed" and rec["reason"].startswith("killed by SIGKILL")
+    assert _gone(pids), [p for p in pids if _alive(p)]
+
+
+def test_workers_in_sessions_of_their_own_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _launcher_task(tmp_path)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    parent = subprocess.Popen([sys.executable, "-c", LAUNCH_DRIVER, str(tmp_path)], env=env)
+    try:
+        pids = _group_pids(tmp_path)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    assert _gone(pids), "a data-parallel worker outlived the run that started it"

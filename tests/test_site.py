@@ -25,7 +25,7 @@ def test_build_with_no_results_says_so(tmp_path: Path) -> None:
 def test_build_skips_corrupt_files_by_name(smoke_run: SmokeRun, tmp_path: Path) -> None:
     results = tmp_path / "results"
     shutil.copytree(smoke_run.results, results)
-    machine_dir = next(results.iterdir())
+    machine_dir = next(p for p in results.iterdir() if p.is_dir())  # not the run lock
     (machine_dir / "broken.json").write_text("{not json")
     loaded = build_site(results, tmp_path / "site")
     assert len(loaded.runs) == 1

@@ -7,7 +7,7 @@ weights between this model and the Keras port in ``resnet_keras``.
 import numpy as np
 import torch
 from torch import nn
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import resnet18
 
 
 # --8<-- [start:build]
@@ -16,11 +16,6 @@ def build_resnet18(num_classes: int = 1000, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return resnet18(weights=None, num_classes=num_classes)
 # --8<-- [end:build]
-
-
-def load_imagenet_resnet18() -> nn.Module:
-    """Return ResNet-18 with the ImageNet-1k weights (downloads on first use)."""
-    return resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
 
 
 def state_dict_numpy(model: nn.Module) -> dict[str, np.ndarray]:

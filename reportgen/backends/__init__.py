@@ -12,13 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# runtime -> (backend module, packages of which one must be importable, the pip extra that installs it)
-BACKENDS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "torch": ("reportgen.backends.torch_backend", ("torch",), "torch"),
-    "tensorflow": ("reportgen.backends.tensorflow_backend", ("tensorflow",), "tensorflow"),
-    "onnxruntime": ("reportgen.backends.onnxruntime_backend", ("onnxruntime",), "onnxruntime"),
-    "tflite": ("reportgen.backends.tflite_backend", ("ai_edge_litert", "tensorflow"), "tensorflow"),
-}
+from reportgen import catalog
 
 
 class Backend(Protocol):
@@ -34,16 +28,19 @@ class Backend(Protocol):
 
 
 def missing_reason(runtime: str) -> str | None:
-    """Why ``runtime`` cannot run here (not installed), or None when it can (or is not a backend)."""
-    if runtime not in BACKENDS:
+    """Why ``runtime`` cannot run here (not installed), or None when it can (or is not in the catalog)."""
+    entry = catalog.RUNTIMES.get(runtime)
+    if entry is None or not entry.packages:
         return None
-    _, packages, extra = BACKENDS[runtime]
-    if not any(importlib.util.find_spec(p) for p in packages):
-        return f"{' or '.join(packages)} is not installed (pip install 'reportgen[{extra}]')"
+    if not any(importlib.util.find_spec(p) for p in entry.packages):
+        extra = f" (pip install 'reportgen[{entry.extra}]')" if entry.extra else ""
+        return f"{' or '.join(entry.packages)} is not installed{extra}"
     return None
 
 
 def load_backend(runtime: str, variant: str, threads: int, device: str) -> Backend:
     """Import the runtime's backend module (this is where the framework itself is imported)."""
-    module = importlib.import_module(BACKENDS[runtime][0])
+    if catalog.find(runtime, variant) is None:
+        raise ValueError(f"variant {runtime}/{variant} is not in the catalog")
+    module = importlib.import_module(catalog.RUNTIMES[runtime].backend)
     return module.make_backend(variant, threads, device)

@@ -8,17 +8,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.inference import predict_onnxruntime
-from reportgen.artifacts import KERAS_ONNX_FILE, ONNX_FILE, ORT_INT8_FILES
+from reportgen import catalog
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-FILES = {"from-torch": ONNX_FILE, "from-keras": KERAS_ONNX_FILE, **ORT_INT8_FILES}
 
 
 class OnnxRuntimeBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
-        if variant not in FILES:
-            raise ValueError(f"unknown onnxruntime variant {variant!r}")
-        self.variant, self.threads = variant, threads
+        self.variant, self.threads = catalog.find("onnxruntime", variant), threads
         self.provider = PROVIDERS[device]
         self.session: Any = None
 
@@ -26,11 +23,11 @@ class OnnxRuntimeBackend:
         return {"ort.intra_op": self.threads, "ort.inter_op": 1, "ort.provider": self.provider}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
-        path = os.path.join(artifacts, FILES[self.variant])
+        path = os.path.join(artifacts, self.variant.model_file)
         self.session = predict_onnxruntime.load_session(path, self.threads, self.provider)
 
     def to_input(self, images_nchw: np.ndarray) -> np.ndarray:
-        if self.variant == "from-keras":  # the Keras export keeps Keras' channels-last input
+        if self.variant.input_layout == "nhwc":  # the Keras export keeps Keras' channels-last input
             return np.ascontiguousarray(images_nchw.transpose(0, 2, 3, 1))
         return images_nchw
 

@@ -12,8 +12,6 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.inference import predict_keras  # noqa: E402
 
-VARIANTS = ("eager", "graph", "xla", "mixed-fp16")
-
 
 def onednn_enabled() -> bool:
     """Whether this TensorFlow process runs its oneDNN CPU kernels (``TF_ENABLE_ONEDNN_OPTS``; TensorFlow's
@@ -28,8 +26,6 @@ def onednn_enabled() -> bool:
 
 class TensorFlowBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown tensorflow variant {variant!r}")
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
         if device == "cpu":

@@ -8,21 +8,19 @@ from typing import Any
 import numpy as np
 
 from benchmarks.inference import predict_tflite
-from reportgen.artifacts import TFLITE_FILES
+from reportgen import catalog
 
 
 class TFLiteBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
-        if variant not in TFLITE_FILES:
-            raise ValueError(f"unknown tflite variant {variant!r}")
-        self.variant, self.threads = variant, threads
+        self.variant, self.threads = catalog.find("tflite", variant), threads
         self.interpreter: Any = None
 
     def thread_settings(self) -> dict[str, Any]:
         return {"tflite.num_threads": self.threads, "interpreter": predict_tflite.INTERPRETER}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
-        path = os.path.join(artifacts, TFLITE_FILES[self.variant])
+        path = os.path.join(artifacts, self.variant.model_file)
         self.interpreter = predict_tflite.load_interpreter(path, self.threads)
 
     def to_input(self, images_nchw: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import mannwhitneyu
 
-NOISY_IQR_FRACTION = 0.10  # as torch.utils.benchmark: IQR above 10% of the median is noisy
+from reportgen.thresholds import NOISY_SPREAD, SIGNIFICANCE_FACTOR, SIGNIFICANCE_P
 
 
 def latency_summary(samples_ms: Sequence[float]) -> dict[str, float]:
@@ -30,11 +30,9 @@ def throughput(items_per_call: int, samples_s: Sequence[float]) -> float:
 
 def is_noisy(median: float, iqr: float) -> bool:
     """True when the spread is too wide to trust small differences."""
-    return median > 0 and iqr / median > NOISY_IQR_FRACTION
+    return median > 0 and iqr / median > NOISY_SPREAD
 
 
-SIGNIFICANCE_P = 0.002  # as asv: a Mann-Whitney U test on the raw samples must reject at this level
-SIGNIFICANCE_FACTOR = 1.1  # ... and the medians must differ by at least this factor
 
 
 def compare(baseline_ms: Sequence[float], candidate_ms: Sequence[float]) -> dict[str, float | str]:

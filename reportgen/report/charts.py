@@ -22,8 +22,16 @@ FRAMEWORK_COLORS = {
     "tflite": "#009E73",
 }
 PART_COLORS = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
+
 # For series that are not frameworks (machines, runs): the Okabe-Ito colours without black.
 SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
+
+def color(runtime: str) -> str:
+    """A runtime's colour on every chart; a runtime without its own (a plugin's) gets a fixed one of the rest."""
+    if runtime in FRAMEWORK_COLORS:
+        return FRAMEWORK_COLORS[runtime]
+    spare = [c for c in SERIES_COLORS if c not in FRAMEWORK_COLORS.values()] or SERIES_COLORS
+    return spare[sum(map(ord, runtime)) % len(spare)]
 
 
 def chart_html(fig: go.Figure, chart_id: str, caption: str, height: int = 420) -> MD:

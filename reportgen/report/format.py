@@ -7,10 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import catalog
 from reportgen.report.escape import MD
-
-FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow/Keras", "onnxruntime": "ONNX Runtime",
-                   "tflite": "TFLite"}
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -50,7 +48,8 @@ def featured_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def name(framework: str) -> str:
-    return FRAMEWORK_NAMES.get(framework, framework)
+    """A runtime's name as readers see it (the catalog's display name)."""
+    return catalog.display(framework)
 
 
 def label(rec: dict[str, Any], device: bool = True) -> str:
@@ -107,10 +106,20 @@ def provenance(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def collapsed(rows: list[list[Any]]) -> list[list[Any]]:
+    """Identical rows once each, in first-seen order, with how many records they stand for as a last column
+    (a variant skipped in every round is one row, not one per round)."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    return [[*row, str(n)] for row, n in counts.items()]
+
+
 def problem_rows(run: dict[str, Any]) -> str:
     """A table of every record that failed or was skipped, with its reason (empty when none)."""
     bad = [r for r in run["records"] if r["status"] != "ok"]
     if not bad:
         return ""
-    return md_table(["scenario", "framework", "variant", "status", "reason"],
-                    [[r["scenario"], name(r["framework"]), r["variant"], r["status"], r["reason"]] for r in bad])
+    return md_table(["scenario", "framework", "variant", "status", "reason", "records"],
+                    collapsed([[r["scenario"], name(r["framework"]), r["variant"], r["status"], r["reason"]]
+                               for r in bad]))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import catalog
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
@@ -51,7 +52,10 @@ TASKS = [
 
 
 def plan(frameworks: list[str]) -> list[Task]:
-    """The conversion tasks of the frameworks asked for (the torch one makes what the others need)."""
+    """The conversion tasks of the frameworks asked for (the torch one makes what the others need); none when
+    no chosen framework has a conversion in the catalog."""
+    if not set(frameworks) & {c.framework for c in catalog.CONVERSIONS}:
+        return []
     return [t for t in TASKS if t.framework in frameworks or t.framework == "torch"]
 
 
@@ -77,15 +81,17 @@ class Converter:
         with np.load(self.ctx.artifacts / DATA) as data:
             return {k: data[k] for k in data.files}
 
-    def attempt(self, variant: str, converter: str, output: str, convert: Callable[[Path], Any],
+    def attempt(self, variant: str, output: str, convert: Callable[[Path], Any],
                 run: tuple[str, Callable[[Any, Path], np.ndarray]] | None = None, **settings: Any) -> Any:
         """Convert into ``output`` (timed), then optionally run the result on the evaluation images.
 
-        ``run`` is ``(runtime, fn)``; ``fn(converted, path)`` returns logits, saved as the candidate
-        ``<runtime>-<variant>``. Returns what ``convert`` returned, or None when it failed.
+        ``variant`` names a conversion of this task's framework in the catalog (which says its converter and
+        precision). ``run`` is ``(runtime, fn)``; ``fn(converted, path)`` returns logits, saved for the
+        catalog's parity candidate ``(runtime, variant)``. Returns what ``convert`` returned, or None.
         """
+        entry = catalog.conversion(self.task.framework, variant)
         path = self.folder / output
-        settings.update(converter=converter, file=output, model=self.model)
+        settings.update(converter=entry.converter, file=output, model=self.model)
         start = time.perf_counter()
         try:
             converted = convert(path)
@@ -99,7 +105,7 @@ class Converter:
             runtime, fn = run
             try:
                 (self.ctx.artifacts / LOGITS).mkdir(parents=True, exist_ok=True)
-                np.save(self.ctx.artifacts / LOGITS / f"{runtime}-{variant}.npy", fn(converted, path))
+                np.save(self.ctx.artifacts / LOGITS / catalog.logits_file(runtime, variant), fn(converted, path))
             except Exception as exc:
                 reason = f"converted, but running it in {runtime} failed: {type(exc).__name__}: {exc}"
         self._record(variant, metrics, settings, reason)
@@ -108,7 +114,7 @@ class Converter:
     def _record(self, variant: str, metrics: dict[str, float], settings: dict[str, Any], reason: str | None) -> None:
         self.records.append(make_record(
             "conversion", self.task.framework, variant, device="cpu",
-            precision="int8" if "int8" in variant else "fp32",
+            precision=catalog.conversion(self.task.framework, variant).precision,
             status="failed" if reason else "ok", reason=reason[:800] if reason else None,
             metrics=metrics, settings=settings,
         ))
@@ -152,7 +158,7 @@ def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
 
     conv = Converter(task, ctx)
     conv.records.append(make_record(
-        "training", "torch", "digits-reference", batch_size=recipe.batch_size,
+        "training", "torch", catalog.DIGITS_REFERENCE, batch_size=recipe.batch_size,
         metrics={"final_top1": top1, "epoch_time_s": float(np.mean([e.train_time_s for e in history.epochs]))},
         settings={"purpose": "the model every conversion starts from", "epochs": recipe.epochs,
                   "losses": [e.train_loss for e in history.epochs], "train_images": len(data.train_labels),
@@ -163,11 +169,11 @@ def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
         with torch.inference_mode():
             return module(torch.from_numpy(x_eval)).numpy()
 
-    conv.attempt("onnx", "torch.onnx.export(dynamo=True)", Path(TORCH_ONNX).name,
+    conv.attempt("onnx", Path(TORCH_ONNX).name,
                  lambda p: from_torch.export_onnx(model, str(p), IMAGE_SIZE))
-    conv.attempt("torchscript", "torch.jit.trace", "resnet18.torchscript.pt",
+    conv.attempt("torchscript", "resnet18.torchscript.pt",
                  lambda p: from_torch.export_torchscript(model, str(p), IMAGE_SIZE), ("torch", run_torch))
-    conv.attempt("torch.export", "torch.export.export", "resnet18.pt2",
+    conv.attempt("torch.export", "resnet18.pt2",
                  lambda p: from_torch.export_program(model, str(p), IMAGE_SIZE), ("torch", run_torch))
 
     def quantize(path: Path) -> torch.nn.Module:
@@ -175,7 +181,7 @@ def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
         torch.save(quantized.state_dict(), path)
         return quantized
 
-    conv.attempt("int8", "torch.ao.quantization (eager, x86)", "resnet18-int8.pt", quantize, ("torch", run_torch))
+    conv.attempt("int8", "resnet18-int8.pt", quantize, ("torch", run_torch))
     return conv.records
 
 
@@ -205,7 +211,7 @@ def _tensorflow(task: Task, ctx: Context) -> list[dict[str, Any]]:
     model = build_resnet18(NUM_CLASSES, (IMAGE_SIZE, IMAGE_SIZE, 3))
     with np.load(ctx.artifacts / TRAINED) as npz:
         load_torch_state(model, {k: npz[k] for k in npz.files})
-    np.save(ctx.artifacts / LOGITS / "tensorflow-keras.npy", model.predict(x_eval, verbose=0))
+    np.save(ctx.artifacts / LOGITS / catalog.logits_file("tensorflow", "keras"), model.predict(x_eval, verbose=0))
 
     def run_savedmodel(_: Any, path: Path) -> np.ndarray:
         loaded = tf.saved_model.load(str(path))  # keep a reference: its variables live as long as it does
@@ -214,17 +220,17 @@ def _tensorflow(task: Task, ctx: Context) -> list[dict[str, Any]]:
     def run_tflite(_: Any, path: Path) -> np.ndarray:
         return predict_tflite.predict(predict_tflite.load_interpreter(str(path), ctx.threads), x_eval)
 
-    conv.attempt("onnx", "tf2onnx.convert.from_keras", Path(KERAS_ONNX).name,
+    conv.attempt("onnx", Path(KERAS_ONNX).name,
                  lambda p: from_keras.export_onnx(model, str(p)))
-    conv.attempt("savedmodel", "keras Model.export", "resnet18-savedmodel",
+    conv.attempt("savedmodel", "resnet18-savedmodel",
                  lambda p: from_keras.export_savedmodel(model, str(p)), ("tensorflow", run_savedmodel))
-    tflite, interpreter = "tf.lite.TFLiteConverter.from_keras_model", predict_tflite.INTERPRETER
-    conv.attempt("tflite", tflite, "resnet18.tflite", lambda p: from_keras.export_tflite(model, str(p)),
+    interpreter = predict_tflite.INTERPRETER
+    conv.attempt("tflite", "resnet18.tflite", lambda p: from_keras.export_tflite(model, str(p)),
                  ("tflite", run_tflite), interpreter=interpreter)
-    conv.attempt("tflite-int8-dynamic", tflite, "resnet18-int8-dynamic.tflite",
+    conv.attempt("tflite-int8-dynamic", "resnet18-int8-dynamic.tflite",
                  lambda p: from_keras.export_tflite(model, str(p), "dynamic"), ("tflite", run_tflite),
                  interpreter=interpreter)
-    conv.attempt("tflite-int8-full", tflite, "resnet18-int8-full.tflite",
+    conv.attempt("tflite-int8-full", "resnet18-int8-full.tflite",
                  lambda p: from_keras.export_tflite(model, str(p), "full", x_calib), ("tflite", run_tflite),
                  interpreter=interpreter)
     return conv.records
@@ -246,16 +252,17 @@ def _onnxruntime(task: Task, ctx: Context) -> list[dict[str, Any]]:
         path = ctx.artifacts / source
         if path.exists():  # the Keras export keeps Keras' NHWC input layout
             try:
-                np.save(ctx.artifacts / LOGITS / f"onnxruntime-{variant}.npy", run(path, variant == "from-keras"))
+                np.save(ctx.artifacts / LOGITS / catalog.logits_file("onnxruntime", variant),
+                        run(path, catalog.find("onnxruntime", variant).input_layout == "nhwc"))
             except Exception as exc:
                 conv.records.append(make_record(
                     "parity", "onnxruntime", variant, status="failed",
                     reason=f"ONNX Runtime could not run {path.name}: {type(exc).__name__}: {exc}"[:800]))
     source = str(ctx.artifacts / TORCH_ONNX)
-    conv.attempt("int8-dynamic", "onnxruntime.quantization.quantize_dynamic", "resnet18-int8-dynamic.onnx",
+    conv.attempt("int8-dynamic", "resnet18-int8-dynamic.onnx",
                  lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)),
                  ("onnxruntime", lambda _, p: run(p)))
-    conv.attempt("int8-static", "onnxruntime.quantization.quantize_static (QDQ)", "resnet18-int8-static.onnx",
+    conv.attempt("int8-static", "resnet18-int8-static.onnx",
                  lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), x_calib),
                  ("onnxruntime", lambda _, p: run(p)))
     return conv.records

@@ -10,19 +10,13 @@ interleaved (every variant once, then every variant again) so background noise h
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from reportgen.artifacts import (
-    KERAS_ONNX_FILE,
-    ONNX_FILE,
-    ORT_INT8_FILES,
-    REFERENCE_OUTPUTS,
-    TFLITE_FILES,
-    WEIGHTS_FILE,
-)
+from reportgen import catalog, thresholds
+from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
+from reportgen.catalog import Variant
 from reportgen.config import TimingSettings
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
@@ -30,47 +24,6 @@ from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
 OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "failed to allocate")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of running the model: a runtime, a mode, and what it needs."""
-
-    runtime: str  # torch, tensorflow, onnxruntime, tflite
-    name: str
-    label: str
-    family: str  # the --frameworks name that selects it
-    precision: str = "fp32"
-    needs: tuple[str, ...] = (WEIGHTS_FILE, REFERENCE_OUTPUTS)
-    cuda_only: bool = False
-    cpu_only: bool = False
-
-
-VARIANTS: tuple[Variant, ...] = (
-    Variant("torch", "eager", "PyTorch eager", "torch"),
-    Variant("torch", "channels-last", "PyTorch channels_last", "torch"),
-    Variant("torch", "compile", "PyTorch torch.compile", "torch"),
-    Variant("torch", "amp-fp16", "PyTorch AMP fp16", "torch", "fp16", cuda_only=True),
-    Variant("torch", "amp-bf16", "PyTorch AMP bf16", "torch", "bf16", cuda_only=True),
-    Variant("tensorflow", "eager", "TensorFlow eager", "tensorflow"),
-    Variant("tensorflow", "graph", "TensorFlow tf.function", "tensorflow"),
-    Variant("tensorflow", "xla", "TensorFlow XLA", "tensorflow"),
-    Variant("tensorflow", "mixed-fp16", "TensorFlow mixed fp16", "tensorflow", "fp16", cuda_only=True),
-    Variant("onnxruntime", "from-torch", "ONNX Runtime (PyTorch export)", "onnxruntime",
-            needs=(REFERENCE_OUTPUTS, ONNX_FILE)),
-    Variant("onnxruntime", "from-keras", "ONNX Runtime (Keras export)", "onnxruntime",
-            needs=(REFERENCE_OUTPUTS, KERAS_ONNX_FILE)),
-    Variant("onnxruntime", "int8-static", "ONNX Runtime INT8 static", "onnxruntime", "int8",
-            needs=(REFERENCE_OUTPUTS, ORT_INT8_FILES["int8-static"]), cpu_only=True),
-    Variant("onnxruntime", "int8-dynamic", "ONNX Runtime INT8 dynamic", "onnxruntime", "int8",
-            needs=(REFERENCE_OUTPUTS, ORT_INT8_FILES["int8-dynamic"]), cpu_only=True),
-    Variant("tflite", "fp32", "TFLite fp32", "tensorflow", needs=(REFERENCE_OUTPUTS, TFLITE_FILES["fp32"]),
-            cpu_only=True),
-    Variant("tflite", "int8-dynamic", "TFLite INT8 dynamic range", "tensorflow", "int8",
-            needs=(REFERENCE_OUTPUTS, TFLITE_FILES["int8-dynamic"]), cpu_only=True),
-    Variant("tflite", "int8-full", "TFLite INT8 full integer", "tensorflow", "int8",
-            needs=(REFERENCE_OUTPUTS, TFLITE_FILES["int8-full"]), cpu_only=True),
-)
 
 
 def unsupported(variant: Variant, device: str) -> str | None:
@@ -83,7 +36,7 @@ def unsupported(variant: Variant, device: str) -> str | None:
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
     """Rounds of every selected variant, interleaved, then the thread-scaling runs (batch 1)."""
     settings = profile["inference"]
-    chosen = [v for v in VARIANTS if v.family in frameworks]
+    chosen = catalog.selected(frameworks)
     tasks = []
     for round_ in range(settings["rounds"]):
         for v in chosen:
@@ -225,7 +178,7 @@ def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
         if values:
             metrics[name] = pick(values)
     spread = max(medians) / min(medians) - 1
-    noisy = spread > stats.NOISY_IQR_FRACTION or stats.is_noisy(metrics["latency_ms_p50"], metrics["latency_ms_iqr"])
+    noisy = spread > thresholds.NOISY_SPREAD or stats.is_noisy(metrics["latency_ms_p50"], metrics["latency_ms_iqr"])
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
                                 noisy=noisy)
     return make_record("inference", first["framework"], first["variant"], device=first["device"],

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import catalog
 from reportgen.results import make_record
 from reportgen.runner import Context
 from reportgen.scenarios.conversion import DATA, LOGITS, REFERENCE
@@ -34,12 +35,14 @@ def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
     with np.load(data_path) as data:
         labels = data["y_eval"]
     records = []
-    for path in sorted((ctx.artifacts / LOGITS).glob("*-*.npy")):
-        runtime, _, variant = path.stem.partition("-")
+    for cand in catalog.CANDIDATES:
+        path = ctx.artifacts / LOGITS / catalog.logits_file(cand.runtime, cand.name)
+        if not path.exists():
+            continue
         records.append(make_record(
-            "parity", runtime, variant, device="cpu", precision="int8" if "int8" in variant else "fp32",
+            "parity", cand.runtime, cand.name, device="cpu", precision=cand.precision,
             batch_size=len(labels), metrics=compare(reference, np.load(path), labels),
-            settings={"reference": "the trained PyTorch model (fp32)", "task": f"parity/{runtime}/{variant}",
+            settings={"reference": "the trained PyTorch model (fp32)", "task": f"parity/{cand.runtime}/{cand.name}",
                       "inputs": f"{len(labels)} held-out digits, 32x32",
                       "reference_top1": float(np.mean(reference.argmax(1) == labels))},
         ))

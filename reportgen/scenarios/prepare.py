@@ -7,8 +7,8 @@
   (float32, INT8 dynamic range, INT8 full integer).
 - **onnxruntime**: quantizes the PyTorch ONNX file to INT8 (static QDQ and dynamic).
 
-Each export is a ``conversion`` record (variant ``<format>-for-inference``); one that fails is recorded
-and the variants that need its file are skipped with that reason.
+Each export is a ``conversion`` record (the catalog's conversions of the ``inference`` model); one that
+fails is recorded and the variants that need its file are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from reportgen.results import make_record
 from reportgen.runner import Context, Task
 from reportgen.scenarios.conversion import Converter
 
-SUFFIX = "-for-inference"
 CALIBRATION_IMAGES = 8  # speed does not depend on how well INT8 ranges fit: accuracy is checked on the digits
 
 TASKS = [
@@ -86,7 +85,7 @@ def _torch(conv: Converter, ctx: Context) -> None:
         settings={"num_classes": classes, "image_size": size,
                   "macs_method": "torch.utils.flop_counter.FlopCounterMode / 2"},
     ))
-    conv.attempt("onnx" + SUFFIX, "torch.onnx.export(dynamo=True)", ONNX_FILE,
+    conv.attempt("onnx-for-inference", ONNX_FILE,
                  lambda p: export_onnx(model, str(p), size))
 
 
@@ -104,11 +103,12 @@ def _tensorflow(conv: Converter, ctx: Context) -> None:
     with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
         model = load_model({k: npz[k] for k in npz.files}, settings["num_classes"], size)
     calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, size).transpose(0, 2, 3, 1).copy()
-    conv.attempt("onnx" + SUFFIX, "tf2onnx.convert.from_keras", KERAS_ONNX_FILE,
+    conv.attempt("onnx-for-inference", KERAS_ONNX_FILE,
                  lambda p: from_keras.export_onnx(model, str(p)))
-    for quantize, variant in (("none", "fp32"), ("dynamic", "int8-dynamic"), ("full", "int8-full")):
-        name = "tflite" if variant == "fp32" else f"tflite-{variant}"
-        conv.attempt(name + SUFFIX, "tf.lite.TFLiteConverter.from_keras_model", TFLITE_FILES[variant],
+    for quantize, file, name in (("none", "fp32", "tflite-for-inference"),
+                                 ("dynamic", "int8-dynamic", "tflite-int8-dynamic-for-inference"),
+                                 ("full", "int8-full", "tflite-int8-full-for-inference")):
+        conv.attempt(name, TFLITE_FILES[file],
                      lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration))
 
 
@@ -117,8 +117,7 @@ def _onnxruntime(conv: Converter, ctx: Context) -> None:
 
     calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, ctx.profile["inference"]["image_size"])
     source = str(ctx.artifacts / ONNX_FILE)
-    conv.attempt("int8-dynamic" + SUFFIX, "onnxruntime.quantization.quantize_dynamic", ORT_INT8_FILES["int8-dynamic"],
+    conv.attempt("int8-dynamic-for-inference", ORT_INT8_FILES["int8-dynamic"],
                  lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)))
-    conv.attempt("int8-static" + SUFFIX, "onnxruntime.quantization.quantize_static (QDQ)",
-                 ORT_INT8_FILES["int8-static"],
+    conv.attempt("int8-static-for-inference", ORT_INT8_FILES["int8-static"],
                  lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration))

@@ -13,6 +13,7 @@ from types import ModuleType
 
 import jinja2
 
+from reportgen import thresholds
 from reportgen.report import escape
 from reportgen.report.format import featured_run
 from reportgen.report.pages import (
@@ -43,6 +44,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters.update(code=escape.code, code_block=escape.code_block, text=escape.text)
+_env.globals["thresholds"] = thresholds.printed()  # templates print thresholds from the one module
 
 
 def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
@@ -59,8 +61,9 @@ def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
             try:
                 _render(LoadedResults(runs=[run]))
             except Exception as exc:  # noqa: PERF203 - only on the rare path where a file is broken
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]  # one line, however long the error
                 bad[run["run_id"]] = f"run {run['run_id']} of machine {run['machine_id']}: cannot be rendered, " \
-                                     f"left out ({type(exc).__name__}: {exc})"[:400]
+                                     f"left out ({why})"
         if not bad:
             raise
         loaded.runs[:] = [r for r in loaded.runs if r["run_id"] not in bad]

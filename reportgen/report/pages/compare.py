@@ -6,9 +6,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from reportgen.report import findings
 from reportgen.report.charts import SERIES_COLORS, chart_html
 from reportgen.report.escape import MD, code
-from reportgen.report.format import by_machine, featured_run, fmt, label, md_table, metric, provenance, records
+from reportgen.report.format import by_machine, featured_run, fmt, label, md_table, metric, provenance
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "compare.md"
@@ -25,9 +26,9 @@ def batch1_values(run: dict[str, Any]) -> dict[tuple[str, str], float]:
     is left out of the label: it is the machine's, shown in the machines table)."""
     values = {}
     for scenario, name, _ in COMPARED:
-        for rec in records(run, scenario):
+        for rec in findings.batch1(run, scenario):
             value = metric(rec, name)
-            if rec["batch_size"] == 1 and value is not None:
+            if value is not None:
                 values[(name, label(rec, device=False))] = value
     return values
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from reportgen.hardware import LIBRARIES
 from reportgen.report.escape import MD, code
-from reportgen.report.format import fmt, md_table, name, provenance, records
+from reportgen.report.format import collapsed, fmt, md_table, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "hardware.md"
@@ -29,8 +29,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     if m.get("cuda"):
         facts.append(["CUDA (torch)", f"CUDA {m['cuda'].get('cuda')}, cuDNN {m['cuda'].get('cudnn')}"])
     libs = [[lib, m["libraries"].get(lib) or "not installed"] for lib in LIBRARIES if lib in m["libraries"]]
-    matrix = [[r["scenario"], name(r["framework"]), r["variant"], r["device"],
-               str(r["batch_size"] or "–"), r["status"], r["reason"] or ""] for r in run["records"]]
+    matrix = collapsed([[r["scenario"], name(r["framework"]), r["variant"], r["device"],
+                         str(r["batch_size"] or "–"), r["status"], r["reason"] or ""] for r in run["records"]])
     runs = [[r["run_id"], r["machine_id"], r["profile"]["name"], r["status"], r["started_at"],
              str(sum(x["status"] == "ok" for x in r["records"])),
              str(sum(x["status"] != "ok" for x in r["records"]))] for r in reversed(loaded.runs)]
@@ -43,7 +43,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "threads": md_table(["runtime", "thread settings"],
                             [[k, MD(", ").join(code(f"{n}={v}") for n, v in t.items())] for k, t in threads.items()]),
         "thread_env": m["thread_env"],
-        "matrix": md_table(["scenario", "framework", "variant", "device", "batch", "status", "reason"], matrix),
+        "matrix": md_table(["scenario", "framework", "variant", "device", "batch", "status", "reason", "records"],
+                           matrix),
         "runs": md_table(["run", "machine", "profile", "state", "started (UTC)", "ok records", "not ok"], runs),
         "problems": loaded.problems,
     }

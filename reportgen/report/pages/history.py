@@ -8,9 +8,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
+from reportgen.report import findings
+from reportgen.report.charts import chart_html, color
 from reportgen.report.escape import code, link
-from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance, records
+from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance
 from reportgen.report.pages.downloads import run_files
 from reportgen.results import LoadedResults
 
@@ -26,8 +27,8 @@ def _points(runs: list[Run]) -> Series:
     """Series label -> ``(run, record)`` for every run with an ok batch-1 measurement, oldest first."""
     series: Series = {}
     for run in runs:
-        for rec in records(run, "inference"):
-            if rec["batch_size"] == 1 and metric(rec, METRIC) is not None:
+        for rec in findings.batch1(run):
+            if metric(rec, METRIC) is not None:
                 series.setdefault(label(rec), []).append((run, rec))
     return dict(sorted(series.items()))
 
@@ -40,13 +41,13 @@ def _when(run: Run) -> str:
 def _figure(series: Series, machine: str) -> go.Figure:
     fig = go.Figure()
     per_framework: dict[str, int] = {}
-    for i, (name, points) in enumerate(series.items()):
+    for name, points in series.items():
         framework = points[0][1]["framework"]
         nth = per_framework[framework] = per_framework.get(framework, -1) + 1
         fig.add_trace(go.Scatter(
             x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points], name=name,
             mode="lines+markers",
-            line={"color": FRAMEWORK_COLORS.get(framework, SERIES_COLORS[i % len(SERIES_COLORS)]),
+            line={"color": color(framework),
                   "dash": DASHES[nth % len(DASHES)]},
             customdata=[[run["run_id"], fmt(metric(rec, "latency_ms_iqr"), "ms"), run["profile"]["name"],
                          run["status"]] for run, rec in points],

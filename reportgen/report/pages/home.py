@@ -7,10 +7,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
-from reportgen.report.escape import link
-from reportgen.report.format import finding, fmt, md_table, metric, name, provenance, records
-from reportgen.report.pages import inference, training
+from reportgen.report import findings
+from reportgen.report.charts import chart_html, color
+from reportgen.report.format import fmt, md_table, metric, name, provenance
 from reportgen.results import LoadedResults
 
 PAGE = "index.md"
@@ -18,8 +17,7 @@ PAGE = "index.md"
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Home page: what was compared, on what, and the key numbers."""
-    batch1 = sorted((r for r in records(run, "inference") if r["batch_size"] == 1),
-                    key=lambda r: metric(r, "latency_ms_p50"))
+    batch1 = findings.batch1(run)
     fig = go.Figure(go.Bar(
         x=[f"{name(r['framework'])} ({r['variant']})" for r in batch1],
         y=[metric(r, "latency_ms_p50") for r in batch1],
@@ -28,20 +26,18 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                            for r in batch1],
                  "arrayminus": [metric(r, "latency_ms_p50") - float(np.percentile(r["samples"]["latency_ms"], 25))
                                 for r in batch1]},
-        marker_color=[FRAMEWORK_COLORS.get(r["framework"]) for r in batch1],
+        marker_color=[color(r["framework"]) for r in batch1],
         hovertemplate="median %{y:.2f} ms<extra></extra>",
     ))
     fig.update_layout(title="Median batch-1 latency (error bars: quartiles)", yaxis_title="latency (ms)")
     m = run["machine"]
     return {
         "run": provenance(run),
-        "findings": inference.findings(run) + _edge(run) + training.findings(run),
+        "findings": findings.inference_findings(run) + findings.edge_findings(run) + findings.training_findings(run),
         "machine": {"cpu": m["cpu"]["model"], "cores": m["cpu"]["available_cores"], "memory_gb": m["memory_gb"],
                     "gpus": ", ".join(g["name"] for g in m["gpus"]) or "none", "device": run["options"]["device"]},
-        "key_table": md_table(
-            ["framework", "variant", "median latency (ms)", "IQR (ms)", "throughput (img/s)"],
-            [[name(r["framework"]), r["variant"], fmt(metric(r, "latency_ms_p50"), "ms"),
-              fmt(metric(r, "latency_ms_iqr"), "ms"), fmt(metric(r, "throughput_ips"))] for r in batch1]),
+        "key_tables": [{"precision": p, "table": _key_table(run, [r for r in batch1 if r["precision"] == p])}
+                       for p in findings.precisions(batch1)],
         "chart": chart_html(fig, "home-latency", "Median batch-1 latency per framework") if batch1 else "",
         "image_size": batch1[0]["settings"]["image_size"] if batch1 else None,
         "counts": {s: sum(r["status"] == s for r in run["records"]) for s in ("ok", "failed", "skipped")},
@@ -50,14 +46,13 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     }
 
 
-def _edge(run: dict[str, Any]) -> list[str]:
-    """The smallest deployable file whose accuracy held, from the conversion records."""
-    parity = {r["variant"]: r for r in records(run, "parity")}
-    sized = [(metric(r, "model_size_mb"), r, parity[r["variant"]]) for r in records(run, "conversion")
-             if r["variant"] in parity and metric(r, "model_size_mb")]
-    if not sized:
-        return []
-    size, conv, par = min(sized, key=lambda t: t[0])
-    return [finding("Edge and size", f"the smallest checked model file is {conv['variant']} ({fmt(size)} MB, from "
-            f"{name(conv['framework'])}); its top-1 accuracy changed by {metric(par, 'top1_delta'):+.3f} on held-out "
-            f"digits (" + link("Parity & Conversion", "parity.md") + ").")]
+def _key_table(run: dict[str, Any], recs: list[dict[str, Any]]) -> str:
+    """Batch-1 numbers of one precision; quantized and half-precision rows carry their accuracy change."""
+    accuracy = {id(r): findings.accuracy_record(run, r) for r in recs}
+    with_accuracy = any(accuracy.values()) and any(r["precision"] != "fp32" for r in recs)
+    header = ["framework", "variant", "median latency (ms)", "IQR (ms)", "throughput (img/s)"]
+    rows = [[name(r["framework"]), r["variant"], fmt(metric(r, "latency_ms_p50"), "ms"),
+             fmt(metric(r, "latency_ms_iqr"), "ms"), fmt(metric(r, "throughput_ips"))]
+            + ([f"{metric(accuracy[id(r)], 'top1_delta'):+.3f}" if accuracy[id(r)] else "–"] if with_accuracy else [])
+            for r in recs]
+    return md_table(header + (["top-1 change (digits model)"] if with_accuracy else []), rows)

@@ -6,28 +6,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen.measure import stats
-from reportgen.report.charts import FRAMEWORK_COLORS, PART_COLORS, chart_html
-from reportgen.report.escape import MD, link
-from reportgen.report.format import finding, fmt, label, md_table, metric, problem_rows, provenance, records
+from reportgen import catalog, thresholds
+from reportgen.report import findings
+from reportgen.report.charts import PART_COLORS, chart_html, color
+from reportgen.report.escape import MD
+from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
-BASELINE = ("torch", "eager")
-AGREEMENT_LIMIT = 1e-3  # larger logit differences are flagged next to the speed
-
-
-def _batch1(run: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted((r for r in records(run, "inference") if r["batch_size"] == 1),
-                  key=lambda r: metric(r, "latency_ms_p50"))
-
-
-def _versus(batch1: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    base = next((r for r in batch1 if (r["framework"], r["variant"]) == BASELINE), None)
-    if base is None:
-        return {}
-    return {(r["framework"], r["variant"]): stats.compare(base["samples"]["latency_ms"], r["samples"]["latency_ms"])
-            for r in batch1 if r is not base}
 
 
 def _verdict(cmp: dict[str, Any] | None) -> str:
@@ -46,12 +32,12 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
             _verdict(versus.get((r["framework"], r["variant"]))),
             f"{r['settings'].get('rounds', 1)} ({r['settings'].get('round_spread', 0):.0%})",
             MD("**noisy**") if r["settings"].get("noisy") else "no",
-            fmt(diff, "abs") + (" ⚠" if diff is not None and diff > AGREEMENT_LIMIT else ""),
+            fmt(diff, "abs") + (" ⚠" if diff is not None and diff > thresholds.AGREEMENT_LIMIT else ""),
             fmt(metric(r, "peak_rss_mb")), fmt(metric(r, "gflops_per_s")), _percent(metric(r, "roof_fraction")),
         ])
     return md_table(["runtime / variant", "precision", "p50 (ms)", "IQR (ms)", "p90 (ms)", "p99 (ms)",
-                     "vs PyTorch eager", "rounds (spread)", "noisy", "max abs diff", "peak RSS (MB)", "GFLOP/s",
-                     "of roof"], rows)
+                     f"vs {catalog.reference().label}", "rounds (spread)", "noisy", "max abs diff", "peak RSS (MB)",
+                     "GFLOP/s", "of roof"], rows)
 
 
 def _percent(value: float | None) -> str:
@@ -64,7 +50,7 @@ def _box_figure(batch1: list[dict[str, Any]]) -> go.Figure:
         samples = rec["samples"]["latency_ms"]
         fig.add_trace(go.Box(
             x=samples, name=label(rec), orientation="h", boxpoints="outliers",
-            marker_color=FRAMEWORK_COLORS.get(rec["framework"]),
+            marker_color=color(rec["framework"]),
             hovertemplate="%{x:.2f} ms<extra>" + f"{len(samples)} samples</extra>",
         ))
     fig.update_layout(title="Batch-1 latency per call (all rounds' raw samples)", xaxis_title="latency (ms)",
@@ -85,7 +71,7 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
         group.sort(key=lambda r: r["batch_size"])
         fig.add_trace(go.Scatter(
             x=[r["batch_size"] for r in group], y=[metric(r, "throughput_ips") for r in group], mode="lines+markers",
-            name=lab, line={"color": FRAMEWORK_COLORS.get(group[0]["framework"])},
+            name=lab, line={"color": color(group[0]["framework"])},
             hovertemplate="batch %{x}: %{y:.1f} img/s<extra>" + lab + "</extra>",
         ))
     fig.update_layout(title="Throughput against batch size", xaxis={"title": "batch size", "type": "log"},
@@ -103,7 +89,7 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
 
 
 def _threads(run: dict[str, Any], batch1: list[dict[str, Any]]) -> str:
-    single = {(r["framework"], r["variant"]): r for r in records(run, "threads") if r["batch_size"] == 1}
+    single = {(r["framework"], r["variant"]): r for r in findings.batch1(run, "threads")}
     rows = []
     for r in batch1:
         one = single.get((r["framework"], r["variant"]))
@@ -123,7 +109,7 @@ def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str
         return ""
     fig = go.Figure(go.Bar(
         y=[label(r) for r in recs], x=[metric(r, metric_name) for r in recs], orientation="h",
-        marker_color=[FRAMEWORK_COLORS.get(r["framework"]) for r in recs],
+        marker_color=[color(r["framework"]) for r in recs],
         hovertemplate="%{x:.1f} " + METRICS[metric_name].unit + "<extra>%{y}</extra>",
     ))
     if line_at:
@@ -136,10 +122,10 @@ def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str
 def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
     labels = [label(r) for r in recs]
     fig = go.Figure()
-    for part, color in zip(("import_s", "load_s", "first_call_s"), PART_COLORS, strict=False):
+    for part, part_color in zip(("import_s", "load_s", "first_call_s"), PART_COLORS, strict=False):
         fig.add_trace(go.Bar(
             y=labels, x=[metric(r, part) for r in recs], name=METRICS[part].description,
-            orientation="h", marker_color=color, hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
+            orientation="h", marker_color=part_color, hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(barmode="stack", title="Cold start: fresh process to first result", xaxis_title="seconds",
                       legend={"orientation": "h", "y": -0.2}, height=max(420, 32 * len(recs) + 160),
@@ -147,70 +133,11 @@ def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
-def _summary(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]], run: dict[str, Any],
-             startup: list[dict[str, Any]]) -> list[str]:
-    """Plain-language findings, each stated only as strongly as the statistics allow."""
-    lines = []
-    correct = [r for r in batch1 if (metric(r, "max_abs_diff") or 0) <= AGREEMENT_LIMIT]
-    if correct and versus:
-        best = correct[0]
-        cmp = versus.get((best["framework"], best["variant"]))
-        if cmp is None:
-            lines.append(finding("Batch-1 serving", f"PyTorch eager has the lowest median latency of the variants that "
-                         f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms)."))
-        elif cmp["verdict"] == "faster":
-            lines.append(finding("Batch-1 serving", f"{label(best)} serves one image in "
-                         f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {cmp['speedup']:.2f}x faster than PyTorch "
-                         f"eager; the difference is significant (Mann-Whitney p = {cmp['p']:.1e})."))
-        else:
-            lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
-                         f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms), but it is a tie with PyTorch eager: "
-                         f"the difference is not significant or under 10%."))
-    int8 = [r for r in batch1 if r["precision"] == "int8"]
-    if int8 and correct:
-        fastest = int8[0]
-        lines.append(finding("INT8", f"the fastest quantized variant is {label(fastest)} at "
-                     f"{fmt(metric(fastest, 'latency_ms_p50'), 'ms')} ms; its logits differ from the float model "
-                     f"by up to {fmt(metric(fastest, 'max_abs_diff'), 'abs')}, so check its accuracy change on "
-                     + link("Parity & Conversion", "parity.md") + " before choosing it."))
-        slower = [r for r in int8 if versus.get((r["framework"], r["variant"]), {}).get("verdict") == "slower"]
-        for r in slower:
-            lines.append(finding("A quantized variant that is slower", f"{label(r)} runs "
-                         f"{1 / versus[(r['framework'], r['variant'])]['speedup']:.1f}x slower than PyTorch eager "
-                         f"on this machine (significant)."))
-    sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
-    if sweep:
-        top = max(r["batch_size"] for r in sweep)
-        best = max((r for r in sweep if r["batch_size"] == top), key=lambda r: metric(r, "throughput_ips"))
-        lines.append(finding("Throughput serving", f"at batch {top}, {label(best)} processes the most images "
-                     f"({fmt(metric(best, 'throughput_ips'))} img/s; measured once, in the first round)."))
-    if startup:
-        quick = startup[0]
-        lines.append(finding("Start-up", f"{label(quick)} goes from a fresh process to its first result fastest "
-                     f"({fmt(metric(quick, 'cold_start_s'), 's')} s)."))
-    if batch1:
-        lean = min(batch1, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
-        lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
-                     f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
-    noisy = [label(r) for r in batch1 if r["settings"].get("noisy")]
-    if noisy:
-        lines.append(finding("Caveat", f"{', '.join(noisy)} measured noisily (rounds or calls spread by more than "
-                                       "10%); read small differences involving them as ties."))
-    return lines
-
-
-def findings(run: dict[str, Any]) -> list[str]:
-    """The "which runtime when" lines of a run (also shown on the Home page)."""
-    batch1 = _batch1(run)
-    startup = sorted(records(run, "startup"), key=lambda r: metric(r, "cold_start_s") or 0)
-    return _summary(batch1, _versus(batch1), run, startup)
-
-
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Inference page."""
-    batch1 = _batch1(run)
-    versus = _versus(batch1)
-    startup = sorted(records(run, "startup"), key=lambda r: metric(r, "cold_start_s") or 0)
+    batch1 = findings.batch1(run)
+    versus = findings.versus_reference(batch1)
+    startup = findings.batch1(run, "startup")
     sweep_chart, sweep_table = _sweep(run)
     roofs = [r for r in records(run, "machine") if "gemm_gflops" in r["metrics"]]
     best_batch = {}
@@ -223,7 +150,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
-        "summary": _summary(batch1, versus, run, startup),
+        "summary": findings.inference_findings(run),
         "table": _latency_table(batch1, versus) if batch1 else "",
         "latency_chart": chart_html(_box_figure(batch1), "latency-batch1",
                                     "Per-call latency at batch 1; boxes show the quartiles of the raw samples")

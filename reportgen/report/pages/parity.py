@@ -7,7 +7,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen.report.charts import FRAMEWORK_COLORS, chart_html
+from reportgen import catalog
+from reportgen.report.charts import chart_html, color
 from reportgen.report.escape import code
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
@@ -36,7 +37,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
         fig.add_trace(go.Scatter(
             x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers+text",
             name=f"{name(par['framework'])} {rec['variant']}", text=[rec["variant"]], textposition="top center",
-            marker={"size": 14, "color": FRAMEWORK_COLORS.get(par["framework"])},
+            marker={"size": 14, "color": color(par["framework"])},
             hovertemplate="%{x:.1f} MB, top-1 change %{y:+.3f}<extra>%{fullData.name}</extra>",
         ))
     fp32 = next((r for r in conversions if r["variant"] == "onnx" and r["framework"] == "torch"), None)
@@ -55,7 +56,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     conversions = [r for r in run["records"] if r["scenario"] == "conversion"]
     parity_recs = sorted(records(run, "parity", status=None), key=lambda r: (r["precision"], r["framework"]))
     parity = {r["variant"]: r for r in parity_recs if r["status"] == "ok"}
-    reference = next((r for r in records(run, "training") if r["variant"] == "digits-reference"), None)
+    reference = next((r for r in records(run, "training") if r["variant"] == catalog.DIGITS_REFERENCE), None)
     return {
         "run": provenance(run),
         "facts": md_table(

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportgen import catalog, thresholds
 from reportgen.measure import stats
+from reportgen.report import findings
 from reportgen.report.escape import MD, link
 from reportgen.report.format import fmt, md_table, metric, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "scorecard.md"
-FAMILIES = {"PyTorch": ("torch",), "TensorFlow/Keras": ("tensorflow", "tflite"), "ONNX Runtime": ("onnxruntime",)}
+FAMILIES = [catalog.display(f) for f in catalog.families()]  # a column per --frameworks family
 
 
 def _family(framework: str) -> str | None:
-    return next((f for f, members in FAMILIES.items() if framework in members), None)
+    family = catalog.family_of(framework)
+    return catalog.display(family) if family else None
 
 
 def _best(recs: list[dict[str, Any]], metric_name: str, lowest: bool = True) -> dict[str, dict[str, Any]]:
@@ -41,7 +44,7 @@ def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool)
 
 
 def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
-    best = _best([r for r in batch1 if (metric(r, "max_abs_diff") or 0) <= 1e-3], "latency_ms_p50")
+    best = _best([r for r in batch1 if findings.agrees(r)], "latency_ms_p50")
     winner = None
     if len(best) > 1:
         top = min(best.values(), key=lambda r: metric(r, "latency_ms_p50"))
@@ -63,13 +66,17 @@ def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: 
         ranked = sorted(values.items(), key=lambda kv: kv[1], reverse=not lowest)
         first, second = ranked[0][1], ranked[1][1]
         margin = second / first if lowest else first / second
-        if margin >= stats.SIGNIFICANCE_FACTOR:
+        if margin >= thresholds.SIGNIFICANCE_FACTOR:
             winner = best[ranked[0][0]]
     return [title, *(_cell(best.get(f), metric_name, unit, best.get(f) is winner) for f in FAMILIES), evidence]
 
 
 def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
-    conversions = [r for r in run["records"] if r["scenario"] == "conversion" and "convert_ok" in r["metrics"]]
+    """Each conversion counted once: those of the trained digits model, whose accuracy is checked too (the
+    exports of the timed inference model repeat the same converters on another model)."""
+    digits = {(c.framework, c.name) for c in catalog.CONVERSIONS if c.model == "digits"}
+    conversions = [r for r in run["records"] if r["scenario"] == "conversion" and "convert_ok" in r["metrics"]
+                   and (r["framework"], r["variant"]) in digits]
     ok: dict[str, list[str]] = {f: [] for f in FAMILIES}
     tried: dict[str, int] = dict.fromkeys(FAMILIES, 0)
     for r in conversions:
@@ -77,7 +84,7 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
         if family:
             tried[family] += 1
             if metric(r, "convert_ok") == 1:
-                ok[family].append(r["variant"].removesuffix("-for-inference"))
+                ok[family].append(r["variant"])
     stability = ["Conversion stability (exports and quantizations that succeeded)",
                  *(f"{len(ok[f])} of {tried[f]}" if tried[f] else "not measured" for f in FAMILIES),
                  link("Parity & Conversion", "parity.md")]
@@ -90,7 +97,7 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Scorecard page."""
     inference = [r for r in records(run, "inference") if r["precision"] == "fp32"]  # like for like
-    batch1 = [r for r in inference if r["batch_size"] == 1]
+    batch1 = findings.batch1(run, precision="fp32")
     top = max((r["batch_size"] for r in inference), default=1)
     stability, formats = _conversion_row(run)
     rows = [
@@ -104,7 +111,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         _simple_row("Memory (peak resident memory at batch 1)", batch1, "peak_rss_mb", "MB", True,
                     link("Inference", "inference.md")),
         _simple_row("Start-up (fresh process to first result)",
-                    [r for r in records(run, "startup") if r["precision"] == "fp32"], "cold_start_s", "s", True,
+                    findings.batch1(run, "startup", precision="fp32"), "cold_start_s", "s", True,
                     link("Inference", "inference.md")),
         stability,
         _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),

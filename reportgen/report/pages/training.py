@@ -6,14 +6,13 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen.measure.stats import SIGNIFICANCE_FACTOR
-from reportgen.report.charts import FRAMEWORK_COLORS, SERIES_COLORS, chart_html
-from reportgen.report.escape import link
-from reportgen.report.format import finding, fmt, md_table, metric, name, provenance, records
+from reportgen import catalog
+from reportgen.report import findings
+from reportgen.report.charts import chart_html, color
+from reportgen.report.format import fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "training.md"
-COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: the speed numbers compare like with like
 DASHES = {"eager": "solid", "graph": "solid", "compile": "dash", "xla": "dash", "amp-fp16": "dot", "mixed-fp16": "dot"}
 
 
@@ -27,7 +26,7 @@ def _curves(runs: list[dict[str, Any]], x: str, y: str, title: str, x_title: str
         xs = rec["samples"][x] if x != "epoch" else list(range(1, len(rec["samples"][y]) + 1))
         fig.add_trace(go.Scatter(
             x=xs, y=rec["samples"][y], mode="lines+markers", name=_label(rec),
-            line={"color": FRAMEWORK_COLORS.get(rec["framework"]), "dash": DASHES.get(rec["variant"], "solid")},
+            line={"color": color(rec["framework"]), "dash": DASHES.get(rec["variant"], "solid")},
         ))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
     return fig
@@ -37,7 +36,7 @@ def _bars(runs: list[dict[str, Any]], metric_name: str, title: str, unit: str) -
     runs = [r for r in runs if metric(r, metric_name) is not None]
     fig = go.Figure(go.Bar(
         x=[_label(r) for r in runs], y=[metric(r, metric_name) for r in runs],
-        marker_color=[FRAMEWORK_COLORS.get(r["framework"]) for r in runs],
+        marker_color=[color(r["framework"]) for r in runs],
         hovertemplate=f"%{{y:.1f}} {unit}<extra>%{{x}}</extra>",
     ))
     fig.update_layout(title=title, yaxis_title=unit, showlegend=False)
@@ -46,12 +45,12 @@ def _bars(runs: list[dict[str, Any]], metric_name: str, title: str, unit: str) -
 
 def _batch_figure(sweep: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
-    for i, framework in enumerate(sorted({r["framework"] for r in sweep})):
+    for framework in sorted({r["framework"] for r in sweep}):
         recs = sorted((r for r in sweep if r["framework"] == framework), key=lambda r: r["batch_size"])
         fig.add_trace(go.Scatter(
             x=[str(r["batch_size"]) for r in recs], y=[metric(r, "epoch_time_s") for r in recs],
             mode="lines+markers", name=_label(recs[0]),
-            line={"color": FRAMEWORK_COLORS.get(framework, SERIES_COLORS[i])},
+            line={"color": color(framework)},
         ))
     fig.update_layout(title="Epoch time against batch size (steady state)", xaxis_title="batch size",
                       yaxis_title="seconds per epoch", xaxis_type="category")
@@ -65,25 +64,12 @@ def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
         fig.add_trace(go.Bar(
             x=[f"{r['settings']['workers']} worker(s)" for r in recs],
             y=[metric(r, "train_throughput_ips") for r in recs],
-            name=name(framework), marker_color=FRAMEWORK_COLORS.get(framework),
+            name=name(framework), marker_color=color(framework),
             hovertemplate="%{y:.0f} img/s<extra>%{fullData.name}, %{x}</extra>",
         ))
     fig.update_layout(title="Data-parallel training throughput, same global batch", yaxis_title="images/s",
                       barmode="group")
     return fig
-
-
-def _accuracy_note(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Did the two frameworks' reference variants learn the same thing, from the same start?"""
-    torch_rec = next((r for r in runs if r["framework"] == "torch" and r["variant"] == "eager"), None)
-    keras_rec = next((r for r in runs if r["framework"] == "tensorflow" and r["variant"] == "graph"), None)
-    if torch_rec is None or keras_rec is None:
-        return None
-    top1 = metric(torch_rec, "final_top1"), metric(keras_rec, "final_top1")
-    start = metric(torch_rec, "initial_loss"), metric(keras_rec, "initial_loss")
-    return {"torch_top1": top1[0], "keras_top1": top1[1], "gap": abs(top1[0] - top1[1]),
-            "comparable": abs(top1[0] - top1[1]) <= COMPARABLE_TOP1, "limit": COMPARABLE_TOP1,
-            "torch_start": start[0], "keras_start": start[1], "start_gap": abs(start[0] - start[1])}
 
 
 def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
@@ -105,7 +91,7 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Training page."""
     all_recs = records(run, "training", status=None)
-    recs = [r for r in all_recs if r["variant"] != "digits-reference"]
+    recs = [r for r in all_recs if r["variant"] != catalog.DIGITS_REFERENCE]
     ok = [r for r in recs if r["status"] == "ok"]
     sweep = records(run, "training-batch")
     pipeline = records(run, "input-pipeline")
@@ -138,7 +124,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
-        "accuracy": _accuracy_note(ok),
+        "accuracy": findings.accuracy_note(ok),
         "charts": charts,
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
         if sweep else "",
@@ -169,28 +155,3 @@ def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
     match = next((r for r in sweep if r["framework"] == pipe["framework"] and r["batch_size"] == pipe["batch_size"]),
                  None)
     return fmt(metric(match, "train_throughput_ips"), "img/s") if match else "–"
-
-
-def findings(run: dict[str, Any]) -> list[str]:
-    """The Home page's training lines: speed of the two reference loops, and whether they learned alike."""
-    ok = [r for r in records(run, "training") if "train_loss" in r["samples"]]
-    note = _accuracy_note(ok)
-    if note is None:
-        return [finding("Training", "not measured by this run (it needs both PyTorch and TensorFlow).")]
-    torch_rec = next(r for r in ok if r["framework"] == "torch" and r["variant"] == "eager")
-    keras_rec = next(r for r in ok if r["framework"] == "tensorflow" and r["variant"] == "graph")
-    fast, slow = sorted((torch_rec, keras_rec), key=lambda r: -metric(r, "train_throughput_ips"))
-    ratio = metric(fast, "train_throughput_ips") / metric(slow, "train_throughput_ips")
-    verdict = (f"{_label(fast)} trained {ratio:.2f}x as fast as {_label(slow)}" if ratio >= SIGNIFICANCE_FACTOR
-               else f"{_label(fast)} and {_label(slow)} trained at about the same speed (within 10%)")
-    accuracy = ("both reached comparable accuracy" if note["comparable"] else
-                "their accuracies differ by more than 0.02, so weigh the speed against the curves")
-    lines = [finding("Training", f"{verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs "
-             f"{fmt(metric(slow, 'train_throughput_ips'))} img/s at batch {fast['batch_size']}); {accuracy} "
-             f"(top-1 {note['torch_top1']:.3f} vs {note['keras_top1']:.3f}). " + link("Training", "training.md"))]
-    scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
-    if scaling:
-        parts = ", ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f}" for r in scaling)
-        lines.append(finding("Data-parallel training", f"{scaling[0]['settings']['workers']} workers reached a "
-                     f"scaling efficiency of {parts} on this machine."))
-    return lines

@@ -1,0 +1,213 @@
+"""Findings: what a run's records say, computed once between the stored results and the pages.
+
+Record selection (batch 1, per precision), comparisons with the catalog's reference, the accuracy that
+belongs to a timed variant, the edge pick and the plain-language lines all live here; pages and
+``export`` print them. Thresholds come from :mod:`reportgen.thresholds`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen import catalog, thresholds
+from reportgen.measure import stats
+from reportgen.report.escape import MD, link
+from reportgen.report.format import finding, fmt, label, metric, name, records
+
+Record = dict[str, Any]
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")  # the order the pages list precisions in
+
+
+def batch1(run: dict[str, Any], scenario: str = "inference", precision: str | None = None) -> list[Record]:
+    """The run's successful batch-1 records of ``scenario`` (optionally one precision), fastest first."""
+    picked = [r for r in records(run, scenario) if r["batch_size"] == 1
+              and (precision is None or r["precision"] == precision)]
+    key = "latency_ms_p50" if scenario != "startup" else "cold_start_s"
+    return sorted(picked, key=lambda r: metric(r, key) if metric(r, key) is not None else float("inf"))
+
+
+def precisions(recs: list[Record]) -> list[str]:
+    """The precisions present in ``recs``, in the pages' order."""
+    present = {r["precision"] for r in recs}
+    return [p for p in PRECISIONS if p in present] + sorted(present - set(PRECISIONS))
+
+
+def is_reference(rec: Record) -> bool:
+    ref = catalog.reference()
+    return (rec["framework"], rec["variant"]) == (ref.runtime, ref.name)
+
+
+def versus_reference(recs: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each batch-1 record's comparison with the catalog's reference variant (none without the reference)."""
+    base = next((r for r in recs if is_reference(r)), None)
+    if base is None:
+        return {}
+    return {(r["framework"], r["variant"]): stats.compare(base["samples"]["latency_ms"], r["samples"]["latency_ms"])
+            for r in recs if r is not base}
+
+
+def agrees(rec: Record) -> bool:
+    """Its logits match the reference's within the agreement limit (unknown counts as agreeing)."""
+    return (metric(rec, "max_abs_diff") or 0) <= thresholds.AGREEMENT_LIMIT
+
+
+def accuracy_record(run: dict[str, Any], rec: Record) -> Record | None:
+    """The parity record of the same recipe as a timed variant (its accuracy change on the trained model)."""
+    variant = catalog.find(rec["framework"], rec["variant"])
+    if variant is None or variant.accuracy is None:
+        return None
+    return next((p for p in records(run, "parity") if (p["framework"], p["variant"]) == variant.accuracy), None)
+
+
+def file_record(run: dict[str, Any], rec: Record) -> Record | None:
+    """The conversion record that made the file a timed variant loads (its size, its conversion time)."""
+    variant = catalog.find(rec["framework"], rec["variant"])
+    if variant is None or variant.conversion is None:
+        return None
+    return next((c for c in records(run, "conversion") if (c["framework"], c["variant"]) == variant.conversion), None)
+
+
+def edge_pick(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The deployable file to pick for a small device, weighing size, speed and accuracy together.
+
+    Candidates: every timed variant that loads an exported file whose size and accuracy change were
+    measured. Those that lost more than ``EDGE_MAX_TOP1_LOSS`` top-1 are left out; of the rest, the files
+    within ``EDGE_SIZE_TIE`` of the smallest count as equally small, and the fastest of them is the pick.
+    """
+    rows = []
+    for rec in batch1(run):
+        made, acc = file_record(run, rec), accuracy_record(run, rec)
+        size = metric(made, "model_size_mb") if made else None
+        delta = metric(acc, "top1_delta") if acc else None
+        if size is not None and delta is not None:
+            rows.append({"record": rec, "size_mb": size, "top1_delta": delta,
+                         "latency_ms": metric(rec, "latency_ms_p50")})
+    kept = [r for r in rows if r["top1_delta"] >= -thresholds.EDGE_MAX_TOP1_LOSS]
+    if not kept:
+        return None
+    smallest = min(r["size_mb"] for r in kept)
+    tied = [r for r in kept if r["size_mb"] <= smallest * (1 + thresholds.EDGE_SIZE_TIE)]
+    pick = min(tied, key=lambda r: r["latency_ms"])
+    return {**pick, "tied": [r for r in tied if r is not pick], "considered": len(rows),
+            "dropped": [r for r in rows if r not in kept]}
+
+
+def inference_findings(run: dict[str, Any]) -> list[MD]:
+    """The "which runtime when" lines of a run (Inference page and Home)."""
+    recs = batch1(run)
+    versus = versus_reference(recs)
+    ref = catalog.reference().label
+    lines = []
+    fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
+    if fp32 and versus:
+        best = fp32[0]
+        cmp = versus.get((best["framework"], best["variant"]))
+        if cmp is None:
+            lines.append(finding("Batch-1 serving", f"{ref} has the lowest median latency of the fp32 variants that "
+                                 f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms)."))
+        elif cmp["verdict"] == "faster":
+            lines.append(finding("Batch-1 serving", f"{label(best)} serves one image in "
+                                 f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {cmp['speedup']:.2f}x faster "
+                                 f"than {ref}; the difference is significant (Mann-Whitney p = {cmp['p']:.1e})."))
+        else:
+            lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
+                                 f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms), but it is a tie with {ref}: "
+                                 f"the difference is not significant or under {thresholds.printed()['margin']}."))
+    int8 = [r for r in recs if r["precision"] == "int8"]
+    if int8 and fp32:
+        fastest = int8[0]
+        acc = accuracy_record(run, fastest)
+        accuracy = (f"the same recipe on the trained digits model changed top-1 by "
+                    f"{metric(acc, 'top1_delta'):+.3f}" if acc else "its accuracy change was not measured")
+        lines.append(finding("INT8", MD("{}; {} (see {}).").format(
+            f"the fastest quantized variant is {label(fastest)} at {fmt(metric(fastest, 'latency_ms_p50'), 'ms')} "
+            f"ms, its logits {fmt(metric(fastest, 'max_abs_diff'), 'abs')} from the float model's", accuracy,
+            link("Parity & Conversion", "parity.md"))))
+        for r in int8:
+            cmp = versus.get((r["framework"], r["variant"]), {})
+            if cmp.get("verdict") == "slower":
+                lines.append(finding("A quantized variant that is slower", f"{label(r)} runs "
+                                     f"{1 / cmp['speedup']:.1f}x slower than {ref} on this machine (significant)."))
+    sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
+    if sweep:
+        top = max(r["batch_size"] for r in sweep)
+        best = max((r for r in sweep if r["batch_size"] == top), key=lambda r: metric(r, "throughput_ips"))
+        lines.append(finding("Throughput serving", f"at batch {top}, {label(best)} processes the most images "
+                             f"({fmt(metric(best, 'throughput_ips'))} img/s; measured once, in the first round)."))
+    startup = batch1(run, "startup")
+    if startup:
+        quick = startup[0]
+        lines.append(finding("Start-up", f"{label(quick)} goes from a fresh process to its first result fastest "
+                             f"({fmt(metric(quick, 'cold_start_s'), 's')} s)."))
+    if recs:
+        lean = min(recs, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
+        lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
+                             f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
+    noisy = [label(r) for r in recs if r["settings"].get("noisy")]
+    if noisy:
+        lines.append(finding("Caveat", f"{', '.join(noisy)} measured noisily (rounds or calls spread by more than "
+                             f"{thresholds.printed()['noise']}); read small differences involving them as ties."))
+    return lines
+
+
+def edge_findings(run: dict[str, Any]) -> list[MD]:
+    """The edge pick as one line for Home."""
+    pick = edge_pick(run)
+    if pick is None:
+        return []
+    rec = pick["record"]
+    others = "; ".join(f"{label(r['record'])} {fmt(r['size_mb'])} MB, {fmt(r['latency_ms'], 'ms')} ms"
+                       for r in pick["tied"])
+    tie = (f" Within {thresholds.printed()['edge_tie']} of its size, and slower: {others}." if others else "")
+    return [finding("Edge and size", MD("{}{} ({})").format(
+        f"of {pick['considered']} exported files timed here, {label(rec)} is the pick: {fmt(pick['size_mb'])} MB, "
+        f"{fmt(pick['latency_ms'], 'ms')} ms at batch 1, top-1 change {pick['top1_delta']:+.3f} for the same recipe "
+        f"on the trained digits model (files that lost more than {thresholds.printed()['edge_loss']} are left out).",
+        tie, link("Parity & Conversion", "parity.md")))]
+
+
+def accuracy_note(recs: list[Record]) -> dict[str, Any] | None:
+    """Did the two frameworks' reference training loops learn the same thing, from the same start?"""
+    pair = [next((r for r in recs if (r["framework"], r["variant"]) == (v.framework, v.name)), None)
+            for v in catalog.training_references()]
+    if len(pair) != 2 or None in pair:
+        return None
+    first, second = pair
+    top1 = metric(first, "final_top1"), metric(second, "final_top1")
+    start = metric(first, "initial_loss"), metric(second, "initial_loss")
+    return {"torch_top1": top1[0], "keras_top1": top1[1], "gap": abs(top1[0] - top1[1]),
+            "comparable": abs(top1[0] - top1[1]) <= thresholds.COMPARABLE_TOP1, "limit": thresholds.COMPARABLE_TOP1,
+            "torch_start": start[0], "keras_start": start[1], "start_gap": abs(start[0] - start[1]),
+            "first": first, "second": second}
+
+
+def training_label(rec: Record) -> str:
+    return f"{name(rec['framework'])} ({rec['variant']})"
+
+
+def training_findings(run: dict[str, Any]) -> list[MD]:
+    """The Home page's training lines: speed of the two reference loops, and whether they learned alike."""
+    ok = [r for r in records(run, "training") if "train_loss" in r["samples"]]
+    note = accuracy_note(ok)
+    if note is None:
+        return [finding("Training", "not measured by this run (it needs both PyTorch and TensorFlow).")]
+    fast, slow = sorted((note["first"], note["second"]), key=lambda r: -metric(r, "train_throughput_ips"))
+    ratio = metric(fast, "train_throughput_ips") / metric(slow, "train_throughput_ips")
+    margin = thresholds.printed()["margin"]
+    verdict = (f"{training_label(fast)} trained {ratio:.2f}x as fast as {training_label(slow)}"
+               if ratio >= thresholds.SIGNIFICANCE_FACTOR
+               else f"{training_label(fast)} and {training_label(slow)} trained at about the same speed "
+                    f"(within {margin})")
+    accuracy = ("both reached comparable accuracy" if note["comparable"] else
+                f"their accuracies differ by more than {thresholds.printed()['top1']}, so weigh the speed against "
+                "the curves")
+    lines = [finding("Training", MD("{} {}").format(
+        f"{verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs {fmt(metric(slow, 'train_throughput_ips'))} "
+        f"img/s at batch {fast['batch_size']}); {accuracy} (top-1 {note['torch_top1']:.3f} vs "
+        f"{note['keras_top1']:.3f}).", link("Training", "training.md")))]
+    scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
+    if scaling:
+        parts = ", ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f}" for r in scaling)
+        lines.append(finding("Data-parallel training", f"{scaling[0]['settings']['workers']} workers reached a "
+                             f"scaling efficiency of {parts} on this machine."))
+    return lines

@@ -1,0 +1,85 @@
+"""Training: the same recipe, data, order and initial weights in PyTorch and Keras, variant by variant.
+
+- ``training`` (:mod:`.recipe_run`): one record per variant (PyTorch eager / ``torch.compile`` / AMP; Keras
+  ``fit`` in graph mode / XLA / ``mixed_float16``), each in its own subprocess, with per-epoch curves as
+  samples. The PyTorch eager task also saves the initial weights every other variant starts from.
+- ``training-batch`` (:mod:`.batch_sweep`): epoch time per batch size (PyTorch eager, Keras graph), and
+  the input pipeline alone (``DataLoader`` vs ``tf.data``) in images/s.
+- ``training-scaling`` (:mod:`.scaling`): 1 vs N data-parallel workers (``torchrun`` + DDP;
+  ``MultiWorkerMirroredStrategy``) with the same global batch; scaling efficiency = throughput(N) / (N x
+  throughput(1)).
+
+This package plans the tasks (:func:`plan`, in the parent) and runs each (:func:`run_task`, in the
+measuring child); :mod:`.trainer` trains one variant in-process, :mod:`.records` turns a history into a record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen import catalog
+from reportgen.errors import ReportgenError
+from reportgen.runner import Context, Task
+from reportgen.scenarios.training.batch_sweep import run_batch_sweep
+from reportgen.scenarios.training.recipe_run import run_recipe
+from reportgen.scenarios.training.records import history_record
+from reportgen.scenarios.training.scaling import run_scaling, scaling_workers, worker_env
+from reportgen.scenarios.training.trainer import FOLDER, INITIAL, recipe_settings, setup
+
+__all__ = ["FOLDER", "INITIAL", "TRAINERS", "VARIANTS", "check_dataset", "history_record", "plan",
+           "recipe_settings", "run_task", "scaling_workers", "worker_env"]
+
+
+VARIANTS = catalog.TRAINING
+TRAINERS = tuple(dict.fromkeys(v.framework for v in catalog.TRAINING))  # frameworks that train
+
+
+def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
+    """The training tasks: the recipe variants, the batch-size sweeps, then data-parallel scaling. None when
+    neither trainer was chosen; PyTorch eager always runs when one was, as it makes the initial weights."""
+    chosen = [f for f in TRAINERS if f in frameworks]
+    if not chosen:
+        return []
+    tasks = []
+    for v in VARIANTS:
+        first = v.makes_initial_weights  # everyone else starts from the weights it saves
+        if v.framework not in frameworks and not first:
+            continue
+        params: dict[str, Any] = {"precision": v.precision}
+        if v.cuda_only and device != "cuda":
+            params["unsupported"] = f"{v.label} needs a CUDA GPU; this run is on {device}"
+        tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
+                          framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
+                          needs=() if first else (INITIAL,), produces=(INITIAL,) if first else (), kind="training"))
+    for framework in chosen:
+        tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
+                          framework=framework, variant="batch-sweep",
+                          label=f"Training: {framework} epoch time per batch size + input pipeline", kind="training"))
+    workers = scaling_workers(profile["training"], device, threads)
+    for framework in chosen:
+        params = {"workers": workers} if isinstance(workers, int) else {"unsupported": workers}
+        tasks.append(Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
+                          framework=framework, variant="data-parallel", params=params, needs=(INITIAL,),
+                          label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training"))
+    return tasks
+
+
+def check_dataset(settings: dict[str, Any], seed: int) -> None:
+    """Load the data set once in the parent: a bad folder or an offline CIFAR-10 is a one-line error up
+    front, and CIFAR-10 is downloaded (with a progress bar) before any measurement starts."""
+    from benchmarks.data.datasets import DatasetError, load_dataset
+
+    try:
+        load_dataset(settings["dataset"], settings["image_size"], seed=seed, max_train=settings["max_train_images"])
+    except DatasetError as exc:
+        raise ReportgenError(f"--dataset {settings['dataset']}: {exc}") from None
+
+
+def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """Run one training task in the measuring child (see :func:`plan`)."""
+    setup(task.framework, ctx.threads, ctx.device)
+    if task.scenario == "training":
+        return [run_recipe(task, ctx)]
+    if task.scenario == "training-batch":
+        return run_batch_sweep(task, ctx)
+    return run_scaling(task, ctx)

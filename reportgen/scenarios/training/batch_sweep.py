@@ -1,0 +1,61 @@
+"""The ``training-batch`` task: epoch time per batch size, then the ``input-pipeline`` alone (no model)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from reportgen.results import make_record
+from reportgen.runner import Context, Task
+from reportgen.scenarios.training.records import history_record
+from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
+
+
+def run_batch_sweep(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """Epoch time at each batch size (recipe otherwise unchanged), then the input pipeline alone."""
+    from benchmarks.training.recipe import Recipe
+
+    settings = ctx.profile["training"]
+    data = load_data(ctx)
+    variant = "eager" if task.framework == "torch" else "graph"
+    records = []
+    for batch_size in settings["batch_sizes"]:
+        recipe = Recipe(**{**recipe_settings(settings), "epochs": settings["sweep_epochs"], "batch_size": batch_size})
+        try:
+            history = train(task.framework, variant, ctx, data, recipe)
+        except Exception as exc:  # e.g. out of memory at the largest batch: record it, keep the others
+            records.append(make_record("training-batch", task.framework, variant, device=ctx.device,
+                                       batch_size=batch_size, status="failed",
+                                       reason=f"{type(exc).__name__}: {exc}"[:800]))
+            continue
+        records.append(history_record("training-batch", task.framework, variant, ctx, history, batch_size,
+                                      extra={"dataset": data.name, "purpose": "epoch time per batch size"},
+                                      peak_gpu=peak_gpu_mb(task.framework, ctx.device)))
+    records.append(input_pipeline(task.framework, ctx, data))
+    return records
+
+
+def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
+    """Images/s of the input pipeline alone (augmentation, normalisation, batching), no model."""
+    settings = ctx.profile["training"]
+    size, batch_size, epochs = settings["image_size"], settings["batch_size"], 2
+    start = time.perf_counter()
+    count = 0
+    if framework == "torch":
+        from benchmarks.data.pipeline_torch import make_loaders
+
+        loader, _ = make_loaders(data, size, batch_size, seed=ctx.seed)
+        for epoch in range(epochs):
+            loader.dataset.set_epoch(epoch)
+            count += sum(len(labels) for _, labels in loader)
+        name = "DataLoader (num_workers=0)"
+    else:
+        from benchmarks.data.pipeline_tf import training_dataset
+
+        count = sum(len(labels) for _, labels in training_dataset(data, size, batch_size, epochs, seed=ctx.seed))
+        name = "tf.data (AUTOTUNE map + prefetch)"
+    seconds = time.perf_counter() - start
+    return make_record("input-pipeline", framework, "augment", device="cpu", batch_size=batch_size,
+                       metrics={"throughput_ips": count / seconds},
+                       settings={"pipeline": name, "images": count, "epochs": epochs, "dataset": data.name,
+                                 "includes": "pad + random crop + flip + normalise + batch; no model"})

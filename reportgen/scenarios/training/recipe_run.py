@@ -1,0 +1,30 @@
+"""The ``training`` scenario: one variant trained with the profile's recipe, one record with its curves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportgen.runner import Context, Task
+from reportgen.scenarios.training.records import history_record
+from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
+
+
+def run_recipe(task: Task, ctx: Context) -> dict[str, Any]:
+    """Train ``task``'s variant with the recipe; PyTorch eager also saves the initial weights first."""
+    from benchmarks.training.recipe import Recipe
+
+    settings = ctx.profile["training"]
+    data = load_data(ctx)
+    recipe = Recipe(**recipe_settings(settings))
+    save = task.framework == "torch" and task.variant == "eager"
+    history = train(task.framework, task.variant, ctx, data, recipe, save_initial=save)
+    return history_record(task.scenario, task.framework, task.variant, ctx, history, recipe.batch_size,
+                          precision=task.params.get("precision", "fp32"), extra=_data_settings(data, settings),
+                          peak_gpu=peak_gpu_mb(task.framework, ctx.device))
+
+
+def _data_settings(data, settings: dict[str, Any]) -> dict[str, Any]:
+    return {"dataset": data.name, "data_source": data.source, "train_images": len(data.train_labels),
+            "val_images": len(data.val_labels), "classes": len(data.classes), "image_size": settings["image_size"],
+            "recipe": recipe_settings(settings), "target_top1": settings["target_top1"],
+            "augmentation": "pad + random crop + horizontal flip, from one seeded plan shared by both frameworks"}

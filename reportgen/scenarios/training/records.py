@@ -1,0 +1,54 @@
+"""The record of one training: from a ``History`` (or its JSON form, as data-parallel workers write it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from reportgen.measure import memory
+from reportgen.results import make_record
+from reportgen.runner import Context
+
+
+def history_record(scenario: str, framework: str, variant: str, ctx: Context, history, batch_size: int,
+                   precision: str = "fp32", extra: dict[str, Any] | None = None, peak_gpu: float | None = None,
+                   world_size: int = 1, in_process: bool = True) -> dict[str, Any]:
+    """One record from a training ``History`` (or its JSON form): steady-state throughput with the first
+    epoch excluded, the per-epoch curves as samples."""
+    if not isinstance(history, dict):
+        history = {"initial_loss": history.initial_loss, "epochs": [asdict(e) for e in history.epochs]}
+    epochs = history["epochs"]
+    times = [e["train_time_s"] for e in epochs]
+    steady = epochs[1:] or epochs
+    elapsed = np.cumsum(times).tolist()
+    target = ctx.profile["training"]["target_top1"]
+    reached = next((t for e, t in zip(epochs, elapsed, strict=True) if e["val_top1"] >= target), None)
+    metrics = {
+        "train_throughput_ips": sum(e["images"] for e in steady) / sum(e["train_time_s"] for e in steady),
+        "epoch_time_s": float(np.median([e["train_time_s"] for e in steady])),
+        "first_epoch_s": times[0],
+        "final_top1": epochs[-1]["val_top1"],
+        "final_loss": epochs[-1]["val_loss"],
+        "initial_loss": history["initial_loss"],
+    }
+    if in_process:  # this process trained: its peak RSS is the training's (workers of a launcher are not)
+        metrics["peak_rss_mb"] = memory.peak_rss_mb()
+    if reached is not None:
+        metrics["time_to_target_s"] = reached
+    if peak_gpu is not None:
+        metrics["peak_gpu_mem_mb"] = peak_gpu
+    samples = {k: [float(e[k]) for e in epochs] for k in ("train_loss", "train_accuracy", "val_loss", "val_top1")}
+    samples.update(epoch_time_s=times, elapsed_s=elapsed)
+    settings = {"epochs": len(epochs), "threads": ctx.threads, "workers": world_size,
+                "images_per_epoch": epochs[0]["images"],  # all workers together
+                "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
+                if len(epochs) > 1 else "one epoch only: includes warm-up",
+                "target_reached": reached is not None, "memory_method": memory.METHOD, **(extra or {})}
+    if framework == "tensorflow":  # the same environment reaches data-parallel workers
+        from reportgen.backends.tensorflow_backend import onednn_enabled
+
+        settings["tf.onednn"] = onednn_enabled()
+    return make_record(scenario, framework, variant, device=ctx.device, precision=precision, batch_size=batch_size,
+                       metrics=metrics, samples=samples, settings=settings)

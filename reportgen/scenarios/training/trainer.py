@@ -1,0 +1,103 @@
+"""Training one variant in this process: thread pools, the data set, the shared initial weights, the loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reportgen.runner import Context
+
+FOLDER = "training"
+INITIAL = f"{FOLDER}/initial-weights.npz"  # torchvision state_dict of the untrained model all variants start from
+
+
+def recipe_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The recipe part of the profile's training settings (the fields of ``Recipe``)."""
+    keys = ("epochs", "batch_size", "optimizer", "learning_rate", "momentum", "weight_decay", "schedule")
+    return {k: settings[k] for k in keys}
+
+
+def load_data(ctx: Context):
+    """The run's training data set (the same images, split and order in every task)."""
+    from benchmarks.data.datasets import load_dataset
+
+    s = ctx.profile["training"]
+    return load_dataset(s["dataset"], s["image_size"], seed=ctx.seed, max_train=s["max_train_images"])
+
+
+def setup(framework: str, threads: int, device: str) -> None:
+    """Thread pools, seed and visible devices of ``framework`` in this process, before it builds anything."""
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(1)
+        torch.manual_seed(0)
+    else:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        if device == "cpu":
+            tf.config.set_visible_devices([], "GPU")
+
+
+def _torch_model(ctx: Context, num_classes: int, save: bool):
+    from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy, state_dict_numpy
+
+    model = build_resnet18(num_classes, seed=ctx.seed)
+    path = ctx.artifacts / INITIAL
+    if save:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **state_dict_numpy(model))
+    elif path.exists():
+        with np.load(path) as state:
+            load_state_numpy(model, dict(state))
+    return model
+
+
+def _keras_model(ctx: Context, num_classes: int, image_size: int):
+    from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+
+    model = build_resnet18(num_classes, input_shape=(image_size, image_size, 3))
+    if (ctx.artifacts / INITIAL).exists():
+        with np.load(ctx.artifacts / INITIAL) as state:
+            load_torch_state(model, dict(state))
+    return model
+
+
+def peak_gpu_mb(framework: str, device: str) -> float | None:
+    """Peak GPU memory of this process in MB; None on CPU."""
+    if device != "cuda":
+        return None
+    if framework == "torch":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    import tensorflow as tf
+
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
+def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial: bool = False):
+    """Train one variant from the shared initial weights; returns its History."""
+    image_size, num_classes = ctx.profile["training"]["image_size"], len(data.classes)
+    if framework == "torch":
+        import torch
+
+        from benchmarks.training.train_torch import train
+
+        if ctx.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        model = _torch_model(ctx, num_classes, save=save_initial)
+        return train(model, data, recipe, image_size, device=ctx.device, compile=variant == "compile",
+                     amp=variant == "amp-fp16", seed=ctx.seed)
+    import keras
+
+    from benchmarks.training.train_keras import train
+
+    if variant == "mixed-fp16":
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    model = _keras_model(ctx, num_classes, image_size)
+    return train(model, data, recipe, image_size, jit_compile=variant == "xla", seed=ctx.seed)

@@ -1,0 +1,18 @@
+"""Every threshold a verdict, a flag or a pick depends on, declared once; pages print them from here."""
+
+from __future__ import annotations
+
+NOISY_SPREAD = 0.10  # as torch.utils.benchmark: an IQR (or spread of round medians) above 10% of the median
+SIGNIFICANCE_P = 0.002  # as asv: a Mann-Whitney U test on the raw samples must reject at this level
+SIGNIFICANCE_FACTOR = 1.1  # ... and the medians must differ by at least this factor
+AGREEMENT_LIMIT = 1e-3  # max |logit difference| from the reference above which a variant is flagged
+COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
+EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
+EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the fastest of them wins
+
+
+def printed() -> dict[str, str]:
+    """The thresholds as the pages print them (templates read these, never a literal)."""
+    return {"p": f"{SIGNIFICANCE_P:g}", "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}", "noise": f"{NOISY_SPREAD:.0%}",
+            "agreement": f"{AGREEMENT_LIMIT:.0e}".replace("e-0", "e-"), "top1": f"{COMPARABLE_TOP1:g}",
+            "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}"}
