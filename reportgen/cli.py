@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format (default: csv)")
     export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     add_merge_parser(sub)
+
+    compare = sub.add_parser("compare", help="compare two stored runs variant by variant and flag regressions",
+                             description="Per batch-1 variant measured in both runs: the speed-up of NEW over BASE "
+                             "with its 95% interval (round medians, Welch t on the logs) and a verdict. BASE "
+                             "defaults to the complete run before NEW on the same machine, NEW to the latest "
+                             "complete run.")
+    compare.add_argument("base", nargs="?", metavar="BASE", help="run id of the earlier run")
+    compare.add_argument("new", nargs="?", metavar="NEW", help="run id of the later run (default: latest)")
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit with status 1 when any variant is slower beyond doubt")
+    _dirs(compare, site=False)
     return parser
 
 
@@ -235,6 +246,35 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from reportgen.report.findings import ratio_text, run_changes
+    from reportgen.results import ResultStore
+
+    runs = [r for r in ResultStore(args.results_dir).load_all().runs if r["status"] == "complete"]
+    by_id = {r["run_id"]: r for r in runs}
+    for given in (args.base, args.new):
+        if given is not None and given not in by_id:
+            raise ReportgenError(f"no complete run {given!r} in {args.results_dir}")
+    new = by_id[args.new] if args.new else (runs[-1] if runs else None)
+    if new is None:
+        raise ReportgenError(f"no complete run in {args.results_dir} to compare")
+    earlier = [r for r in runs if r["machine_id"] == new["machine_id"] and r["started_at"] < new["started_at"]]
+    base = by_id[args.base] if args.base else (earlier[-1] if earlier else None)
+    if base is None:
+        raise ReportgenError(f"no earlier complete run of {new['machine_id']} to compare {new['run_id']} with")
+    changes = run_changes(base, new)
+    console.print(f"{new['run_id']} ({new['machine_id']}) against {base['run_id']} ({base['machine_id']}): "
+                  "speed-up > 1 is faster, 95% interval, per batch-1 variant")
+    width = max((len(c["label"]) for c in changes), default=10)
+    for c in changes:
+        console.print(f"  {c['label']:<{width}}  {c['before_ms']:8.2f} -> {c['after_ms']:8.2f} ms  "
+                      f"{ratio_text(c):<28} {c['verdict']}")
+    slower = [c["label"] for c in changes if c["verdict"] == "slower"]
+    if slower:
+        console.print(f"Slower beyond doubt: {', '.join(slower)}")
+    return 1 if slower and args.fail_on_regression else 0
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops a run the way Ctrl-C does: results so far are kept
 
@@ -249,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
-                "export": cmd_export, "merge": cmd_merge}
+                "export": cmd_export, "merge": cmd_merge, "compare": cmd_compare}
     try:
         return commands[args.command](args, console)
     except ReportgenError as exc:

@@ -149,19 +149,29 @@ def default_threads(machine: dict[str, Any]) -> int:
     return max(1, min(cpu["physical_cores"], cpu["available_cores"]))
 
 
-def machine_id(machine: dict[str, Any]) -> str:
-    """A stable, readable id from the hardware alone, e.g. ``amd-epyc-2c-24g-cpu-3f2a1c``.
+SIMD_LEVELS = (("amx", "amx_tile"), ("avx512", "avx512f"), ("avx2", "avx2"), ("neon", "neon"))  # best first
 
-    Runs on identical hardware share it, so they group together; software versions do not change it.
+
+def simd_level(simd: list[str]) -> str:
+    """The widest vector extension a CPU has (AMX, AVX-512, AVX2, NEON), or ``base``."""
+    return next((level for level, flag in SIMD_LEVELS if flag in simd), "base")
+
+
+def machine_id(machine: dict[str, Any]) -> str:
+    """A stable, readable id from the hardware alone, e.g. ``amd-epyc-2c-avx512-24g-cpu-3f2a1c``.
+
+    Runs on identical hardware share it, so they group together; software versions do not change it. The
+    SIMD level is part of it: the same CPU model name with and without AVX-512 is two machines.
     """
     cpu = machine["cpu"]
     gpus = machine.get("gpus") or []
     ram = round(machine["memory_gb"])
+    level = simd_level(cpu.get("simd") or [])
     key = json.dumps([cpu["model"], cpu["architecture"], cpu["available_cores"], ram,
-                      sorted(g["name"] for g in gpus)])
+                      sorted(g["name"] for g in gpus), level])
     digest = hashlib.sha256(key.encode()).hexdigest()[:6]
     gpu_part = _slug(f"{len(gpus)}x-{gpus[0]['name']}") if gpus else "cpu"
-    return f"{_slug(cpu['model'])[:32].strip('-')}-{cpu['available_cores']}c-{ram}g-{gpu_part}-{digest}"
+    return f"{_slug(cpu['model'])[:32].strip('-')}-{cpu['available_cores']}c-{level}-{ram}g-{gpu_part}-{digest}"
 
 
 def _slug(text: str) -> str:

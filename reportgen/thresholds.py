@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-NOISY_SPREAD = 0.10  # as torch.utils.benchmark: an IQR (or spread of round medians) above 10% of the median
-SIGNIFICANCE_P = 0.002  # as asv: a Mann-Whitney U test on the raw samples must reject at this level
-SIGNIFICANCE_FACTOR = 1.1  # ... and the medians must differ by at least this factor
+SIGNIFICANCE_FACTOR = 1.1  # a single measurement (no rounds) must lead the runner-up by this factor to win a row
+PRACTICAL_MARGIN = 0.05  # a ratio's whole 95% interval must lie beyond 1 +/- 5% to call one variant faster
+CONFIDENCE = 0.95  # of the interval on a ratio of round medians (t on the log ratios across rounds)
 AGREEMENT_LIMIT = 1e-3  # max |logit difference| from the reference above which a variant is flagged
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
@@ -13,6 +13,7 @@ EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally sm
 
 def printed() -> dict[str, str]:
     """The thresholds as the pages print them (templates read these, never a literal)."""
-    return {"p": f"{SIGNIFICANCE_P:g}", "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}", "noise": f"{NOISY_SPREAD:.0%}",
+    return {"practical": f"{PRACTICAL_MARGIN:.0%}", "confidence": f"{CONFIDENCE:.0%}",
+            "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}",
             "agreement": f"{AGREEMENT_LIMIT:.0e}".replace("e-0", "e-"), "top1": f"{COMPARABLE_TOP1:g}",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}"}

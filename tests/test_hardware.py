@@ -40,6 +40,10 @@ def test_machine_id_is_stable_readable_and_hardware_only(machine: dict) -> None:
     with_gpu = copy.deepcopy(machine)
     with_gpu["gpus"] = [{"name": "NVIDIA H100 80GB HBM3", "memory_mb": 81559.0, "driver": "580"}]
     assert "1x-h100" in machine_id(with_gpu) and machine_id(with_gpu) != mid
+    no_avx512, avx512 = copy.deepcopy(machine), copy.deepcopy(machine)
+    no_avx512["cpu"]["simd"] = ["sse4_2", "avx", "avx2", "fma"]
+    avx512["cpu"]["simd"] = ["sse4_2", "avx", "avx2", "fma", "avx512f"]
+    assert "-avx2-" in machine_id(no_avx512) and "-avx512-" in machine_id(avx512)  # two machines, not one
 
 
 def test_device_choice(machine: dict) -> None:

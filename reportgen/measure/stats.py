@@ -1,13 +1,14 @@
-"""Summary statistics of raw samples: median, spread, percentiles and a noise flag."""
+"""Summary statistics: percentiles of raw samples, and verdicts from rounds (ratios with intervals)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu
+from scipy.stats import t as student_t
 
-from reportgen.thresholds import NOISY_SPREAD, SIGNIFICANCE_FACTOR, SIGNIFICANCE_P
+from reportgen.thresholds import CONFIDENCE, PRACTICAL_MARGIN
 
 
 def latency_summary(samples_ms: Sequence[float]) -> dict[str, float]:
@@ -28,22 +29,78 @@ def throughput(items_per_call: int, samples_s: Sequence[float]) -> float:
     return items_per_call * len(samples_s) / float(np.sum(samples_s))
 
 
-def is_noisy(median: float, iqr: float) -> bool:
-    """True when the spread is too wide to trust small differences."""
-    return median > 0 and iqr / median > NOISY_SPREAD
+def log_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
+    """Geometric mean of positive ``values`` with its two-sided ``CONFIDENCE`` interval (Student's t on the
+    logs), or None with fewer than 2 values: one round is not evidence of a spread."""
+    logs = np.log(np.asarray(values, dtype=float))
+    if len(logs) < 2:
+        return None
+    half = float(student_t.ppf((1 + CONFIDENCE) / 2, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
+    centre = float(logs.mean())
+    return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
 
 
+def ratio_verdict(low: float | None, high: float | None) -> str:
+    """``faster``/``slower`` when the whole interval of a speed-up lies beyond the practical margin, ``tie``
+    when it lies within it, ``inconclusive`` when it straddles a boundary (more rounds can decide)."""
+    if low is None or high is None:
+        return "inconclusive"
+    up, down = 1 + PRACTICAL_MARGIN, 1 / (1 + PRACTICAL_MARGIN)
+    if low > up:
+        return "faster"
+    if high < down:
+        return "slower"
+    if low >= down and high <= up:
+        return "tie"
+    return "inconclusive"
 
 
-def compare(baseline_ms: Sequence[float], candidate_ms: Sequence[float]) -> dict[str, float | str]:
-    """How ``candidate`` compares with ``baseline`` (latencies): ``speedup`` (baseline median / candidate
-    median), the two-sided Mann-Whitney U ``p`` value, and a ``verdict``: ``faster``, ``slower`` or
-    ``tie`` (not significant, or a difference under 10%)."""
-    speedup = float(np.median(baseline_ms) / np.median(candidate_ms))
-    p = float(mannwhitneyu(baseline_ms, candidate_ms, alternative="two-sided").pvalue)
-    verdict = "tie"
-    if p < SIGNIFICANCE_P and speedup >= SIGNIFICANCE_FACTOR:
-        verdict = "faster"
-    elif p < SIGNIFICANCE_P and speedup <= 1 / SIGNIFICANCE_FACTOR:
-        verdict = "slower"
-    return {"speedup": speedup, "p": p, "verdict": verdict}
+def paired_speedup(base_round_medians: Sequence[float], cand_round_medians: Sequence[float]) -> dict[str, Any]:
+    """How much faster a candidate is than a baseline, from rounds: the ratio of their medians within each
+    round (interleaved rounds share the machine's state), summarised across rounds with an interval.
+
+    Returns ``speedup`` (geometric mean of baseline/candidate per round), ``low``/``high`` (the interval; None
+    with one round), ``rounds`` and the ``verdict`` of :func:`ratio_verdict`.
+    """
+    n = min(len(base_round_medians), len(cand_round_medians))
+    ratios = [b / c for b, c in zip(base_round_medians[:n], cand_round_medians[:n], strict=True)]
+    interval = log_interval(ratios)
+    if interval is None:
+        speedup, low, high = (ratios[0] if ratios else float("nan")), None, None
+    else:
+        speedup, low, high = interval
+    return {"speedup": speedup, "low": low, "high": high, "rounds": n, "verdict": ratio_verdict(low, high),
+            "method": f"per-round median ratios, {CONFIDENCE:.0%} t-interval on their logs"}
+
+
+def median_halfwidth(round_medians: Sequence[float]) -> float | None:
+    """Relative half-width of the interval on a variant's median across rounds (None with one round)."""
+    interval = log_interval(round_medians)
+    if interval is None:
+        return None
+    centre, low, high = interval
+    return (high - low) / 2 / centre
+
+
+def too_noisy(round_medians: Sequence[float]) -> bool:
+    """A median whose interval is wider than the practical margin can change a verdict on its own."""
+    width = median_halfwidth(round_medians)
+    return width is not None and width > PRACTICAL_MARGIN
+
+
+def unpaired_speedup(base_round_medians: Sequence[float], cand_round_medians: Sequence[float]) -> dict[str, Any]:
+    """Like :func:`paired_speedup` for two runs whose rounds are not paired (different runs, hours apart):
+    the ratio of the geometric means of their round medians, with a Welch t-interval on the logs."""
+    a, b = (np.log(np.asarray(x, dtype=float)) for x in (base_round_medians, cand_round_medians))
+    speedup = float(np.exp(a.mean() - b.mean()))
+    if len(a) < 2 or len(b) < 2:
+        return {"speedup": speedup, "low": None, "high": None, "rounds": min(len(a), len(b)),
+                "verdict": "inconclusive", "method": "unpaired: needs 2 or more rounds in both runs"}
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = float(np.sqrt(va + vb))
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else len(a) + len(b) - 2
+    half = float(student_t.ppf((1 + CONFIDENCE) / 2, df)) * se
+    low, high = float(np.exp(a.mean() - b.mean() - half)), float(np.exp(a.mean() - b.mean() + half))
+    return {"speedup": speedup, "low": low, "high": high, "rounds": min(len(a), len(b)),
+            "verdict": ratio_verdict(low, high),
+            "method": f"ratio of geometric means of round medians, {CONFIDENCE:.0%} Welch t-interval on the logs"}

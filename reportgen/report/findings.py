@@ -37,13 +37,35 @@ def is_reference(rec: Record) -> bool:
     return (rec["framework"], rec["variant"]) == (ref.runtime, ref.name)
 
 
+def round_medians(rec: Record) -> list[float]:
+    """A batch-1 record's median latency in each round, in round order (one value for a single-round record)."""
+    return rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
+
+
+def compare(base: Record, cand: Record) -> dict[str, Any]:
+    """How much faster ``cand`` is than ``base``: paired by round, with its interval and verdict."""
+    return stats.paired_speedup(round_medians(base), round_medians(cand))
+
+
 def versus_reference(recs: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
     """Each batch-1 record's comparison with the catalog's reference variant (none without the reference)."""
     base = next((r for r in recs if is_reference(r)), None)
     if base is None:
         return {}
-    return {(r["framework"], r["variant"]): stats.compare(base["samples"]["latency_ms"], r["samples"]["latency_ms"])
-            for r in recs if r is not base}
+    return {(r["framework"], r["variant"]): compare(base, r) for r in recs if r is not base}
+
+
+def ratio_text(cmp: dict[str, Any]) -> str:
+    """``2.09x [1.95, 2.24]``: a speed-up with its interval (or the number of rounds when there is none)."""
+    if cmp["low"] is None:
+        return f"{cmp['speedup']:.2f}x (1 round: no interval)"
+    return f"{cmp['speedup']:.2f}x [{cmp['low']:.2f}, {cmp['high']:.2f}]"
+
+
+def median_text(rec: Record) -> str:
+    """A median latency with the half-width of its interval across rounds, e.g. ``12.3 ms ±4%``."""
+    width = rec["settings"].get("median_halfwidth")
+    return fmt(metric(rec, "latency_ms_p50"), "ms") + (f" ±{width:.0%}" if width is not None else "")
 
 
 def agrees(rec: Record) -> bool:
@@ -107,12 +129,16 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                                  f"reproduce the reference logits ({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms)."))
         elif cmp["verdict"] == "faster":
             lines.append(finding("Batch-1 serving", f"{label(best)} serves one image in "
-                                 f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {cmp['speedup']:.2f}x faster "
-                                 f"than {ref}; the difference is significant (Mann-Whitney p = {cmp['p']:.1e})."))
+                                 f"{fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {ratio_text(cmp)} faster "
+                                 f"than {ref} ({thresholds.printed()['confidence']} interval over "
+                                 f"{cmp['rounds']} rounds, all of it beyond {thresholds.printed()['practical']})."))
         else:
+            why = {"tie": f"the whole interval lies within {thresholds.printed()['practical']}",
+                   "inconclusive": "one round gives no interval" if cmp["low"] is None
+                   else "the interval is too wide to decide; more rounds can"}.get(cmp["verdict"], "")
             lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
-                                 f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms), but it is a tie with {ref}: "
-                                 f"the difference is not significant or under {thresholds.printed()['margin']}."))
+                                 f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {ratio_text(cmp)} against "
+                                 f"{ref}), but that is {cmp['verdict']}: {why}."))
     int8 = [r for r in recs if r["precision"] == "int8"]
     if int8 and fp32:
         fastest = int8[0]
@@ -126,8 +152,8 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         for r in int8:
             cmp = versus.get((r["framework"], r["variant"]), {})
             if cmp.get("verdict") == "slower":
-                lines.append(finding("A quantized variant that is slower", f"{label(r)} runs "
-                                     f"{1 / cmp['speedup']:.1f}x slower than {ref} on this machine (significant)."))
+                lines.append(finding("A quantized variant that is slower", f"{label(r)} runs at "
+                                     f"{ratio_text(cmp)} the speed of {ref} on this machine: slower, beyond doubt."))
     sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
     if sweep:
         top = max(r["batch_size"] for r in sweep)
@@ -145,8 +171,9 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                              f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
     noisy = [label(r) for r in recs if r["settings"].get("noisy")]
     if noisy:
-        lines.append(finding("Caveat", f"{', '.join(noisy)} measured noisily (rounds or calls spread by more than "
-                             f"{thresholds.printed()['noise']}); read small differences involving them as ties."))
+        lines.append(finding("Caveat", f"the median of {', '.join(noisy)} is uncertain by more than "
+                             f"{thresholds.printed()['practical']} across rounds: verdicts involving them may be "
+                             "inconclusive until more rounds run."))
     return lines
 
 
@@ -194,7 +221,8 @@ def training_findings(run: dict[str, Any]) -> list[MD]:
     fast, slow = sorted((note["first"], note["second"]), key=lambda r: -metric(r, "train_throughput_ips"))
     ratio = metric(fast, "train_throughput_ips") / metric(slow, "train_throughput_ips")
     margin = thresholds.printed()["margin"]
-    verdict = (f"{training_label(fast)} trained {ratio:.2f}x as fast as {training_label(slow)}"
+    verdict = (f"{training_label(fast)} trained {ratio:.2f}x as fast as {training_label(slow)} in this run's one "
+               "training of each (a single measurement: an observation, not a verdict)"
                if ratio >= thresholds.SIGNIFICANCE_FACTOR
                else f"{training_label(fast)} and {training_label(slow)} trained at about the same speed "
                     f"(within {margin})")
@@ -211,3 +239,27 @@ def training_findings(run: dict[str, Any]) -> list[MD]:
         lines.append(finding("Data-parallel training", f"{scaling[0]['settings']['workers']} workers reached a "
                              f"scaling efficiency of {parts} on this machine."))
     return lines
+
+
+def run_changes(base: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per batch-1 variant measured in both runs: how ``new`` compares with ``base`` (speed-up > 1: faster)."""
+    old = {(r["framework"], r["variant"], r["precision"]): r for r in batch1(base)}
+    rows = []
+    for rec in batch1(new):
+        before = old.get((rec["framework"], rec["variant"], rec["precision"]))
+        if before is not None:
+            rows.append({"label": label(rec), "before_ms": metric(before, "latency_ms_p50"),
+                         "after_ms": metric(rec, "latency_ms_p50"),
+                         **stats.unpaired_speedup(round_medians(before), round_medians(rec))})
+    return rows
+
+
+def history_changes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Changes beyond doubt between successive complete runs of one machine (oldest first in ``runs``)."""
+    done = [r for r in runs if r["status"] == "complete"]
+    found = []
+    for base, new in zip(done, done[1:], strict=False):
+        for change in run_changes(base, new):
+            if change["verdict"] in ("faster", "slower"):
+                found.append({**change, "base": base["run_id"], "new": new["run_id"]})
+    return found

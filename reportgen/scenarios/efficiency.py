@@ -8,21 +8,28 @@ from reportgen.results import METRICS
 
 
 def add_efficiency(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add ``gflops_per_s`` and ``roof_fraction`` to every successful inference record.
+    """Add ``gflops_per_s`` to every successful inference record, and ``roof_fraction`` where a roof of the
+    same precision and thread count was measured.
 
     The work per image is twice the MACs counted from the PyTorch model of this run (a multiply-add is
-    two floating-point operations); the roof is the best ``gemm_gflops`` of this run. For INT8 variants
-    the figure is the equivalent float work per second.
+    two floating-point operations). The roof is the best fp32 ``gemm_gflops`` of this run, measured at the
+    run's thread count: only fp32 records at that thread count are divided by it (an INT8 or bf16 variant,
+    or a 1-thread run, has no measured roof of its own yet, so it gets none rather than a wrong one).
     """
     macs = next((r["metrics"]["macs"]["value"] for r in records
                  if r["scenario"] == "model" and "macs" in r["metrics"]), None)
-    roofs = [r["metrics"]["gemm_gflops"]["value"] for r in records if "gemm_gflops" in r["metrics"]]
+    measured = sorted((r for r in records if "gemm_gflops" in r["metrics"]),
+                      key=lambda r: r["metrics"]["gemm_gflops"]["value"])
+    roofs = {(r["settings"].get("precision", "fp32"), r["settings"].get("threads")):
+             r["metrics"]["gemm_gflops"]["value"]
+             for r in measured}  # the best per (precision, threads): sorted ascending, so the last one wins
     if macs is None:
         return records
     for rec in records:
         if rec["scenario"] in ("inference", "threads") and rec["status"] == "ok":
             gflops = rec["metrics"]["throughput_ips"]["value"] * 2 * macs / 1e9
             rec["metrics"]["gflops_per_s"] = {"value": gflops, "unit": METRICS["gflops_per_s"].unit}
-            if roofs and rec["device"] == "cpu":
-                rec["metrics"]["roof_fraction"] = {"value": gflops / max(roofs), "unit": METRICS["roof_fraction"].unit}
+            roof = roofs.get((rec["precision"], rec["settings"].get("thread_count")))
+            if roof and rec["device"] == "cpu":
+                rec["metrics"]["roof_fraction"] = {"value": gflops / roof, "unit": METRICS["roof_fraction"].unit}
     return records

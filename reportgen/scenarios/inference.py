@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import catalog, thresholds
+from reportgen import catalog
 from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
 from reportgen.config import TimingSettings
@@ -130,8 +130,10 @@ STARTUP_PARTS = ("import_s", "load_s", "first_call_s", "cold_start_s")
 def merge_rounds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pool each variant's rounds into one record per measurement.
 
-    Batch-1 latency: all raw samples, the round medians, and a noisy flag when the rounds disagree by
-    more than the noise threshold or the pooled IQR is wide. Start-up: the median of each part, with
+    Batch-1 latency: all raw samples, the round medians (in round order: rounds are the independent unit
+    that comparisons pair), the relative half-width of the interval on the median across rounds, and a
+    noisy flag when that half-width exceeds the practical margin (wide enough to change a verdict).
+    Start-up: the median of each part, with
     every round's value kept as samples.
     """
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
@@ -178,9 +180,9 @@ def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
         if values:
             metrics[name] = pick(values)
     spread = max(medians) / min(medians) - 1
-    noisy = spread > thresholds.NOISY_SPREAD or stats.is_noisy(metrics["latency_ms_p50"], metrics["latency_ms_iqr"])
+    halfwidth = stats.median_halfwidth(medians)  # None with one round: no interval, so no noise verdict either
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
-                                noisy=noisy)
+                                median_halfwidth=halfwidth, noisy=stats.too_noisy(medians))
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,
                        samples={"latency_ms": samples}, settings=settings)

@@ -83,9 +83,15 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
     series = _points(runs)
     counts = Counter(run["run_id"] for points in series.values() for run, _ in points)  # series per run
     section = {"machine": machine, "n_runs": len(runs), "n_points": len(counts), "chart": "", "summary": "",
+               "changes": "",
                "runs": _runs_table(runs, counts), "command": provenance(runs[-1])["command"]}
     if len(counts) < 2:
         return section
+    changes = findings.history_changes(runs)
+    section["changes"] = md_table(
+        ["from run", "to run", "framework (variant)", "before (ms)", "after (ms)", "speed-up [interval]", "verdict"],
+        [[code(c["base"]), code(c["new"]), c["label"], fmt(c["before_ms"], "ms"), fmt(c["after_ms"], "ms"),
+          findings.ratio_text(c), c["verdict"]] for c in changes]) if changes else ""
     return {**section, "summary": _summary(series),
             "chart": chart_html(_figure(series, machine), f"history-{machine}",
                                 f"Median batch-1 latency of each run on {machine}; hover for the run and its IQR")}

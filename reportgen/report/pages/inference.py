@@ -18,8 +18,8 @@ PAGE = "inference.md"
 
 def _verdict(cmp: dict[str, Any] | None) -> str:
     if cmp is None:
-        return "baseline"
-    return f"{cmp['speedup']:.2f}x ({cmp['verdict']})"
+        return "reference"
+    return f"{findings.ratio_text(cmp)} {cmp['verdict']}"
 
 
 def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]]) -> str:
@@ -27,16 +27,16 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
     for r in batch1:
         diff = metric(r, "max_abs_diff")
         rows.append([
-            label(r), r["precision"], *(fmt(metric(r, m), "ms") for m in ("latency_ms_p50", "latency_ms_iqr",
-                                                                           "latency_ms_p90", "latency_ms_p99")),
+            label(r), r["precision"], findings.median_text(r),
+            *(fmt(metric(r, m), "ms") for m in ("latency_ms_iqr", "latency_ms_p90", "latency_ms_p99")),
             _verdict(versus.get((r["framework"], r["variant"]))),
-            f"{r['settings'].get('rounds', 1)} ({r['settings'].get('round_spread', 0):.0%})",
-            MD("**noisy**") if r["settings"].get("noisy") else "no",
+            str(r["settings"].get("rounds", 1)),
+            MD("**too noisy**") if r["settings"].get("noisy") else "no",
             fmt(diff, "abs") + (" ⚠" if diff is not None and diff > thresholds.AGREEMENT_LIMIT else ""),
             fmt(metric(r, "peak_rss_mb")), fmt(metric(r, "gflops_per_s")), _percent(metric(r, "roof_fraction")),
         ])
     return md_table(["runtime / variant", "precision", "p50 (ms)", "IQR (ms)", "p90 (ms)", "p99 (ms)",
-                     f"vs {catalog.reference().label}", "rounds (spread)", "noisy", "max abs diff", "peak RSS (MB)",
+                     f"speed-up vs {catalog.reference().label}", "rounds", "noise", "max abs diff", "peak RSS (MB)",
                      "GFLOP/s", "of roof"], rows)
 
 
@@ -167,8 +167,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             ["runtime / variant", "import (s)", "load (s)", "first call (s)", "cold start (s)"],
             [[label(r), *(fmt(metric(r, m), "s") for m in ("import_s", "load_s", "first_call_s", "cold_start_s"))]
              for r in startup]) if startup else "",
-        "roof_table": md_table(["library", "SGEMM GFLOP/s"], [[r["framework"], fmt(metric(r, "gemm_gflops"))]
-                                                             for r in roofs]) if roofs else "",
+        "roof_table": _roof_table(roofs),
+        "over_roof": ", ".join(f"{label(r)} ({_percent(metric(r, 'roof_fraction'))})" for r in batch1
+                               if r["precision"] == "fp32" and (metric(r, "roof_fraction") or 0) > 1),
         "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
                            "efficiency", "Achieved GFLOP/s at the best batch size, against the GEMM roof",
                            "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
@@ -177,3 +178,14 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
                      "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1)},
     }
+
+
+def _roof_table(roofs: list[dict[str, Any]]) -> str:
+    """Each library's SGEMM rate per square size; its best is its roof, the best of all is the page's."""
+    if not roofs:
+        return ""
+    sizes = sorted({int(s) for r in roofs for s in r["settings"].get("gflops_per_size", {})})
+    return md_table(["library", "threads", *(f"{n}² GFLOP/s" for n in sizes), "roof (best) GFLOP/s"],
+                    [[r["framework"], str(r["settings"].get("threads", "–")),
+                      *(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
+                      fmt(metric(r, "gemm_gflops"))] for r in roofs])

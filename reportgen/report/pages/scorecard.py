@@ -1,7 +1,7 @@
 """The Scorecard: the table the source articles fill with stars, with a measured number in every cell.
 
-A winner is marked only where the statistics allow: for latency, when a Mann-Whitney test finds the
-best family's samples faster than every other family's best (see :func:`reportgen.measure.stats.compare`).
+A winner is marked only where the statistics allow: for latency, when the interval of its per-round speed-up
+over every other family's best lies beyond the practical margin (:func:`reportgen.report.findings.compare`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen import catalog, thresholds
-from reportgen.measure import stats
 from reportgen.report import findings
 from reportgen.report.escape import MD, link
 from reportgen.report.format import fmt, md_table, metric, provenance, records
@@ -40,6 +39,9 @@ def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool)
     if rec is None:
         return "not measured"
     text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
+    workers = rec["settings"].get("workers") if metric_name == "scaling_efficiency" else None
+    if workers and metric(rec, metric_name) * workers < 1:  # N workers slower than one: a slowdown, say so
+        text += f", a slowdown: {workers} workers slower than 1"
     return MD("**{}** ✓").format(text) if winner else text
 
 
@@ -48,8 +50,7 @@ def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
     winner = None
     if len(best) > 1:
         top = min(best.values(), key=lambda r: metric(r, "latency_ms_p50"))
-        if all(stats.compare(r["samples"]["latency_ms"], top["samples"]["latency_ms"])["verdict"] == "faster"
-               for r in best.values() if r is not top):
+        if all(findings.compare(r, top)["verdict"] == "faster" for r in best.values() if r is not top):
             winner = top
     return ["Inference speed, batch 1 (median latency)",
             *(_cell(best.get(f), "latency_ms_p50", "ms", best.get(f) is winner) for f in FAMILIES),
@@ -58,11 +59,15 @@ def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
 
 def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: str, lowest: bool,
                 evidence: str) -> list[str]:
-    """A row whose winner is marked only when it beats the others by more than the noise threshold."""
+    """A row whose winner is marked only when it rests on repeated evidence (every best record measured in
+    at least 2 rounds) and beats the others by more than the margin; otherwise the row says it has none."""
     best = _best(recs, metric_name, lowest)
     values = {f: metric(r, metric_name) for f, r in best.items()}
     winner = None
-    if len(values) > 1:
+    repeated = all(r["settings"].get("rounds", 1) >= 2 for r in best.values())
+    if not repeated and len(values) > 1:
+        evidence = MD("{} (measured once: no winner)").format(evidence)
+    if repeated and len(values) > 1:
         ranked = sorted(values.items(), key=lambda kv: kv[1], reverse=not lowest)
         first, second = ranked[0][1], ranked[1][1]
         margin = second / first if lowest else first / second

@@ -1,0 +1,83 @@
+"""Verdicts from rounds: paired ratios with an interval, a tie or inconclusive unless the interval decides."""
+
+import numpy as np
+import pytest
+
+from reportgen.measure import stats
+from reportgen.thresholds import PRACTICAL_MARGIN
+
+
+def rounds(rng: np.random.Generator, base_ms: float, n: int, noise: float, drift: list[float] | None = None) -> list:
+    """Round medians of one variant: ``noise`` is the relative spread between rounds, ``drift`` the machine's
+    slowdown in each round (it hits every variant measured in that round alike)."""
+    drift = drift or [1.0] * n
+    return [base_ms * d * (1 + rng.normal(0, noise)) for d in drift]
+
+
+def test_a_small_difference_with_a_little_noise_is_a_tie() -> None:
+    rng = np.random.default_rng(0)  # 2% noise on the per-round ratio: 1.4% on each variant's round medians
+    base, cand = rounds(rng, 20.0, 20, 0.014), rounds(rng, 20.0 / 1.03, 20, 0.014)  # a tie for seeds 0-9
+    assert stats.paired_speedup(base, cand)["verdict"] == "tie"
+
+
+def test_a_twofold_difference_is_faster_and_its_inverse_slower() -> None:
+    rng = np.random.default_rng(1)
+    base, cand = rounds(rng, 20.0, 3, 0.03), rounds(rng, 10.0, 3, 0.03)
+    result = stats.paired_speedup(base, cand)
+    assert result["verdict"] == "faster" and result["low"] > 1 + PRACTICAL_MARGIN and result["rounds"] == 3
+    assert stats.paired_speedup(cand, base)["verdict"] == "slower"
+
+
+def test_a_drift_that_slows_every_variant_in_one_round_does_not_change_the_verdict() -> None:
+    rng = np.random.default_rng(2)
+    drift = [1.0, 1.6, 1.0, 0.9, 1.3]  # a disturbed machine: whole rounds slower
+    base, cand = rounds(rng, 20.0, 5, 0.01, drift), rounds(rng, 14.0, 5, 0.01, drift)
+    calm = stats.paired_speedup(rounds(rng, 20.0, 5, 0.01), rounds(rng, 14.0, 5, 0.01))
+    disturbed = stats.paired_speedup(base, cand)
+    assert disturbed["verdict"] == calm["verdict"] == "faster"
+    assert disturbed["speedup"] == pytest.approx(20 / 14, rel=0.03)
+    # pooled per-call samples would not survive it: the unpaired medians move with the drift
+    assert np.median(base) / np.median(cand) != pytest.approx(20 / 14, rel=0.001)
+
+
+def test_a_wide_spread_is_inconclusive_and_one_round_decides_nothing() -> None:
+    rng = np.random.default_rng(3)
+    base, cand = rounds(rng, 20.0, 3, 0.25), rounds(rng, 18.0, 3, 0.25)
+    assert stats.paired_speedup(base, cand)["verdict"] == "inconclusive"
+    one = stats.paired_speedup([20.0], [10.0])
+    assert one["verdict"] == "inconclusive" and one["low"] is None and one["speedup"] == 2.0
+
+
+def test_the_noise_flag_fires_only_when_the_median_is_too_uncertain_to_decide() -> None:
+    assert not stats.too_noisy([20.0, 20.2, 19.9, 20.1])  # a calm machine
+    assert stats.too_noisy([23.8, 18.4, 29.9])  # PyTorch eager's rounds on a shared EPYC, 2026-12-02
+    assert not stats.too_noisy([20.0])  # one round: no interval, no verdict on noise
+
+
+def _run(run_id: str, started: str, medians: dict[str, list[float]]) -> dict:
+    from reportgen.results import SCHEMA_VERSION, make_record
+
+    recs = [make_record("inference", "torch", variant, batch_size=1, metrics={"latency_ms_p50": float(np.median(m))},
+                        settings={"round_medians_ms": m, "rounds": len(m)}) for variant, m in medians.items()]
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "machine_id": "box-2c", "status": "complete",
+            "started_at": started, "finished_at": started, "reportgen_version": "0", "command": ["reportgen", "run"],
+            "seed": 0, "options": {"frameworks": ["torch"], "device": "cpu", "threads": 2},
+            "profile": {"name": "quick"}, "machine": {}, "records": recs}
+
+
+def test_compare_flags_a_slowdown_and_fails_only_when_asked(tmp_path, capsys) -> None:  # noqa: ANN001
+    from reportgen.cli import main
+    from reportgen.results import ResultStore
+
+    store = ResultStore(tmp_path)
+    store.save(_run("20261201T000000Z-aaaa", "2026-12-01T00:00:00Z", {"eager": [20.0, 20.4, 19.8],
+                                                                       "compile": [15.0, 15.2, 14.9]}))
+    store.save(_run("20261202T000000Z-bbbb", "2026-12-02T00:00:00Z", {"eager": [40.1, 39.7, 40.3],
+                                                                       "compile": [15.1, 14.9, 15.0]}))
+    assert main(["compare", "--results-dir", str(tmp_path)]) == 0  # reports, exits 0 unless asked
+    out = capsys.readouterr().out
+    assert "20261202T000000Z-bbbb" in out and "slower" in out and "Slower beyond doubt: PyTorch (eager)" in out
+    assert main(["compare", "--results-dir", str(tmp_path), "--fail-on-regression"]) == 1
+    assert main(["compare", "20261201T000000Z-aaaa", "20261201T000000Z-aaaa", "--results-dir", str(tmp_path),
+                 "--fail-on-regression"]) == 0
+    assert main(["compare", "nope", "--results-dir", str(tmp_path)]) == 2
