@@ -6,6 +6,7 @@ process can crash); CUDA details come from ``nvidia-smi`` and a short torch subp
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ LIBRARIES = (
     "torch", "torchvision", "tensorflow", "keras", "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
     "tf2onnx", "ai-edge-litert", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material", "reportgen",
 )
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "neon")
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
               "TF_NUM_INTEROP_THREADS")
 
@@ -44,6 +45,22 @@ def _cpuinfo() -> dict[str, str]:
     except OSError:
         pass
     return info
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags as the kernel lists them (x86 ``flags``, Arm ``Features``); empty when unknown."""
+    cpu = _cpuinfo()
+    return frozenset(cpu.get("flags", cpu.get("Features", "")).split())
+
+
+def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
+    """None when this CPU lists one of ``wanted``; otherwise a clause for a skip reason that names the CPU."""
+    if cpu_flags() & set(wanted):
+        return None
+    model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
+    return (f"a CPU whose flags include {', '.join(wanted[:-1])} or {wanted[-1]}" if len(wanted) > 1
+            else f"a CPU whose flags include {wanted[0]}") + f"; this CPU ({model}) lists none of them"
 
 
 def library_versions() -> dict[str, str | None]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from reportgen import __version__, hardware, scenarios
@@ -106,11 +107,15 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
             progress.update(bar, description=task.label)
             started = time.perf_counter()
             records = _run_one(task, ctx, run, (lock.fd,) if lock.fd is not None else ())
+            seconds = time.perf_counter() - started
+            for record in records:
+                record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
             run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
             store.save(run)
-            _report(console, task, records, time.perf_counter() - started)
+            _report(console, task, records, seconds)
             progress.advance(bar)
 
+    console.print(duration_table(run["records"]))
     run["records"] = scenarios.finish(ctx, run["records"])
     # A run with nothing measured is a failed run: it is kept, but never shown as this machine's result.
     ok = any(r["status"] == "ok" for r in run["records"])
@@ -129,6 +134,28 @@ def _run_one(task: Task, ctx: Context, run: dict[str, Any], inherit_fds: tuple[i
     if reason:
         return [failed_record(task, ctx, "skipped", reason)]
     return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs", inherit_fds)
+
+
+def duration_table(records: list[dict[str, Any]], slowest: int = 5) -> Table:
+    """Seconds per scenario (tasks, total) and the slowest tasks, from each record's ``task_s``."""
+    tasks: dict[str, tuple[str, float]] = {}
+    for rec in records:
+        if "task_s" in rec["settings"]:
+            tasks[rec["settings"]["task"]] = (rec["settings"].get("task_scenario", rec["scenario"]),
+                                              rec["settings"]["task_s"])
+    table = Table(title="Where the time went", title_justify="left")
+    for column in ("scenario / task", "tasks", "seconds", "share"):
+        table.add_column(column, justify="left" if column == "scenario / task" else "right")
+    total = sum(s for _, s in tasks.values()) or 1.0
+    by_scenario: dict[str, list[float]] = {}
+    for scenario, seconds in tasks.values():
+        by_scenario.setdefault(scenario, []).append(seconds)
+    for scenario, values in sorted(by_scenario.items(), key=lambda kv: -sum(kv[1])):
+        table.add_row(scenario, str(len(values)), f"{sum(values):.0f}", f"{sum(values) / total:.0%}")
+    for key, (_, seconds) in sorted(tasks.items(), key=lambda kv: -kv[1][1])[:slowest]:
+        table.add_row(f"  slowest: {key}", "", f"{seconds:.0f}", f"{seconds / total:.0%}")
+    table.add_row("all tasks", str(len(tasks)), f"{total:.0f}", "100%")
+    return table
 
 
 def _report(console: Console, task: Task, records: list[dict[str, Any]], seconds: float) -> None:

@@ -19,8 +19,12 @@ def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatc
     profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)))
     opts = RunOptions(profile=profile, frameworks=["tensorflow", "onnxruntime"], results_dir=tmp_path, device="cpu",
                       threads=1, command=["test"])
-    run, path = measure(opts, Console(file=io.StringIO()))
+    out = io.StringIO()
+    run, path = measure(opts, Console(file=out, width=200))
     assert run["status"] == "complete" and path.is_file()
+    assert "Where the time went" in out.getvalue() and "all tasks" in out.getvalue()  # the cost of each scenario
+    assert all(r["settings"]["task_s"] >= 0 for r in run["records"] if r["status"] == "ok" and "task" in r["settings"]
+               and r["scenario"] not in ("parity",))
     inference = [r for r in run["records"] if r["scenario"] == "inference" and r["batch_size"] in (1, None)]
     by_key = {(r["framework"], r["variant"]): r for r in inference}
     for variant in ("eager", "graph", "xla"):

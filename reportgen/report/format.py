@@ -103,7 +103,25 @@ def provenance(run: dict[str, Any]) -> dict[str, Any]:
         "status": run["status"],
         "profile": run["profile"]["name"],
         "command": reproduce_command(run),
+        "machine": machine_line(run),
     }
+
+
+def machine_line(run: dict[str, Any]) -> str:
+    """The machine in one line for a page's headline: CPU, cores, SIMD level, memory, GPUs."""
+    from reportgen.report.frame import machine_facts
+
+    facts = machine_facts(run)
+    parts = [facts["cpu"] or "unknown CPU"]
+    if facts["cores"]:
+        parts.append(f"{facts['cores']} cores")
+    if facts["simd"]:
+        parts.append(facts["simd"].upper() if facts["simd"] != "avx512" else "AVX-512")
+    if facts["memory_gb"]:
+        parts.append(f"{facts['memory_gb']} GB")
+    gpus = run["machine"].get("gpus") or []
+    parts.append(", ".join(g.get("name", "GPU") for g in gpus) if gpus else "no GPU")
+    return ", ".join(str(p) for p in parts)
 
 
 def collapsed(rows: list[list[Any]]) -> list[list[Any]]:

@@ -6,8 +6,11 @@ from typing import Any
 
 import pandas as pd
 
+from reportgen.hardware import simd_level
+
 COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
            "metric", "value", "unit", "status", "reason", "started_at", "run_status"]
+MACHINE_COLUMNS = ["cpu", "cores", "simd", "memory_gb"]  # what the machine was, so rows from several compare
 
 
 def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -16,7 +19,7 @@ def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for run in runs:
         base = {"run_id": run["run_id"], "machine": run["machine_id"], "started_at": run["started_at"],
-                "run_status": run["status"]}
+                "run_status": run["status"], **machine_facts(run)}
         for rec in run["records"]:
             ident = {k: rec[k] for k in ("scenario", "framework", "variant", "device", "precision",
                                          "batch_size", "status", "reason")}
@@ -24,5 +27,12 @@ def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
                 rows.append({**base, **ident, "metric": None, "value": None, "unit": None})
             for name, metric in rec["metrics"].items():
                 rows.append({**base, **ident, "metric": name, "value": metric["value"], "unit": metric["unit"]})
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS + MACHINE_COLUMNS)
     return frame.astype({"batch_size": "Int64", "value": "float64"})
+
+
+def machine_facts(run: dict[str, Any]) -> dict[str, Any]:
+    """CPU model, available cores, SIMD level and memory of a run's machine (None where not recorded)."""
+    cpu = run["machine"].get("cpu") or {}
+    return {"cpu": cpu.get("model"), "cores": cpu.get("available_cores"),
+            "simd": simd_level(cpu["simd"]) if "simd" in cpu else None, "memory_gb": run["machine"].get("memory_gb")}

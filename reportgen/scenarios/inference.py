@@ -153,6 +153,8 @@ def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any
     settings = {k: v for k, v in first["settings"].items() if k not in ("round", "task", "samples", "timing")}
     settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group),
                     **extra)
+    if all("task_s" in r["settings"] for r in group):
+        settings["task_s"] = round(sum(r["settings"]["task_s"] for r in group), 2)  # every round's task together
     if "timing" in first["settings"]:
         settings["timing"] = first["settings"]["timing"]
     return settings

@@ -13,7 +13,7 @@ from typing import Any
 from reportgen.export import export_rows
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import md_table, provenance
-from reportgen.report.frame import COLUMNS
+from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS
 from reportgen.results import LoadedResults
 
 PAGE = "downloads.md"
@@ -57,7 +57,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     return {
         "run": provenance(run),
         "all_runs": ALL_RUNS_CSV,
-        "columns": MD(", ").join(code(c) for c in COLUMNS),
+        "columns": MD(", ").join(code(c) for c in COLUMNS + MACHINE_COLUMNS),
         "n_runs": len(loaded.runs),
         "n_machines": len({r["machine_id"] for r in loaded.runs}),
         "table": md_table(["machine", "run", "started (UTC)", "profile", "state", "raw results", "long format",
