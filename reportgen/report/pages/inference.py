@@ -10,10 +10,12 @@ from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import PART_COLORS, chart_html, color
 from reportgen.report.escape import MD
-from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
+from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+MARKERS = ("circle", "square", "diamond", "triangle-up", "x")
 
 
 def _verdict(cmp: dict[str, Any] | None) -> str:
@@ -67,16 +69,23 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
     if not any(len(v) > 1 for v in series.values()):
         return "", ""
     fig = go.Figure()
-    for lab, group in series.items():
+    nth: dict[str, int] = {}  # each variant of a framework: the framework's hue, its own dash and marker
+    for lab, group in sorted(series.items(), key=lambda kv: kv[1][0]["framework"]):
         group.sort(key=lambda r: r["batch_size"])
+        framework = group[0]["framework"]
+        i = nth[framework] = nth.get(framework, -1) + 1
         fig.add_trace(go.Scatter(
             x=[r["batch_size"] for r in group], y=[metric(r, "throughput_ips") for r in group], mode="lines+markers",
-            name=lab, line={"color": color(group[0]["framework"])},
-            hovertemplate="batch %{x}: %{y:.1f} img/s<extra>" + lab + "</extra>",
+            name=lab, legendgroup=framework, legendgrouptitle_text=name(framework) if i == 0 else None,
+            line={"color": color(framework), "dash": DASHES[i % len(DASHES)]},
+            marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
+            hovertemplate="batch %{x}: %{y:.1f} img/s<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(title="Throughput against batch size", xaxis={"title": "batch size", "type": "log"},
-                      yaxis_title="images per second", legend={"orientation": "h", "y": -0.3}, height=520)
     sizes = sorted({r["batch_size"] for r in recs})
+    fig.update_layout(title="Throughput against batch size",
+                      xaxis={"title": "batch size", "type": "log", "tickvals": sizes,
+                             "ticktext": [str(b) for b in sizes]},
+                      yaxis_title="images per second", legend={"groupclick": "toggleitem"}, height=560)
     table = md_table(["runtime / variant", *(f"batch {b} (img/s)" for b in sizes)],
                      [[lab, *(fmt(next((metric(r, "throughput_ips") for r in g if r["batch_size"] == b), None))
                               for b in sizes)] for lab, g in series.items()])
