@@ -230,3 +230,32 @@ def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, smok
     assert not dialogs and not problems, dialogs + problems
     for rel in ("index.html", "inference.html", "hardware.html"):  # machine facts, labels and reasons show there
         assert seen[rel], f"{rel} does not show the text as written"
+
+
+READING_PAGES = ["index.html", "inference.html", "training.html", "parity.html", "scorecard.html"]
+TABLE_FIT = """() => { const column = document.querySelector('article').clientWidth;
+    return [...document.querySelectorAll('article table')].map(t => ({
+        head: (t.querySelector('th') || {}).innerText, width: t.scrollWidth, column,
+        second: t.querySelectorAll('tr:first-child > *').length > 1
+            ? t.querySelectorAll('tr:first-child > *')[1].getBoundingClientRect().right : 0})) }"""
+
+
+def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_site: HistorySite) -> None:
+    """At 1280 px no table on the reading pages scrolls sideways (its caveat columns used to sit off-screen);
+    on a 390 px phone a table may scroll, but its label and headline figure are in view."""
+    problems: list[str] = []
+    with serve(history_site.site, "/reportgen/") as base:
+        for width in (1280, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            _watch(page, base.removesuffix("/reportgen/"), problems)
+            for rel in READING_PAGES:
+                page.goto(base + rel, wait_until="load")
+                for table in page.evaluate(TABLE_FIT):
+                    if width == 1280 and table["width"] > table["column"]:
+                        problems.append(f"{rel} at 1280 px: table '{table['head']}' is {table['width']} px wide "
+                                        f"in a {table['column']} px column")
+                    if width == 390 and table["second"] > width:
+                        problems.append(f"{rel} at 390 px: table '{table['head']}' has its second column off-screen")
+            context.close()
+    assert not problems, "\n".join(problems)

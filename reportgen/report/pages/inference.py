@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import PART_COLORS, chart_html, color
-from reportgen.report.escape import MD
 from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
 from reportgen.results import METRICS, LoadedResults
 
@@ -25,21 +24,28 @@ def _verdict(cmp: dict[str, Any] | None) -> str:
 
 
 def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """Each variant's latency beside its caveats: the interval of the median, the verdict and its rounds."""
+    rows = [[label(r), findings.median_text(r) + (" ⚠" if r["settings"].get("noisy") else ""),
+             fmt(metric(r, "latency_ms_iqr"), "ms"),
+             f"{fmt(metric(r, 'latency_ms_p90'), 'ms')} / {fmt(metric(r, 'latency_ms_p99'), 'ms')}",
+             _verdict(versus.get((r["framework"], r["variant"]))), str(r["settings"].get("rounds", 1))]
+            for r in batch1]
+    return md_table(["runtime / variant", "p50 (ms) ±interval", "IQR (ms)", "p90 / p99 (ms)",
+                     f"speed-up vs {catalog.reference().label}", "rounds"], rows)
+
+
+def _detail_table(batch1: list[dict[str, Any]]) -> str:
+    """The same variants' agreement with the reference, memory and efficiency."""
     rows = []
     for r in batch1:
         diff = metric(r, "max_abs_diff")
-        rows.append([
-            label(r), r["precision"], findings.median_text(r),
-            *(fmt(metric(r, m), "ms") for m in ("latency_ms_iqr", "latency_ms_p90", "latency_ms_p99")),
-            _verdict(versus.get((r["framework"], r["variant"]))),
-            str(r["settings"].get("rounds", 1)),
-            MD("**too noisy**") if r["settings"].get("noisy") else "no",
-            fmt(diff, "abs") + (" ⚠" if diff is not None and diff > thresholds.AGREEMENT_LIMIT else ""),
-            fmt(metric(r, "peak_rss_mb")), fmt(metric(r, "gflops_per_s")), _percent(metric(r, "roof_fraction")),
-        ])
-    return md_table(["runtime / variant", "precision", "p50 (ms)", "IQR (ms)", "p90 (ms)", "p99 (ms)",
-                     f"speed-up vs {catalog.reference().label}", "rounds", "noise", "max abs diff", "peak RSS (MB)",
-                     "GFLOP/s", "of roof"], rows)
+        roof = metric(r, "roof_fraction")
+        rows.append([label(r), fmt(diff, "abs") + (" ⚠" if diff is not None and diff > thresholds.AGREEMENT_LIMIT
+                                                    else ""),
+                     fmt(metric(r, "top1_agreement"), "fraction"), fmt(metric(r, "peak_rss_mb")),
+                     fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")])
+    return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"],
+                    rows)
 
 
 def _percent(value: float | None) -> str:
@@ -161,6 +167,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "run": provenance(run),
         "summary": findings.inference_findings(run),
         "table": _latency_table(batch1, versus) if batch1 else "",
+        "detail_table": _detail_table(batch1) if batch1 else "",
         "latency_chart": chart_html(_box_figure(batch1), "latency-batch1",
                                     "Per-call latency at batch 1; boxes show the quartiles of the raw samples")
         if batch1 else "",

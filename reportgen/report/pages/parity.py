@@ -15,13 +15,14 @@ from reportgen.results import LoadedResults
 
 PAGE = "parity.md"
 def _converter_rates(loaded: LoadedResults) -> str:
-    """Success rate of each converter over every stored run."""
+    """Success rate of each converter over every stored run, each conversion counted once."""
     tried: Counter[str] = Counter()
     worked: Counter[str] = Counter()
     for run in loaded.runs:
         for rec in run["records"]:
             converter = rec["settings"].get("converter")
-            if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"]:
+            if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"] \
+                    and _model(rec) != "inference":  # the timed model's files repeat the same converters
                 tried[converter] += 1
                 worked[converter] += int(metric(rec, "convert_ok") == 1)
     rows = [[code(c), str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
@@ -50,6 +51,22 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
     return fig
 
 
+def _model(rec: dict[str, Any]) -> str | None:
+    """Which model a conversion record converted (the catalog's ``inference`` or ``digits``), None if unknown."""
+    try:
+        return catalog.conversion(rec["framework"], rec["variant"]).model
+    except KeyError:
+        return None
+
+
+def _conversions_table(recs: list[dict[str, Any]]) -> str:
+    """Exports of one model: converter, result, time and file size (failures are listed below the tables)."""
+    return md_table(["from", "export", "converter", "result", "time (s)", "file (MB)"],
+                    [[name(r["framework"]), r["variant"], code(r["settings"].get("converter", "")), r["status"],
+                      fmt(metric(r, "convert_s"), "s"), fmt(metric(r, "model_size_mb"), "MB")]
+                     for r in recs]) if recs else ""
+
+
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Parity & Conversion page."""
     facts = records(run, "model")
@@ -64,17 +81,17 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             [[name(r["framework"]), str(r["settings"].get("num_classes", "")),
               fmt(metric(r, "params_trainable"), "count"), fmt(metric(r, "params_total"), "count"), _macs(r)]
              for r in facts]) if facts else "",
-        "conversions": md_table(
-            ["from", "export", "converter", "result", "time (s)", "file (MB)", "reason"],
-            [[name(r["framework"]), r["variant"], r["settings"].get("converter", ""), r["status"],
-              fmt(metric(r, "convert_s"), "s"), fmt(metric(r, "model_size_mb"), "MB"), r["reason"] or ""]
-             for r in conversions]) if conversions else "",
+        "conversions": _conversions_table([r for r in conversions if _model(r) == "digits"]),
+        "timed_conversions": _conversions_table([r for r in conversions if _model(r) == "inference"]),
+        "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
+                                if r["status"] != "ok"],
         "rates": _converter_rates(loaded),
         "parity": md_table(
-            ["runs in", "model", "precision", "max abs diff", "top-1 agreement", "top-1 change", "status"],
+            ["runs in", "model", "precision", "max abs diff", "top-1 agreement", "top-1 change"],
             [[name(r["framework"]), r["variant"], r["precision"], fmt(metric(r, "max_abs_diff"), "abs"),
-              fmt(metric(r, "top1_agreement"), "fraction"), _signed(metric(r, "top1_delta")),
-              r["status"] if r["status"] == "ok" else f"{r['status']}: {r['reason']}"]
+              fmt(metric(r, "top1_agreement"), "fraction"), _signed(metric(r, "top1_delta"))]
+             if r["status"] == "ok" else [name(r["framework"]), r["variant"], r["precision"], r["status"],
+                                          r["reason"], ""]
              for r in parity_recs]) if parity_recs else "",
         "reference": {"top1": metric(reference, "final_top1"), "epochs": reference["settings"]["epochs"],
                       "eval_images": reference["settings"]["eval_images"],

@@ -123,5 +123,6 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                     "scaling_efficiency", "fraction", False, link("Training", "training.md")),
         formats,
     ]
+    rows = [[MD("{}<br>{}").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # evidence under the title
     return {"run": provenance(run),
-            "table": md_table(["", *FAMILIES, "evidence"], rows)}
+            "table": md_table(["measure and evidence", *FAMILIES], rows)}

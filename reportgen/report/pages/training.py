@@ -73,19 +73,27 @@ def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
 
 
 def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
-    header = ["variant", "first-batch loss", "final top-1", "final val loss", "img/s (steady)", "epoch (s)",
-              "first epoch (s)", "time to target (s)", "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else [])
+    """Speed and memory of every variant (its learning is in :func:`_learning_table`)."""
+    header = ["variant", "img/s (steady)", "epoch (s)", "first epoch (s)", "time to target (s)",
+              "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else [])
     rows = []
     for r in recs:
         if r["status"] != "ok":
-            rows.append([_label(r), f"{r['status']}: {r['reason']}"] + [""] * (len(header) - 2))
+            rows.append([_label(r), r["status"]] + [""] * (len(header) - 2))
             continue
         target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
-        rows.append([_label(r), f"{metric(r, 'initial_loss'):.4f}", fmt(metric(r, "final_top1"), "fraction"),
-                     f"{metric(r, 'final_loss'):.3f}", fmt(metric(r, "train_throughput_ips"), "img/s"),
-                     fmt(metric(r, "epoch_time_s"), "s"), fmt(metric(r, "first_epoch_s"), "s"), target,
-                     fmt(metric(r, "peak_rss_mb"), "MB")] + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
+        rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "epoch_time_s"), "s"),
+                     fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
+                    + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
     return md_table(header, rows)
+
+
+def _learning_table(recs: list[dict[str, Any]]) -> str:
+    """What every variant learned, from the same first batch; failures with their reasons."""
+    rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}", fmt(metric(r, "final_top1"), "fraction"),
+             f"{metric(r, 'final_loss'):.3f}"] if r["status"] == "ok" else [_label(r), r["status"], r["reason"], ""]
+            for r in recs]
+    return md_table(["variant", "first-batch loss", "final top-1", "final val loss"], rows)
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
@@ -124,6 +132,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
+        "learning_table": _learning_table(recs) if recs else "",
         "accuracy": findings.accuracy_note(ok),
         "charts": charts,
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
@@ -140,12 +149,14 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "scaling_chart": chart_html(_scaling_figure(scaling), "train-scaling",
                                     "Training throughput with 1 and N data-parallel workers") if scaling else "",
         "scaling_table": md_table(
-            ["framework", "workers", "engine", "threads per worker", "per-worker batch", "img/s", "efficiency",
-             "final top-1", "status"],
-            [[name(r["framework"]), str(r["settings"].get("workers", "")), r["settings"].get("backend", ""),
-              str(r["settings"].get("threads_per_worker", "")), str(r["settings"].get("per_worker_batch", "")),
+            ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1"],
+            [[name(r["framework"]),
+              f"{r['settings'].get('workers', '')} ({r['settings'].get('backend', '')}, "
+              f"{r['settings'].get('threads_per_worker', '')} thread(s), "
+              f"batch {r['settings'].get('per_worker_batch', '')})",
               fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "scaling_efficiency"), "fraction"),
-              fmt(metric(r, "final_top1"), "fraction"), r["status"] if r["status"] == "ok" else r["reason"]]
+              fmt(metric(r, "final_top1"), "fraction")] if r["status"] == "ok" else
+             [name(r["framework"]), r["status"], r["reason"], "", ""]
              for r in scaling_all]) if scaling_all else "",
         "device": run["options"]["device"],
     }
