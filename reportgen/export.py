@@ -1,14 +1,12 @@
-"""Export stored results as long-format rows: CSV, JSON or Markdown."""
+"""``reportgen export``: which stored runs to export (the rows themselves come from :mod:`reportgen.report.frame`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from reportgen.errors import ReportgenError
-from reportgen.report.frame import long_frame
+from reportgen.report.frame import FORMATS, export_rows
 from reportgen.results import LoadedResults
-
-FORMATS = ("csv", "json", "markdown")
 
 
 def select_runs(loaded: LoadedResults, which: str) -> list[dict[str, Any]]:
@@ -25,13 +23,4 @@ def select_runs(loaded: LoadedResults, which: str) -> list[dict[str, Any]]:
     return runs
 
 
-def export_rows(runs: list[dict[str, Any]], fmt: str) -> str:
-    """One row per measured value in the requested format."""
-    frame = long_frame(runs)
-    if fmt == "csv":
-        return frame.to_csv(index=False)
-    if fmt == "json":
-        return frame.to_json(orient="records", indent=1) + "\n"
-    if fmt == "markdown":
-        return frame.to_markdown(index=False) + "\n"
-    raise ReportgenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+__all__ = ["FORMATS", "export_rows", "select_runs"]

@@ -8,51 +8,18 @@ pipeline, from the same seeded plan (see :mod:`benchmarks.data.augment`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data.cifar10 import load_cifar10
+from benchmarks.data.folder import load_folder
+from benchmarks.data.imageset import DatasetError, ImageSet, split
+
+__all__ = ["DATASETS", "DatasetError", "ImageSet", "digits", "load_dataset", "split", "synthetic"]
+
 DATASETS = ("digits", "cifar10", "synthetic", "folder:PATH")
-
-
-class DatasetError(Exception):
-    """A data set that cannot be loaded: the message is one line and names the file or folder."""
-
-
-@dataclass(frozen=True)
-class ImageSet:
-    """Train and validation images (uint8, NHWC) with int64 labels and the class names."""
-
-    name: str
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    val_images: np.ndarray
-    val_labels: np.ndarray
-    classes: tuple[str, ...]
-    source: str  # where the images came from, for the report
-
-    @property
-    def image_size(self) -> int:
-        return int(self.train_images.shape[1])
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Per-channel mean of the training images, scaled to [0, 1]."""
-        return self.train_images.reshape(-1, 3).mean(axis=0) / 255.0
-
-    @property
-    def std(self) -> np.ndarray:
-        """Per-channel standard deviation of the training images, scaled to [0, 1]."""
-        return self.train_images.reshape(-1, 3).std(axis=0) / 255.0
-
-
-def split(images: np.ndarray, labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """A seeded shuffle split into ``(train_images, train_labels, val_images, val_labels)``."""
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_val = max(1, int(round(len(images) * val_fraction)))
-    val, train = order[:n_val], order[n_val:]
-    return images[train], labels[train], images[val], labels[val]
 
 
 def digits(val_fraction: float = 0.2, seed: int = 0) -> ImageSet:
@@ -99,11 +66,7 @@ def _load(spec: str, image_size: int, val_fraction: float, seed: int, cache_dir:
     if spec == "synthetic":
         return synthetic(image_size, seed=seed)
     if spec == "cifar10":
-        from benchmarks.data.cifar10 import load_cifar10
-
         return load_cifar10(cache_dir)
     if spec.startswith("folder:"):
-        from benchmarks.data.folder import load_folder
-
         return load_folder(Path(spec.removeprefix("folder:")), image_size, val_fraction, seed)
     raise DatasetError(f"unknown data set {spec!r}; choose one of: {', '.join(DATASETS)}")

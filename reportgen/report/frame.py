@@ -6,10 +6,12 @@ from typing import Any
 
 import pandas as pd
 
+from reportgen.errors import ReportgenError
 from reportgen.hardware import simd_level
 
 COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
            "metric", "value", "unit", "status", "reason", "started_at", "run_status"]
+FORMATS = ("csv", "json", "markdown")
 MACHINE_COLUMNS = ["cpu", "cores", "simd", "memory_gb"]  # what the machine was, so rows from several compare
 
 
@@ -36,3 +38,15 @@ def machine_facts(run: dict[str, Any]) -> dict[str, Any]:
     cpu = run["machine"].get("cpu") or {}
     return {"cpu": cpu.get("model"), "cores": cpu.get("available_cores"),
             "simd": simd_level(cpu["simd"]) if "simd" in cpu else None, "memory_gb": run["machine"].get("memory_gb")}
+
+
+def export_rows(runs: list[dict[str, Any]], fmt: str) -> str:
+    """One row per measured value in the requested format."""
+    frame = long_frame(runs)
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        return frame.to_json(orient="records", indent=1) + "\n"
+    if fmt == "markdown":
+        return frame.to_markdown(index=False) + "\n"
+    raise ReportgenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")

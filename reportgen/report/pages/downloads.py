@@ -10,10 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reportgen.export import export_rows
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import md_table, provenance
-from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS
+from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS, export_rows
 from reportgen.results import LoadedResults
 
 PAGE = "downloads.md"
