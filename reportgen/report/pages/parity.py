@@ -30,25 +30,40 @@ def _converter_rates(loaded: LoadedResults) -> str:
 
 
 def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, dict[str, Any]]) -> go.Figure:
+    """INT8 files: size against accuracy change, one marker per file (in the legend and on hover, never as
+    overlapping labels), with the change also as a count of held-out images."""
     fig = go.Figure()
-    for rec in conversions:
+    symbols = ("circle", "square", "diamond", "triangle-up", "x", "star")
+    for i, rec in enumerate(r for r in conversions if r["precision"] == "int8"):
         par = parity.get(rec["variant"])
-        if rec["precision"] != "int8" or par is None or "model_size_mb" not in rec["metrics"]:
+        if par is None or "model_size_mb" not in rec["metrics"]:
             continue
+        images = par["batch_size"] or 0
+        changed = round(metric(par, "top1_delta") * images)
         fig.add_trace(go.Scatter(
-            x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers+text",
-            name=f"{name(par['framework'])} {rec['variant']}", text=[rec["variant"]], textposition="top center",
-            marker={"size": 14, "color": color(par["framework"])},
-            hovertemplate="%{x:.1f} MB, top-1 change %{y:+.3f}<extra>%{fullData.name}</extra>",
+            x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers",
+            name=f"{name(par['framework'])} {rec['variant']}",
+            marker={"size": 14, "color": color(par["framework"]), "symbol": symbols[i % len(symbols)]},
+            customdata=[[f"{changed:+d} of {images} images"]],
+            hovertemplate="%{x:.2f} MB, top-1 change %{y:+.3f} (%{customdata[0]})<extra>%{fullData.name}</extra>",
         ))
     fp32 = next((r for r in conversions if r["variant"] == "onnx" and r["framework"] == "torch"), None)
     if fp32 is not None and "model_size_mb" in fp32["metrics"]:
-        fig.add_trace(go.Scatter(x=[metric(fp32, "model_size_mb")], y=[0.0], mode="markers+text", name="fp32 (ONNX)",
-                                 text=["fp32"], textposition="top center", marker={"size": 14, "symbol": "diamond"},
+        fig.add_trace(go.Scatter(x=[metric(fp32, "model_size_mb")], y=[0.0], mode="markers", name="fp32 (ONNX)",
+                                 marker={"size": 14, "symbol": "diamond-open", "color": "#777777"},
                                  hovertemplate="%{x:.1f} MB, the float model<extra></extra>"))
     fig.update_layout(title="Model size against accuracy change after INT8 quantization",
-                      xaxis_title="model file (MB)", yaxis_title="top-1 change vs fp32", showlegend=False)
+                      xaxis_title="model file (MB)", yaxis_title="top-1 change vs fp32",
+                      legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def _with_count(rec: dict[str, Any]) -> str:
+    """A top-1 change with the images it stands for, e.g. ``+0.006 (+2 of 359 images)``."""
+    delta, images = metric(rec, "top1_delta"), rec["batch_size"]
+    if delta is None or not images:
+        return _signed(delta)
+    return f"{_signed(delta)} ({round(delta * images):+d} of {images} images)"
 
 
 def _model(rec: dict[str, Any]) -> str | None:
@@ -89,7 +104,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "parity": md_table(
             ["runs in", "model", "precision", "max abs diff", "top-1 agreement", "top-1 change"],
             [[name(r["framework"]), r["variant"], r["precision"], fmt(metric(r, "max_abs_diff"), "abs"),
-              fmt(metric(r, "top1_agreement"), "fraction"), _signed(metric(r, "top1_delta"))]
+              fmt(metric(r, "top1_agreement"), "fraction"), _with_count(r)]
              if r["status"] == "ok" else [name(r["framework"]), r["variant"], r["precision"], r["status"],
                                           r["reason"], ""]
              for r in parity_recs]) if parity_recs else "",
