@@ -28,16 +28,22 @@ def test_a_failed_conversion_is_recorded_and_the_next_one_runs(ctx: Context) -> 
         path.write_bytes(b"x" * 2_000_000)
         return "model"
 
-    assert conv.attempt("tflite", "TFLiteConverter", "a.tflite", broken, ("tflite", lambda m, p: np.zeros(1))) is None
-    assert conv.attempt("onnx", "tf2onnx", "b.onnx", works, ("onnxruntime", lambda m, p: np.ones((6, 3)))) == "model"
+    assert conv.attempt("tflite", "a.tflite", broken, ("tflite", lambda m, p: np.zeros(1))) is None
+    assert conv.attempt("savedmodel", "b", works, ("tensorflow", lambda m, p: np.ones((6, 3)))) == "model"
     failed, ok = conv.records
     assert failed["status"] == "failed" and failed["metrics"]["convert_ok"]["value"] == 0
     assert failed["reason"] == "conversion failed: RuntimeError: unsupported op: FancyConv"
-    assert failed["settings"]["converter"] == "TFLiteConverter"
+    assert failed["settings"]["converter"] == "tf.lite.TFLiteConverter.from_keras_model"  # from the catalog
     assert ok["status"] == "ok" and ok["metrics"]["convert_ok"]["value"] == 1
     assert ok["metrics"]["model_size_mb"]["value"] == 2.0
     assert not (ctx.artifacts / conversion.LOGITS / "tflite-tflite.npy").exists()
-    assert np.load(ctx.artifacts / conversion.LOGITS / "onnxruntime-onnx.npy").shape == (6, 3)
+    assert np.load(ctx.artifacts / conversion.LOGITS / "tensorflow-savedmodel.npy").shape == (6, 3)
+
+
+def test_a_conversion_the_catalog_does_not_declare_is_a_programming_error(ctx: Context) -> None:
+    conv = conversion.Converter(conversion.TASKS[0], ctx)
+    with pytest.raises(KeyError, match="not in the catalog"):
+        conv.attempt("onnx-int4", "x.onnx", lambda p: None)
 
 
 def test_a_conversion_whose_result_does_not_run_is_failed_but_converted(ctx: Context) -> None:
@@ -46,7 +52,7 @@ def test_a_conversion_whose_result_does_not_run_is_failed_but_converted(ctx: Con
     def crash(model: object, path: Path) -> np.ndarray:
         raise ValueError("bad input shape")
 
-    conv.attempt("int8", "torch.ao", "q.pt", lambda p: p.write_bytes(b"q"), ("torch", crash))
+    conv.attempt("int8", "q.pt", lambda p: p.write_bytes(b"q"), ("torch", crash))
     (rec,) = conv.records
     assert rec["status"] == "failed" and rec["metrics"]["convert_ok"]["value"] == 1
     assert "running it in torch failed: ValueError: bad input shape" in rec["reason"]
