@@ -70,3 +70,13 @@ def history_site(smoke_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) 
         factors[run["run_id"]] = factor
     build_site(root / "results", root / "site")
     return HistorySite(root / "results", root / "site", base, other, factors)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line what was not tested for want of a browser, and how to get it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = {str(getattr(r, "longrepr", ""))for r in skipped}
+    if any("Chromium" in reason or "playwright" in reason for reason in reasons):
+        terminalreporter.write_line("NOT TESTED: the site in a real browser (no Chromium or Playwright here); "
+                                    "install it with `apt-get install chromium` (or set REPORTGEN_CHROMIUM) and "
+                                    "`pip install -e '.[test]'`, as .ci/run does", yellow=True, bold=True)
