@@ -11,3 +11,4 @@ KERAS_ONNX_FILE = "resnet18-from-keras.onnx"  # exported from Keras by tf2onnx, 
 ORT_INT8_FILES = {"int8-static": "resnet18-int8-static.onnx", "int8-dynamic": "resnet18-int8-dynamic.onnx"}
 TFLITE_FILES = {"fp32": "resnet18.tflite", "int8-dynamic": "resnet18-int8-dynamic.tflite",
                 "int8-full": "resnet18-int8-full.tflite"}
+OPENVINO_FILES = {"fp32": "resnet18-openvino.xml", "int8": "resnet18-openvino-int8.xml"}  # IR: each .xml has a .bin

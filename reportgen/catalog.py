@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from reportgen.artifacts import (
     KERAS_ONNX_FILE,
     ONNX_FILE,
+    OPENVINO_FILES,
     ORT_INT8_FILES,
     REFERENCE_OUTPUTS,
     TFLITE_FILES,
@@ -28,6 +29,7 @@ from reportgen.artifacts import (
 REFERENCE = "reference"  # the role of the variant every other is compared with
 CANDIDATE = "candidate"
 PLUGINS_ENV = "REPORTGEN_PLUGINS"
+BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # CPU flags of bfloat16 instructions (x86 AVX-512, AMX; Arm)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Variant:
     made_by: str = "prepare/torch"  # the task that writes the files it needs
     cuda_only: bool = False
     cpu_only: bool = False
+    cpu_flags: tuple[str, ...] = ()  # on a CPU it runs only where one of these flags is listed (else: skipped)
     accuracy: tuple[str, str] | None = None  # (runtime, name) of the parity candidate made by the same recipe
     conversion: tuple[str, str] | None = None  # (framework, name) of the conversion record that made model_file
 
@@ -81,6 +84,7 @@ class TrainingVariant:
     precision: str = "fp32"
     role: str = CANDIDATE
     cuda_only: bool = False
+    cpu_flags: tuple[str, ...] = ()  # on a CPU it runs only where one of these flags is listed (else: skipped)
     makes_initial_weights: bool = False  # runs first and saves the untrained weights every other variant starts from
 
 
@@ -134,20 +138,24 @@ for _runtime in (
             ("onnxruntime",), "onnxruntime"),
     Runtime("tflite", "TFLite", "tensorflow", "reportgen.backends.tflite_backend", ("ai_edge_litert", "tensorflow"),
             "tensorflow"),
+    Runtime("openvino", "OpenVINO", "openvino", "reportgen.backends.openvino_backend", ("openvino",), "openvino"),
 ):
     register_runtime(_runtime)
 
-_ORT, _TFL = "prepare/onnxruntime", "prepare/tensorflow"
+_ORT, _TFL, _OV = "prepare/onnxruntime", "prepare/tensorflow", "prepare/openvino"
 for _variant in (
     Variant("torch", "eager", "PyTorch eager", "pytorch", "eager", role=REFERENCE),
     Variant("torch", "channels-last", "PyTorch channels_last", "pytorch", "eager"),
     Variant("torch", "compile", "PyTorch torch.compile", "pytorch", "compiled"),
     Variant("torch", "amp-fp16", "PyTorch AMP fp16", "pytorch", "eager", "fp16", cuda_only=True),
-    Variant("torch", "amp-bf16", "PyTorch AMP bf16", "pytorch", "eager", "bf16", cuda_only=True),
+    Variant("torch", "amp-bf16", "PyTorch AMP bf16", "pytorch", "eager", "bf16", cpu_flags=BF16_FLAGS,
+            accuracy=("torch", "amp-bf16")),
     Variant("tensorflow", "eager", "TensorFlow eager", "keras", "eager"),
     Variant("tensorflow", "graph", "TensorFlow tf.function", "keras", "graph"),
     Variant("tensorflow", "xla", "TensorFlow XLA", "keras", "compiled"),
     Variant("tensorflow", "mixed-fp16", "TensorFlow mixed fp16", "keras", "graph", "fp16", cuda_only=True),
+    Variant("tensorflow", "mixed-bf16", "TensorFlow mixed bf16", "keras", "graph", "bf16", cpu_flags=BF16_FLAGS,
+            accuracy=("tensorflow", "mixed-bf16")),
     Variant("onnxruntime", "from-torch", "ONNX Runtime (PyTorch export)", "pytorch", "exported",
             model_file=ONNX_FILE, accuracy=("onnxruntime", "from-torch"),
             conversion=("torch", "onnx-for-inference")),
@@ -169,6 +177,14 @@ for _variant in (
     Variant("tflite", "int8-full", "TFLite INT8 full integer", "keras", "quantized", "int8",
             model_file=TFLITE_FILES["int8-full"], made_by=_TFL, cpu_only=True,
             accuracy=("tflite", "tflite-int8-full"), conversion=("tensorflow", "tflite-int8-full-for-inference")),
+    Variant("openvino", "fp32", "OpenVINO fp32", "pytorch", "exported", model_file=OPENVINO_FILES["fp32"],
+            made_by=_OV, cpu_only=True, accuracy=("openvino", "ir"), conversion=("openvino", "ir-for-inference")),
+    Variant("openvino", "int8", "OpenVINO INT8 (NNCF)", "pytorch", "quantized", "int8",
+            model_file=OPENVINO_FILES["int8"], made_by=_OV, cpu_only=True, accuracy=("openvino", "int8"),
+            conversion=("openvino", "int8-for-inference")),
+    # the fp32 file run at OpenVINO's bf16 inference precision (its default on CPUs with bf16): no file of its own
+    Variant("openvino", "bf16", "OpenVINO bf16", "pytorch", "exported", "bf16", model_file=OPENVINO_FILES["fp32"],
+            made_by=_OV, cpu_only=True, cpu_flags=BF16_FLAGS, accuracy=("openvino", "bf16")),
 ):
     register_variant(_variant)
 
@@ -176,13 +192,17 @@ TRAINING: tuple[TrainingVariant, ...] = (
     TrainingVariant("torch", "eager", "PyTorch eager loop", role=REFERENCE, makes_initial_weights=True),
     TrainingVariant("torch", "compile", "PyTorch loop + torch.compile"),
     TrainingVariant("torch", "amp-fp16", "PyTorch AMP fp16", "fp16", cuda_only=True),
+    TrainingVariant("torch", "amp-bf16", "PyTorch autocast bf16", "bf16", cpu_flags=BF16_FLAGS),
     TrainingVariant("tensorflow", "graph", "Keras fit (graph)", role=REFERENCE),
     TrainingVariant("tensorflow", "xla", "Keras fit + XLA"),
     TrainingVariant("tensorflow", "mixed-fp16", "Keras mixed_float16", "fp16", cuda_only=True),
+    TrainingVariant("tensorflow", "mixed-bf16", "Keras mixed_bfloat16", "bf16", cpu_flags=BF16_FLAGS),
 )
 DIGITS_REFERENCE = "digits-reference"  # the training record of the model every conversion starts from
 
 _TFLITE_CONVERTER = "tf.lite.TFLiteConverter.from_keras_model"
+_OV_FROM_ONNX = "openvino.convert_model (ONNX file) + save_model(compress_to_fp16=False)"
+_NNCF = "nncf.quantize (OpenVINO model, PTQ)"
 CONVERSIONS: tuple[Conversion, ...] = (
     # the timed models of the inference benchmark (1000 classes, the profile's image size)
     Conversion("torch", "onnx-for-inference", "torch.onnx.export(dynamo=True)", "fp32", "pytorch", "inference"),
@@ -194,6 +214,8 @@ CONVERSIONS: tuple[Conversion, ...] = (
                "pytorch", "inference"),
     Conversion("onnxruntime", "int8-static-for-inference", "onnxruntime.quantization.quantize_static (QDQ)", "int8",
                "pytorch", "inference"),
+    Conversion("openvino", "ir-for-inference", _OV_FROM_ONNX, "fp32", "pytorch", "inference"),
+    Conversion("openvino", "int8-for-inference", _NNCF, "int8", "pytorch", "inference"),
     # the model trained on the digits, whose accuracy each result is checked for
     Conversion("torch", "onnx", "torch.onnx.export(dynamo=True)", "fp32", "pytorch", "digits"),
     Conversion("torch", "torchscript", "torch.jit.trace", "fp32", "pytorch", "digits"),
@@ -208,6 +230,11 @@ CONVERSIONS: tuple[Conversion, ...] = (
                "digits"),
     Conversion("onnxruntime", "int8-static", "onnxruntime.quantization.quantize_static (QDQ)", "int8", "pytorch",
                "digits"),
+    Conversion("openvino", "ir", _OV_FROM_ONNX, "fp32", "pytorch", "digits"),
+    Conversion("openvino", "ir-from-torch", "openvino.convert_model (PyTorch module, example_input)", "fp32", "pytorch",
+               "digits"),
+    Conversion("openvino", "int8", _NNCF, "int8", "pytorch", "digits"),
+    Conversion("openvino", "torch.compile", 'torch.compile(backend="openvino")', "fp32", "pytorch", "digits"),
 )
 
 CANDIDATES: tuple[Candidate, ...] = (
@@ -223,6 +250,14 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("onnxruntime", "from-keras", "fp32", "keras"),
     Candidate("onnxruntime", "int8-dynamic", "int8", "pytorch"),
     Candidate("onnxruntime", "int8-static", "int8", "pytorch"),
+    Candidate("openvino", "ir", "fp32", "pytorch"),
+    Candidate("openvino", "ir-from-torch", "fp32", "pytorch"),
+    Candidate("openvino", "int8", "int8", "pytorch"),
+    Candidate("openvino", "torch.compile", "fp32", "pytorch"),
+    # bf16 computation of the trained model (no file: the same weights, run in bfloat16)
+    Candidate("torch", "amp-bf16", "bf16", "pytorch"),
+    Candidate("tensorflow", "mixed-bf16", "bf16", "keras"),
+    Candidate("openvino", "bf16", "bf16", "pytorch"),
 )
 
 

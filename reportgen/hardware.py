@@ -24,7 +24,8 @@ from reportgen.errors import ReportgenError
 
 LIBRARIES = (
     "torch", "torchvision", "tensorflow", "keras", "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
-    "tf2onnx", "ai-edge-litert", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material", "reportgen",
+    "tf2onnx", "ai-edge-litert", "openvino", "nncf", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material",
+    "reportgen",
 )
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
@@ -59,8 +60,7 @@ def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
     if cpu_flags() & set(wanted):
         return None
     model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
-    return (f"a CPU whose flags include {', '.join(wanted[:-1])} or {wanted[-1]}" if len(wanted) > 1
-            else f"a CPU whose flags include {wanted[0]}") + f"; this CPU ({model}) lists none of them"
+    return f"one of the CPU flags {', '.join(wanted)}; this CPU ({model}) lists none of them"
 
 
 def library_versions() -> dict[str, str | None]:

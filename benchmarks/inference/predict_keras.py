@@ -14,9 +14,10 @@ def load_model(state: dict[str, np.ndarray], num_classes: int, image_size: int) 
 
 
 # --8<-- [start:mixed]
-def use_mixed_precision() -> None:
-    """Compute in float16 with float32 variables (GPU); call before building the model."""
-    tf.keras.mixed_precision.set_global_policy("mixed_float16")
+def use_mixed_precision(policy: str = "mixed_float16") -> None:
+    """Compute in float16 (GPU) or bfloat16 (``"mixed_bfloat16"``: GPU, or a CPU with bfloat16 instructions)
+    with float32 variables; call before building the model."""
+    tf.keras.mixed_precision.set_global_policy(policy)
 # --8<-- [end:mixed]
 
 

@@ -1,4 +1,4 @@
-"""Batch inference with PyTorch: eager, channels-last, compiled, and mixed precision on a GPU."""
+"""Batch inference with PyTorch: eager, channels-last, compiled, and mixed precision."""
 
 import numpy as np
 import torch
@@ -41,7 +41,8 @@ def predict(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
 # --8<-- [start:mixed]
 @torch.inference_mode()
 def predict_mixed(model: torch.nn.Module, images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Logits computed in ``torch.float16`` or ``torch.bfloat16`` where autocast deems it safe (CUDA)."""
-    with torch.autocast(device_type="cuda", dtype=dtype):
+    """Logits computed in ``torch.float16`` (CUDA) or ``torch.bfloat16`` (CUDA, or a CPU with bfloat16
+    instructions) where autocast deems it safe; the logits come back in that type."""
+    with torch.autocast(device_type=images.device.type, dtype=dtype):
         return model(images)
 # --8<-- [end:mixed]

@@ -73,7 +73,8 @@ def build_resnet18(num_classes: int = 1000, input_shape: tuple[int, int, int] = 
             stride = 2 if stage > 1 and block == 0 else 1
             x = _basic_block(x, filters, stride, f"layer{stage}.{block}")
     x = layers.GlobalAveragePooling2D(name="avgpool")(x)
-    outputs = layers.Dense(num_classes, name="fc")(x)
+    # float32 logits under a mixed-precision policy too, so that softmax and the loss see full precision
+    outputs = layers.Dense(num_classes, dtype="float32", name="fc")(x)
     return keras.Model(inputs, outputs, name="resnet18")
 # --8<-- [end:build]
 

@@ -60,7 +60,8 @@ def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile
     """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
 
     ``jit_compile=True`` compiles each training step with XLA. Mixed precision is a global Keras policy
-    (``keras.mixed_precision.set_global_policy("mixed_float16")``), set before the model is built.
+    (``keras.mixed_precision.set_global_policy("mixed_float16")`` on a GPU, ``"mixed_bfloat16"`` on a GPU or
+    a CPU with bfloat16 instructions), set before the model is built.
     """
     steps = steps_per_epoch(data, recipe.batch_size)
     recorder = EpochRecorder(len(data.train_labels), on_epoch)

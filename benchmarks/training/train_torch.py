@@ -46,15 +46,16 @@ def evaluate(model: nn.Module, loader, device: str) -> tuple[float, float]:
 
 
 def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str = "cpu", compile: bool = False,
-          amp: bool = False, seed: int = 0, rank: int = 0, world_size: int = 1,
+          amp: torch.dtype | None = None, seed: int = 0, rank: int = 0, world_size: int = 1,
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
     """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
 
-    ``compile`` wraps the model in ``torch.compile``; ``amp`` trains in float16 autocast with a gradient
-    scaler (CUDA only). The first batch's loss is reported before any update, so two frameworks that
-    start from the same weights can be compared at step zero. Under ``DistributedDataParallel`` pass
-    the wrapped model with ``rank`` and ``world_size``: each rank then trains on its shard of every
-    epoch with ``recipe.batch_size // world_size`` images per step.
+    ``compile`` wraps the model in ``torch.compile``; ``amp`` trains under autocast in that type:
+    ``torch.float16`` with a gradient scaler (CUDA), ``torch.bfloat16`` without one (CUDA, or a CPU with
+    bfloat16 instructions), and validates under the same autocast. The first batch's loss is reported before
+    any update, so two frameworks that start from the same weights can be compared at step zero. Under
+    ``DistributedDataParallel`` pass the wrapped model with ``rank`` and ``world_size``: each rank then trains
+    on its shard of every epoch with ``recipe.batch_size // world_size`` images per step.
     """
     train_loader, val_loader = make_loaders(data, image_size, recipe.batch_size // world_size, seed=seed,
                                             rank=rank, world_size=world_size)
@@ -62,7 +63,7 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
     step_model = torch.compile(model) if compile else model
     optimizer, scheduler = make_optimizer(model, recipe, recipe.epochs * len(train_loader))
     loss_fn = nn.CrossEntropyLoss()
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler(device, enabled=amp == torch.float16)  # bfloat16 has float32's range: no scaling
     history = History(initial_loss=float("nan"), epochs=[])
     # --8<-- [start:loop]
     for epoch in range(recipe.epochs):
@@ -72,7 +73,7 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
         start = time.perf_counter()
         for images, labels in train_loader:
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
+            with torch.autocast(device_type=device, dtype=amp, enabled=amp is not None):
                 logits = step_model(images)
                 loss = loss_fn(logits, labels)
             optimizer.zero_grad(set_to_none=True)
@@ -87,7 +88,8 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
             seen += len(labels)
         train_loss, train_accuracy = loss_sum.item() / seen, correct.item() / seen  # .item() waits for the GPU
         train_time = time.perf_counter() - start
-        val_loss, val_top1 = evaluate(step_model, val_loader, device)
+        with torch.autocast(device_type=device, dtype=amp, enabled=amp is not None):
+            val_loss, val_top1 = evaluate(step_model, val_loader, device)
         # --8<-- [end:loop]
         result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_top1, train_time, seen)
         history.epochs.append(result)

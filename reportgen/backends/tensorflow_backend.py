@@ -1,4 +1,4 @@
-"""TensorFlow/Keras inference: eager, tf.function graph, XLA, and mixed precision on CUDA."""
+"""TensorFlow/Keras inference: eager, tf.function graph, XLA, and mixed precision (fp16 on CUDA, bf16)."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ class TensorFlowBackend:
                 "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads(), "tf.onednn": onednn_enabled()}
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
-        if self.variant == "mixed-fp16":
-            predict_keras.use_mixed_precision()
+        policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(self.variant)
+        if policy:
+            predict_keras.use_mixed_precision(policy)
         model = predict_keras.load_model(state, num_classes, image_size)
-        mode = "graph" if self.variant == "mixed-fp16" else self.variant
+        mode = "graph" if policy else self.variant
         self.predict_fn = predict_keras.make_predict(model, mode)
 
     def to_input(self, images_nchw: np.ndarray) -> tf.Tensor:

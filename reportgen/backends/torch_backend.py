@@ -1,4 +1,4 @@
-"""PyTorch inference: eager, channels-last, torch.compile, and AMP (fp16/bf16) on CUDA."""
+"""PyTorch inference: eager, channels-last, torch.compile, and AMP (fp16 on CUDA, bf16 on CUDA or CPU)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Conversion: every export and quantization of one trained ResNet-18, timed and checked.
 
-Three subprocesses, in order:
+Four subprocesses, in order:
 
 - **torch**: trains ResNet-18 on the bundled digits (32x32, seeded), saves its weights, the evaluation
   and calibration images and its own logits (the reference), then exports to ONNX, TorchScript and a
@@ -8,6 +8,11 @@ Three subprocesses, in order:
 - **tensorflow**: loads the same weights into the Keras ResNet-18, then exports to ONNX (tf2onnx), a
   SavedModel and TFLite (float32, INT8 dynamic range, INT8 full integer).
 - **onnxruntime**: runs both ONNX files and quantizes the PyTorch one to INT8 (dynamic and static).
+- **openvino**: converts the PyTorch ONNX file and the PyTorch module to OpenVINO IR, quantizes the IR to INT8
+  with NNCF, and tries ``torch.compile(backend="openvino")``.
+
+On a CPU with bfloat16 instructions, PyTorch (autocast), Keras (``mixed_bfloat16``) and OpenVINO (bf16
+inference precision) also run the trained model in bf16: parity candidates without a conversion.
 
 Each conversion becomes a ``conversion`` record (``convert_ok``, ``convert_s``, ``model_size_mb``;
 a failure is recorded with its error and the others go on). Each converted model that runs leaves its
@@ -23,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import catalog
+from reportgen import catalog, hardware
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
@@ -37,6 +42,7 @@ LOGITS = f"{FOLDER}/logits"  # <runtime>-<variant>.npy per candidate
 NUM_CLASSES = 10
 IMAGE_SIZE = 32
 DIGITS_MODEL = "resnet18, 10 classes, 32x32, trained on digits"
+NO_IR = "needs the OpenVINO IR, whose conversion failed (see its record)"
 
 TASKS = [
     Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",
@@ -47,6 +53,9 @@ TASKS = [
          needs=(TRAINED, DATA), produces=(KERAS_ONNX,), kind="conversion"),
     Task(key="conversion/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
          variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DATA, TORCH_ONNX),
+         kind="conversion"),
+    Task(key="conversion/openvino", module=__name__, scenario="conversion", framework="openvino", variant="exports",
+         label="Conversion: OpenVINO IR (from ONNX, from PyTorch) + NNCF INT8", needs=(TRAINED, DATA, TORCH_ONNX),
          kind="conversion"),
 ]
 
@@ -60,10 +69,12 @@ def plan(frameworks: list[str]) -> list[Task]:
 
 
 def size_mb(path: Path) -> float:
-    """Size of a model file, or of every file under a model directory, in MB."""
+    """Size of a model file, or of every file under a model directory, in MB (an OpenVINO ``.xml`` counts with
+    the ``.bin`` of weights beside it)."""
     if path.is_dir():
         return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
-    return path.stat().st_size / 1e6
+    weights = path.with_suffix(".bin") if path.suffix == ".xml" else None
+    return (path.stat().st_size + (weights.stat().st_size if weights and weights.exists() else 0)) / 1e6
 
 
 class Converter:
@@ -99,7 +110,9 @@ class Converter:
             self._record(variant, {"convert_ok": 0, "convert_s": time.perf_counter() - start}, settings,
                          f"conversion failed: {type(exc).__name__}: {exc}")
             return None
-        metrics = {"convert_ok": 1, "convert_s": time.perf_counter() - start, "model_size_mb": size_mb(path)}
+        metrics = {"convert_ok": 1, "convert_s": time.perf_counter() - start}
+        if path.exists():  # a compiled function (torch.compile) leaves no file
+            metrics["model_size_mb"] = size_mb(path)
         reason = None
         if run is not None:
             runtime, fn = run
@@ -111,17 +124,42 @@ class Converter:
         self._record(variant, metrics, settings, reason)
         return converted
 
-    def _record(self, variant: str, metrics: dict[str, float], settings: dict[str, Any], reason: str | None) -> None:
+    def save_logits(self, runtime: str, name: str, compute: Callable[[], np.ndarray]) -> None:
+        """Save the logits of parity candidate ``(runtime, name)``, computed without a conversion (the same
+        weights run at another precision); a failure becomes a failed parity record and the rest goes on."""
+        try:
+            logits = np.asarray(compute(), dtype=np.float32)
+            (self.ctx.artifacts / LOGITS).mkdir(parents=True, exist_ok=True)
+            np.save(self.ctx.artifacts / LOGITS / catalog.logits_file(runtime, name), logits)
+        except Exception as exc:
+            self.records.append(make_record(
+                "parity", runtime, name, precision=catalog.candidate(runtime, name).precision, status="failed",
+                reason=f"could not run it: {type(exc).__name__}: {exc}"[:800]))
+
+    def skip(self, variant: str, output: str, reason: str) -> None:
+        """Record a conversion that cannot be tried here (its converter is not installed), with the reason."""
+        entry = catalog.conversion(self.task.framework, variant)
+        self._record(variant, {}, {"converter": entry.converter, "file": output, "model": self.model}, reason,
+                     "skipped")
+
+    def _record(self, variant: str, metrics: dict[str, float], settings: dict[str, Any], reason: str | None,
+                status: str = "failed") -> None:
         self.records.append(make_record(
             "conversion", self.task.framework, variant, device="cpu",
             precision=catalog.conversion(self.task.framework, variant).precision,
-            status="failed" if reason else "ok", reason=reason[:800] if reason else None,
+            status=status if reason else "ok", reason=reason.strip()[:800] if reason else None,
             metrics=metrics, settings=settings,
         ))
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
-    return {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime}[task.framework](task, ctx)
+    return {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime,
+            "openvino": _openvino}[task.framework](task, ctx)
+
+
+def has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions: the bf16 candidates run only where the bf16 variants do."""
+    return hardware.lacks_cpu_flags(catalog.BF16_FLAGS) is None
 
 
 def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
@@ -182,6 +220,11 @@ def _torch(task: Task, ctx: Context) -> list[dict[str, Any]]:
         return quantized
 
     conv.attempt("int8", "resnet18-int8.pt", quantize, ("torch", run_torch))
+    if has_bf16():
+        from benchmarks.inference.predict_torch import predict_mixed
+
+        conv.save_logits("torch", "amp-bf16",
+                         lambda: predict_mixed(model, torch.from_numpy(x_eval), torch.bfloat16).float().numpy())
     return conv.records
 
 
@@ -233,6 +276,21 @@ def _tensorflow(task: Task, ctx: Context) -> list[dict[str, Any]]:
     conv.attempt("tflite-int8-full", "resnet18-int8-full.tflite",
                  lambda p: from_keras.export_tflite(model, str(p), "full", x_calib), ("tflite", run_tflite),
                  interpreter=interpreter)
+
+    def run_mixed_bf16() -> np.ndarray:
+        from benchmarks.inference.predict_keras import use_mixed_precision
+
+        use_mixed_precision("mixed_bfloat16")  # global: for the model built next, reset below
+        try:
+            mixed = build_resnet18(NUM_CLASSES, (IMAGE_SIZE, IMAGE_SIZE, 3))
+            with np.load(ctx.artifacts / TRAINED) as npz:
+                load_torch_state(mixed, {k: npz[k] for k in npz.files})
+            return mixed.predict(x_eval, verbose=0)
+        finally:
+            tf.keras.mixed_precision.set_global_policy("float32")
+
+    if has_bf16():
+        conv.save_logits("tensorflow", "mixed-bf16", run_mixed_bf16)
     return conv.records
 
 
@@ -265,4 +323,60 @@ def _onnxruntime(task: Task, ctx: Context) -> list[dict[str, Any]]:
     conv.attempt("int8-static", "resnet18-int8-static.onnx",
                  lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), x_calib),
                  ("onnxruntime", lambda _, p: run(p)))
+    return conv.records
+
+
+def _openvino(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    import torch
+
+    from benchmarks.export import to_openvino
+    from benchmarks.inference import predict_openvino
+    from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy
+    from reportgen.scenarios.prepare import nncf_missing
+
+    torch.set_num_threads(ctx.threads)
+    conv = Converter(task, ctx)
+    data = conv.data
+    x_eval, x_calib = data["x_eval"], data["x_calib"]
+
+    def run(path: Path, precision: str = "f32") -> np.ndarray:
+        compiled = predict_openvino.compile_model(str(path), ctx.threads, precision)
+        actual = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        if actual != precision:  # a silent fallback would check the wrong precision
+            raise RuntimeError(f"inference precision {precision} requested but the CPU plugin runs {actual}")
+        return predict_openvino.predict(compiled.create_infer_request(), x_eval)
+
+    ir = conv.folder / "resnet18-openvino.xml"
+    conv.attempt("ir", ir.name, lambda p: to_openvino.convert_onnx(str(ctx.artifacts / TORCH_ONNX), str(p)),
+                 ("openvino", lambda _, p: run(p)))
+    if ir.exists() and has_bf16():  # the same IR at OpenVINO's bf16 inference precision
+        conv.save_logits("openvino", "bf16", lambda: run(ir, "bf16"))
+
+    model = build_resnet18(NUM_CLASSES, seed=ctx.seed)
+    with np.load(ctx.artifacts / TRAINED) as npz:
+        load_state_numpy(model, {k: npz[k] for k in npz.files})
+    model.eval()
+    conv.attempt("ir-from-torch", "resnet18-openvino-from-torch.xml",
+                 lambda p: to_openvino.convert_torch(model, str(p), IMAGE_SIZE), ("openvino", lambda _, p: run(p)))
+    if missing := nncf_missing() or (None if ir.exists() else NO_IR):
+        conv.skip("int8", "resnet18-openvino-int8.xml", missing)
+    else:
+        from benchmarks.quantize import openvino_int8
+
+        conv.attempt("int8", "resnet18-openvino-int8.xml",
+                     lambda p: openvino_int8.quantize_int8(str(ir), str(p), x_calib), ("openvino", lambda _, p: run(p)))
+
+    def compile_openvino(_: Path) -> torch.nn.Module:
+        import openvino.torch  # noqa: F401  (registers the "openvino" backend of torch.compile)
+
+        compiled = torch.compile(model, backend="openvino")
+        with torch.inference_mode():
+            compiled(torch.from_numpy(x_eval[:2]))  # compiles on the first call
+        return compiled
+
+    def run_compiled(compiled: torch.nn.Module, _: Path) -> np.ndarray:
+        with torch.inference_mode():
+            return compiled(torch.from_numpy(x_eval)).numpy()
+
+    conv.attempt("torch.compile", "none (a compiled function)", compile_openvino, ("openvino", run_compiled))
     return conv.records

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import catalog
+from reportgen import catalog, hardware
 from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
 from reportgen.config import TimingSettings
@@ -27,9 +27,13 @@ OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "fail
 
 
 def unsupported(variant: Variant, device: str) -> str | None:
-    """Why ``variant`` does not run on ``device``, or None when it does."""
+    """Why ``variant`` does not run on ``device``, or None when it does (on a CPU: one with the flags it needs)."""
     if variant.cuda_only and device != "cuda":
         return f"{variant.label} needs a CUDA GPU; this run is on {device}"
+    if variant.cpu_flags and (variant.cpu_only or device == "cpu"):
+        lacking = hardware.lacks_cpu_flags(variant.cpu_flags)
+        if lacking:
+            return f"{variant.label} on a CPU needs {lacking}"
     return None
 
 

@@ -6,6 +6,8 @@
 - **tensorflow**: loads the same weights into the Keras ResNet-18 and exports ONNX (tf2onnx) and TFLite
   (float32, INT8 dynamic range, INT8 full integer).
 - **onnxruntime**: quantizes the PyTorch ONNX file to INT8 (static QDQ and dynamic).
+- **openvino**: converts the PyTorch ONNX file to OpenVINO IR (fp32 weights) and quantizes that to INT8 with
+  NNCF, calibrated on the same images as ONNX Runtime's static INT8.
 
 Each export is a ``conversion`` record (the catalog's conversions of the ``inference`` model); one that
 fails is recorded and the variants that need its file are skipped with that reason.
@@ -13,11 +15,15 @@ fails is recorded and the variants that need its file are skipped with that reas
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
+
+import numpy as np
 
 from reportgen.artifacts import (
     KERAS_ONNX_FILE,
     ONNX_FILE,
+    OPENVINO_FILES,
     ORT_INT8_FILES,
     REFERENCE_OUTPUTS,
     TFLITE_FILES,
@@ -26,7 +32,7 @@ from reportgen.artifacts import (
 from reportgen.inputs import check_images, images
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
-from reportgen.scenarios.conversion import Converter
+from reportgen.scenarios.conversion import NO_IR, Converter
 
 CALIBRATION_IMAGES = 8  # speed does not depend on how well INT8 ranges fit: accuracy is checked on the digits
 
@@ -40,6 +46,9 @@ TASKS = [
     Task(key="prepare/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
          variant="prepare", label="Inference model: ONNX Runtime INT8", needs=(ONNX_FILE,),
          produces=tuple(ORT_INT8_FILES.values()), kind="conversion"),
+    Task(key="prepare/openvino", module=__name__, scenario="conversion", framework="openvino", variant="prepare",
+         label="Inference model: OpenVINO IR + NNCF INT8", needs=(ONNX_FILE,),
+         produces=tuple(OPENVINO_FILES.values()), kind="conversion"),
 ]
 
 
@@ -56,7 +65,8 @@ def _model(ctx: Context) -> str:
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     ctx.artifacts.mkdir(parents=True, exist_ok=True)
     conv = Converter(task, ctx, folder=".", model=_model(ctx))
-    {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime}[task.framework](conv, ctx)
+    {"torch": _torch, "tensorflow": _tensorflow, "onnxruntime": _onnxruntime,
+     "openvino": _openvino}[task.framework](conv, ctx)
     return conv.records
 
 
@@ -112,12 +122,39 @@ def _tensorflow(conv: Converter, ctx: Context) -> None:
                      lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration))
 
 
+def calibration_images(ctx: Context) -> np.ndarray:
+    """The images every static INT8 quantization of the inference model is calibrated on (NCHW)."""
+    return images(ctx.seed + 3, CALIBRATION_IMAGES, ctx.profile["inference"]["image_size"])
+
+
 def _onnxruntime(conv: Converter, ctx: Context) -> None:
     from benchmarks.quantize import onnxruntime_int8
 
-    calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, ctx.profile["inference"]["image_size"])
+    calibration = calibration_images(ctx)
     source = str(ctx.artifacts / ONNX_FILE)
     conv.attempt("int8-dynamic-for-inference", ORT_INT8_FILES["int8-dynamic"],
                  lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)))
     conv.attempt("int8-static-for-inference", ORT_INT8_FILES["int8-static"],
                  lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration))
+
+
+def _openvino(conv: Converter, ctx: Context) -> None:
+    from benchmarks.export import to_openvino
+
+    source, fp32 = str(ctx.artifacts / ONNX_FILE), OPENVINO_FILES["fp32"]
+    converted = conv.attempt("ir-for-inference", fp32, lambda p: to_openvino.convert_onnx(source, str(p)))
+    if missing := nncf_missing() or (None if converted is not None else NO_IR):
+        conv.skip("int8-for-inference", OPENVINO_FILES["int8"], missing)
+        return
+    from benchmarks.quantize import openvino_int8
+
+    calibration = calibration_images(ctx)  # the same images as ONNX Runtime's static INT8
+    conv.attempt("int8-for-inference", OPENVINO_FILES["int8"],
+                 lambda p: openvino_int8.quantize_int8(str(ctx.artifacts / fp32), str(p), calibration))
+
+
+def nncf_missing() -> str | None:
+    """Why NNCF cannot quantize here (not installed), or None."""
+    if importlib.util.find_spec("nncf") is None:
+        return "nncf is not installed (pip install 'reportgen[openvino]')"
+    return None

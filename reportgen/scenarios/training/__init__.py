@@ -1,8 +1,9 @@
 """Training: the same recipe, data, order and initial weights in PyTorch and Keras, variant by variant.
 
-- ``training`` (:mod:`.recipe_run`): one record per variant (PyTorch eager / ``torch.compile`` / AMP; Keras
-  ``fit`` in graph mode / XLA / ``mixed_float16``), each in its own subprocess, with per-epoch curves as
-  samples. The PyTorch eager task also saves the initial weights every other variant starts from.
+- ``training`` (:mod:`.recipe_run`): one record per variant (PyTorch eager / ``torch.compile`` / AMP fp16 and
+  bf16; Keras ``fit`` in graph mode / XLA / ``mixed_float16`` / ``mixed_bfloat16``), each in its own subprocess,
+  with per-epoch curves as samples. The PyTorch eager task also saves the initial weights every other variant
+  starts from. bf16 runs on a GPU or on a CPU with bfloat16 instructions; elsewhere it is skipped, naming the CPU.
 - ``training-batch`` (:mod:`.batch_sweep`): epoch time per batch size (PyTorch eager, Keras graph), and
   the input pipeline alone (``DataLoader`` vs ``tf.data``) in images/s.
 - ``training-scaling`` (:mod:`.scaling`): 1 vs N data-parallel workers (``torchrun`` + DDP;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportgen import catalog
+from reportgen import catalog, hardware
 from reportgen.errors import ReportgenError
 from reportgen.runner import Context, Task
 from reportgen.scenarios.training.batch_sweep import run_batch_sweep
@@ -48,6 +49,8 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
         params: dict[str, Any] = {"precision": v.precision}
         if v.cuda_only and device != "cuda":
             params["unsupported"] = f"{v.label} needs a CUDA GPU; this run is on {device}"
+        elif v.cpu_flags and device == "cpu" and (lacking := hardware.lacks_cpu_flags(v.cpu_flags)):
+            params["unsupported"] = f"{v.label} on a CPU needs {lacking}"
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
                           needs=() if first else (INITIAL,), produces=(INITIAL,) if first else (), kind="training"))

@@ -91,13 +91,15 @@ def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial
         if ctx.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
         model = _torch_model(ctx, num_classes, save=save_initial)
-        return train(model, data, recipe, image_size, device=ctx.device, compile=variant == "compile",
-                     amp=variant == "amp-fp16", seed=ctx.seed)
+        amp = {"amp-fp16": torch.float16, "amp-bf16": torch.bfloat16}.get(variant)
+        return train(model, data, recipe, image_size, device=ctx.device, compile=variant == "compile", amp=amp,
+                     seed=ctx.seed)
     import keras
 
     from benchmarks.training.train_keras import train
 
-    if variant == "mixed-fp16":
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(variant)
+    if policy:
+        keras.mixed_precision.set_global_policy(policy)
     model = _keras_model(ctx, num_classes, image_size)
     return train(model, data, recipe, image_size, jit_compile=variant == "xla", seed=ctx.seed)
