@@ -5,7 +5,15 @@ from __future__ import annotations
 SIGNIFICANCE_FACTOR = 1.1  # a single measurement (no rounds) must lead the runner-up by this factor to win a row
 PRACTICAL_MARGIN = 0.05  # a ratio's whole 95% interval must lie beyond 1 +/- 5% to call one variant faster
 CONFIDENCE = 0.95  # of the interval on a ratio of round medians (t on the log ratios across rounds)
-AGREEMENT_LIMIT = 1e-3  # max |logit difference| from the reference above which a variant is flagged
+AGREEMENT_LIMIT = 1e-3  # max |logit difference| from the fp32 reference above which an fp32 variant is flagged
+# Reduced precisions round by design; their own limits (bf16 keeps 8 mantissa bits, fp16 11; INT8 is judged
+# by its accuracy change, not its logits). Above its precision's limit a variant is flagged.
+PRECISION_AGREEMENT = {"fp32": AGREEMENT_LIMIT, "fp16": 5e-2, "bf16": 1e-1, "int8": 1.0}
+
+
+def agreement_limit(precision: str) -> float:
+    """The largest logit difference from the fp32 reference expected of a variant of ``precision``."""
+    return PRECISION_AGREEMENT.get(precision, AGREEMENT_LIMIT)
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
 EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the fastest of them wins
@@ -16,4 +24,7 @@ def printed() -> dict[str, str]:
     return {"practical": f"{PRACTICAL_MARGIN:.0%}", "confidence": f"{CONFIDENCE:.0%}",
             "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}",
             "agreement": f"{AGREEMENT_LIMIT:.0e}".replace("e-0", "e-"), "top1": f"{COMPARABLE_TOP1:g}",
+            "agreement_reduced": ", ".join(f"{limit:g} for {p}" for p, limit in PRECISION_AGREEMENT.items()
+                                           if p not in ("fp32", "int8"))
+                                 + " (INT8 is judged by its accuracy change, not its logits)",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}"}

@@ -81,3 +81,15 @@ def test_compare_flags_a_slowdown_and_fails_only_when_asked(tmp_path, capsys) ->
     assert main(["compare", "20261201T000000Z-aaaa", "20261201T000000Z-aaaa", "--results-dir", str(tmp_path),
                  "--fail-on-regression"]) == 0
     assert main(["compare", "nope", "--results-dir", str(tmp_path)]) == 2
+
+
+def test_each_precision_is_held_to_its_own_agreement_limit() -> None:
+    """bf16 rounds by design: 2e-2 from the fp32 logits is expected there, and a warning sign for fp32."""
+    from reportgen.report.findings import agrees
+    from reportgen.results import make_record
+
+    def rec(precision: str, diff: float) -> dict:
+        return make_record("inference", "torch", "x", precision=precision, metrics={"max_abs_diff": diff})
+
+    assert agrees(rec("bf16", 2e-2)) and not agrees(rec("fp32", 2e-2)) and agrees(rec("fp32", 5e-6))
+    assert not agrees(rec("bf16", 0.5))

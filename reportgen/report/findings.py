@@ -70,7 +70,7 @@ def median_text(rec: Record) -> str:
 
 def agrees(rec: Record) -> bool:
     """Its logits match the reference's within the agreement limit (unknown counts as agreeing)."""
-    return (metric(rec, "max_abs_diff") or 0) <= thresholds.AGREEMENT_LIMIT
+    return (metric(rec, "max_abs_diff") or 0) <= thresholds.agreement_limit(rec["precision"])
 
 
 def accuracy_record(run: dict[str, Any], rec: Record) -> Record | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen import catalog, thresholds
+from reportgen import catalog
 from reportgen.report import findings
 from reportgen.report.charts import PART_COLORS, chart_html, color
 from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
@@ -40,8 +40,7 @@ def _detail_table(batch1: list[dict[str, Any]]) -> str:
     for r in batch1:
         diff = metric(r, "max_abs_diff")
         roof = metric(r, "roof_fraction")
-        rows.append([label(r), fmt(diff, "abs") + (" ⚠" if diff is not None and diff > thresholds.AGREEMENT_LIMIT
-                                                    else ""),
+        rows.append([label(r), fmt(diff, "abs") + ("" if findings.agrees(r) else " ⚠"),
                      fmt(metric(r, "top1_agreement"), "fraction"), fmt(metric(r, "peak_rss_mb")),
                      fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")])
     return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"],
