@@ -16,8 +16,7 @@ PAGE = "training.md"
 DASHES = {"eager": "solid", "graph": "solid", "compile": "dash", "xla": "dash", "amp-fp16": "dot", "mixed-fp16": "dot"}
 
 
-def _label(rec: dict[str, Any]) -> str:
-    return f"{name(rec['framework'])} ({rec['variant']})"
+_label = findings.training_label  # one series name for training records, shared with Home's lines
 
 
 def _curves(runs: list[dict[str, Any]], x: str, y: str, title: str, x_title: str, y_title: str) -> go.Figure:
