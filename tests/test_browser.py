@@ -200,12 +200,12 @@ def hostile_run(base: dict) -> dict:
     return run
 
 
-def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, smoke_run: Any, tmp_path: Path) -> None:
+def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, stored_run: Any, tmp_path: Path) -> None:
     """A reason `<img src=x onerror=alert(1)>` used to run in every reader's browser (stored XSS)."""
     from reportgen.report.site import build_site
     from reportgen.results import ResultStore
 
-    (base,) = ResultStore(smoke_run.results).load_all().runs
+    (base,) = ResultStore(stored_run.results).load_all().runs
     ResultStore(tmp_path / "results").save(hostile_run(base))
     build_site(tmp_path / "results", tmp_path / "site")
     for html_file in (tmp_path / "site").rglob("*.html"):  # the downloads (.json, .csv) are data, not pages

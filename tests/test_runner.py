@@ -187,6 +187,7 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
         pass
 
 
+@pytest.mark.slow
 def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None:
     """An ONNX Runtime that fails to import used to lose the NumPy and torch roofs as well."""
     from reportgen.scenarios import roof
@@ -261,6 +262,7 @@ def _gone(pids: list[int], wait_s: float = 10) -> bool:
     return not any(_alive(p) for p in pids)
 
 
+@pytest.mark.slow
 def test_a_timed_out_measurement_takes_down_workers_in_sessions_of_their_own(ctx: Context, tmp_path: Path) -> None:
     (rec,) = run_isolated(_launcher_task(tmp_path), ctx, 8, tmp_path / "w")
     assert rec["status"] == "failed" and rec["reason"].startswith("timed out after 8 s")

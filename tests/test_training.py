@@ -118,9 +118,9 @@ def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:
                if r["scenario"] == "training")
 
 
-def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
-    (run,) = ResultStore(smoke_run.results).load_all().runs
-    page = (smoke_run.site / "training.html").read_text(encoding="utf-8")
+def test_training_page_shows_the_measured_numbers(stored_run: SmokeRun) -> None:
+    (run,) = ResultStore(stored_run.results).load_all().runs
+    page = (stored_run.site / "training.html").read_text(encoding="utf-8")
     eager = next(r for r in _training(run, "training") if r["framework"] == "torch" and r["variant"] == "eager")
     assert f"{eager['metrics']['initial_loss']['value']:.4f}" in page
     for chart in ("train-top1-epoch", "train-top1-time", "train-throughput", "train-memory", "train-batch",
@@ -128,7 +128,7 @@ def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
         assert f'id="{chart}"' in page
     assert "keras-team/keras#20585" in page
     assert "oneDNN on" in page
-    assert "Training speed" in (smoke_run.site / "scorecard.html").read_text(encoding="utf-8")
+    assert "Training speed" in (stored_run.site / "scorecard.html").read_text(encoding="utf-8")
 
 
 def _image_folder(root: Path, classes: int = 3, per_class: int = 10) -> Path:
