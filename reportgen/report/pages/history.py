@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from reportgen.report import findings
 from reportgen.report.charts import chart_html, color
-from reportgen.report.escape import code, link
+from reportgen.report.escape import MD, code, link
 from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance
 from reportgen.report.pages.downloads import run_files
 from reportgen.results import LoadedResults
@@ -64,10 +64,10 @@ def _summary(series: Series) -> str:
     for name, points in series.items():
         values = [metric(rec, METRIC) for _, rec in points]
         median = statistics.median(values)
-        rows.append([name, str(len(values)), fmt(min(values), "ms"), fmt(median, "ms"), fmt(max(values), "ms"),
-                     fmt(values[-1], "ms"), f"{values[-1] / median:.2f}×"])
-    return md_table(["framework (variant)", "runs", "best (ms)", "median (ms)", "worst (ms)", "latest (ms)",
-                     "latest / median"], rows)
+        spread = f"{fmt(median, 'ms')} [{fmt(min(values), 'ms')}, {fmt(max(values), 'ms')}]"
+        rows.append([name, str(len(values)), spread, fmt(values[-1], "ms"), f"{values[-1] / median:.2f}×"])
+    return md_table(["framework (variant)", "runs", "median [best, worst] (ms)", "latest (ms)", "latest / median"],
+                    rows)
 
 
 def _runs_table(runs: list[Run], counts: Counter[str]) -> str:
@@ -89,9 +89,10 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
         return section
     changes = findings.history_changes(runs)
     section["changes"] = md_table(
-        ["from run", "to run", "framework (variant)", "before (ms)", "after (ms)", "speed-up [interval]", "verdict"],
-        [[code(c["base"]), code(c["new"]), c["label"], fmt(c["before_ms"], "ms"), fmt(c["after_ms"], "ms"),
-          findings.ratio_text(c), c["verdict"]] for c in changes]) if changes else ""
+        ["framework (variant)", "before → after (ms)", "speed-up [interval], verdict", "runs (from → to)"],
+        [[c["label"], f"{fmt(c['before_ms'], 'ms')} → {fmt(c['after_ms'], 'ms')}",
+          f"{findings.ratio_text(c)}, {c['verdict']}", MD("{} → {}").format(code(c["base"]), code(c["new"]))]
+         for c in changes]) if changes else ""
     return {**section, "summary": _summary(series),
             "chart": chart_html(_figure(series, machine), f"history-{machine}",
                                 f"Median batch-1 latency of each run on {machine}; hover for the run and its IQR")}
