@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report import findings
-from reportgen.report.charts import SERIES_COLORS, chart_html
+from reportgen.report.charts import Styles, chart_html
 from reportgen.report.escape import MD, code
 from reportgen.report.format import by_machine, featured_run, fmt, label, machine_line, md_table, metric, provenance
 from reportgen.results import METRICS, LoadedResults
@@ -57,10 +57,11 @@ def _section(name: str, title: str, machines: list[str],
         return section
     ref = values[machines[0]]
     fig = go.Figure()
-    for i, mid in enumerate(machines):
+    styles = Styles()  # each machine a colour and a pattern of its own
+    for mid in machines:
         vals = [values[mid].get((name, s)) for s in series]
         fig.add_trace(go.Bar(
-            y=series, x=vals, name=mid, orientation="h", marker_color=SERIES_COLORS[i % len(SERIES_COLORS)],
+            y=series, x=vals, orientation="h", **styles.series(mid),
             customdata=[_times(_ratio(v, ref.get((name, s)))) for v, s in zip(vals, series, strict=True)],
             hovertemplate=f"%{{x:.3g}} {unit}, %{{customdata}} the reference<extra>{mid}</extra>",
         ))

@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report import findings
-from reportgen.report.charts import chart_html, color
+from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, log_ticks
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance
 from reportgen.report.pages.downloads import run_files
@@ -17,7 +17,6 @@ from reportgen.results import LoadedResults
 
 PAGE = "history.md"
 METRIC = "latency_ms_p50"
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
 Run = dict[str, Any]
 Series = dict[str, list[tuple[Run, dict[str, Any]]]]  # label -> (run, record) per point, oldest first
@@ -40,22 +39,20 @@ def _when(run: Run) -> str:
 
 def _figure(series: Series, machine: str) -> go.Figure:
     fig = go.Figure()
-    per_framework: dict[str, int] = {}
-    for name, points in series.items():
-        framework = points[0][1]["framework"]
-        nth = per_framework[framework] = per_framework.get(framework, -1) + 1
+    styles = Styles()
+    for name, points in sorted(series.items(), key=lambda kv: kv[1][0][1]["framework"]):  # grouped by framework
         fig.add_trace(go.Scatter(
-            x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points], name=name,
-            mode="lines+markers",
-            line={"color": color(framework),
-                  "dash": DASHES[nth % len(DASHES)]},
+            x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points],
+            mode="lines+markers", **styles.line(points[0][1]["framework"], name),
             customdata=[[run["run_id"], fmt(metric(rec, "latency_ms_iqr"), "ms"), run["profile"]["name"],
                          run["status"]] for run, rec in points],
             hovertemplate="run %{customdata[0]} (%{customdata[2]}, %{customdata[3]})<br>"
                           "median %{y:.2f} ms, IQR %{customdata[1]} ms<extra>%{fullData.name}</extra>",
         ))
+    values = [metric(rec, METRIC) for points in series.values() for _, rec in points]
     fig.update_layout(title=f"Median batch-1 latency per run on {machine}", xaxis_title="run started (UTC)",
-                      yaxis={"title": {"text": "latency (ms, log scale)"}, "type": "log"})
+                      yaxis={"title": {"text": "latency (ms, log scale)"}, **log_ticks(values)},
+                      legend=GROUPED_LEGEND)
     return fig
 
 

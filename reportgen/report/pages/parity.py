@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen import catalog
-from reportgen.report.charts import chart_html, color
+from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
@@ -33,8 +33,8 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
     """INT8 files: size against accuracy change, one marker per file (in the legend and on hover, never as
     overlapping labels), with the change also as a count of held-out images."""
     fig = go.Figure()
-    symbols = ("circle", "square", "diamond", "triangle-up", "x", "star")
-    for i, rec in enumerate(r for r in conversions if r["precision"] == "int8"):
+    styles = Styles()
+    for rec in (r for r in conversions if r["precision"] == "int8"):
         par = parity.get(rec["variant"])
         if par is None or "model_size_mb" not in rec["metrics"]:
             continue
@@ -42,8 +42,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
         changed = round(metric(par, "top1_delta") * images)
         fig.add_trace(go.Scatter(
             x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers",
-            name=f"{name(par['framework'])} {rec['variant']}",
-            marker={"size": 14, "color": color(par["framework"]), "symbol": symbols[i % len(symbols)]},
+            **styles.line(par["framework"], f"{name(par['framework'])} {rec['variant']}", size=14),
             customdata=[[f"{changed:+d} of {images} images"]],
             hovertemplate="%{x:.2f} MB, top-1 change %{y:+.3f} (%{customdata[0]})<extra>%{fullData.name}</extra>",
         ))
@@ -54,7 +53,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
                                  hovertemplate="%{x:.1f} MB, the float model<extra></extra>"))
     fig.update_layout(title="Model size against accuracy change after INT8 quantization",
                       xaxis_title="model file (MB)", yaxis_title="top-1 change vs fp32",
-                      legend={"orientation": "h", "y": -0.25})
+                      legend={**GROUPED_LEGEND, "orientation": "h", "y": -0.25})
     return fig
 
 
