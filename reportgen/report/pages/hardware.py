@@ -6,7 +6,7 @@ from typing import Any
 
 from reportgen.hardware import LIBRARIES
 from reportgen.report.escape import MD, code
-from reportgen.report.format import collapsed, fmt, label, md_table, name, provenance, records
+from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "hardware.md"
@@ -47,6 +47,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                             [[k, MD(", ").join(code(f"{n}={v}") for n, v in t.items())] for k, t in threads.items()]),
         "thread_env": m["thread_env"],
         "matrix": md_table(["scenario", "runtime / variant", "batch", "status", "records"], matrix),
+        "for_inference": any(r["scenario"] == "conversion" and conversion_model(r) == "inference"
+                             for r in run["records"]),
         "runs": md_table(["run", "machine", "profile, state", "records ok / not ok"], runs),
         "problems": loaded.problems,
     }

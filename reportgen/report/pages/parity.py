@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from reportgen import catalog
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
-from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "parity.md"
@@ -22,7 +22,7 @@ def _converter_rates(loaded: LoadedResults) -> str:
         for rec in run["records"]:
             converter = rec["settings"].get("converter")
             if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"] \
-                    and _model(rec) != "inference":  # the timed model's files repeat the same converters
+                    and conversion_model(rec) != "inference":  # the timed model's files repeat the same converters
                 tried[converter] += 1
                 worked[converter] += int(metric(rec, "convert_ok") == 1)
     rows = [[code(c), str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
@@ -65,14 +65,6 @@ def _with_count(rec: dict[str, Any]) -> str:
     return f"{_signed(delta)} ({round(delta * images):+d} of {images} images)"
 
 
-def _model(rec: dict[str, Any]) -> str | None:
-    """Which model a conversion record converted (the catalog's ``inference`` or ``digits``), None if unknown."""
-    try:
-        return catalog.conversion(rec["framework"], rec["variant"]).model
-    except KeyError:
-        return None
-
-
 def _conversions_table(recs: list[dict[str, Any]]) -> str:
     """Exports of one model: converter, result, time and file size (failures are listed below the tables)."""
     return md_table(["from", "export", "converter", "result", "time (s)", "file (MB)"],
@@ -95,8 +87,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             [[name(r["framework"]), str(r["settings"].get("num_classes", "")),
               fmt(metric(r, "params_trainable"), "count"), fmt(metric(r, "params_total"), "count"), _macs(r)]
              for r in facts]) if facts else "",
-        "conversions": _conversions_table([r for r in conversions if _model(r) == "digits"]),
-        "timed_conversions": _conversions_table([r for r in conversions if _model(r) == "inference"]),
+        "conversions": _conversions_table([r for r in conversions if conversion_model(r) == "digits"]),
+        "timed_conversions": _conversions_table([r for r in conversions if conversion_model(r) == "inference"]),
         "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
                                 if r["status"] != "ok"],
         "rates": _converter_rates(loaded),
