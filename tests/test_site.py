@@ -62,3 +62,23 @@ def test_table_helpers() -> None:
     assert fmt(12.345, "ms") == "12.3" and fmt(0.41574, "ms") == "0.416" and fmt(1234.5) == "1,234"
     assert md_table(["a", "b"], [["x|y", "1"]]) == "| a | b |\n|---|---|\n| x&#124;y | 1 |"  # escaped, not split
     assert md_table(["a"], [[MD("**b**")]]).endswith("| **b** |")  # Markdown composed by reportgen is kept
+
+
+def test_404_links_from_the_published_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """404.html is served at any depth, so its links are absolute: from REPORTGEN_SITE_URL's path when set
+    (GitHub Pages serves a project site under /<repo>/), from the host's root when not."""
+    build_site(tmp_path / "results", tmp_path / "root")
+    assert 'href="/assets/' in (tmp_path / "root" / "404.html").read_text()
+    monkeypatch.setenv(site_module.SITE_URL_VARIABLE, "https://owner.github.io/reportgen")
+    build_site(tmp_path / "results", tmp_path / "sub")
+    page = (tmp_path / "sub" / "404.html").read_text()
+    assert 'href="/reportgen/assets/' in page and 'href="/assets/' not in page
+    assert 'href="assets/' in (tmp_path / "sub" / "index.html").read_text()  # the other pages stay relative
+
+
+@pytest.mark.parametrize("url", ["/reportgen/", "owner.github.io/reportgen", "ftp://host/x/"])
+def test_a_site_url_that_is_not_an_address_is_named(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(site_module.SITE_URL_VARIABLE, url)
+    with pytest.raises(ReportgenError, match="REPORTGEN_SITE_URL=.* is not a full address"):
+        build_site(tmp_path / "results", tmp_path / "site")
+    assert not (tmp_path / "site").exists()

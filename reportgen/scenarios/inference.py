@@ -29,7 +29,7 @@ OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "fail
 def unsupported(variant: Variant, device: str) -> str | None:
     """Why ``variant`` does not run on ``device``, or None when it does (on a CPU: one with the flags it needs)."""
     if variant.cuda_only and device != "cuda":
-        return f"{variant.label} needs a CUDA GPU; this run is on {device}"
+        return f"{variant.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
     if variant.cpu_flags and (variant.cpu_only or device == "cpu"):
         lacking = hardware.lacks_cpu_flags(variant.cpu_flags)
         if lacking:

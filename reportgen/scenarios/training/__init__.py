@@ -48,7 +48,7 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
             continue
         params: dict[str, Any] = {"precision": v.precision}
         if v.cuda_only and device != "cuda":
-            params["unsupported"] = f"{v.label} needs a CUDA GPU; this run is on {device}"
+            params["unsupported"] = f"{v.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
         elif v.cpu_flags and device == "cpu" and (lacking := hardware.lacks_cpu_flags(v.cpu_flags)):
             params["unsupported"] = f"{v.label} on a CPU needs {lacking}"
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
