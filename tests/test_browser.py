@@ -28,6 +28,8 @@ try:
 except ImportError:  # the test extra is not installed: the test skips
     sync_playwright = None
 
+pytestmark = pytest.mark.slow  # a real browser: a minute or two on 2 cores
+
 CHROMIUM = (os.environ.get("REPORTGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
             or shutil.which("google-chrome") or "/usr/bin/chromium")
 PREFIXES = ["/", "/reportgen/"]
