@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen import catalog
+from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
 from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
@@ -93,6 +93,12 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
     if failed:
         table += "\n\nStopped early: " + "; ".join(f"{label(r)} at batch {r['batch_size']} ({r['reason']})"
                                                    for r in failed)
+    flat = [r for r in recs if r["settings"].get("sweep_stop")]
+    if flat:
+        table += (f"\n\nStopped where throughput flattened (at the first batch size that added under "
+                  f"{thresholds.printed()['sweep_flat']} over the best smaller one; – marks batch sizes not "
+                  "measured): "
+                  + ", ".join(f"{label(r)} at batch {r['batch_size']}" for r in flat) + ".")
     return chart_html(fig, "throughput-sweep", "Images per second at each batch size"), table
 
 
