@@ -226,3 +226,19 @@ def test_same_command_trains_to_the_same_numbers(tmp_path: Path) -> None:
     assert [r["status"] for r in runs] == ["ok", "ok"]
     for key in ("train_loss", "val_loss", "val_top1"):
         assert runs[0]["samples"][key] == runs[1]["samples"][key], key
+
+
+def test_quick_probes_the_speed_of_every_variant_but_the_reference_loops() -> None:
+    from reportgen import catalog
+    from reportgen.config import PROFILES, profile_settings
+    from reportgen.scenarios import training
+
+    profile = profile_settings(PROFILES["quick"])
+    assert 0 < profile["training"]["probe_epochs"] < profile["training"]["epochs"]
+    tasks = [t for t in training.plan(["torch", "tensorflow"], profile, "cpu", 2) if t.scenario == "training"]
+    probed = {t.variant: t.params.get("probe_epochs") for t in tasks if t.framework == "torch"}
+    assert probed["eager"] is None and probed["compile"] == profile["training"]["probe_epochs"]
+    references = {(v.framework, v.name) for v in catalog.training_references()}
+    assert {(t.framework, t.variant) for t in tasks if "probe_epochs" not in t.params} == references
+    smoke = profile_settings(PROFILES["smoke"])  # the whole recipe everywhere: it is short already
+    assert not any("probe_epochs" in t.params for t in training.plan(["torch"], smoke, "cpu", 2))

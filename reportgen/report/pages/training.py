@@ -83,7 +83,8 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
         if r["status"] != "ok":
             rows.append([_label(r), r["status"]] + [""] * (len(header) - 2))
             continue
-        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
+        target = (_probe(r) or (fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached")
+                                else "not reached"))
         rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
                     + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
@@ -92,10 +93,16 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
 
 def _learning_table(recs: list[dict[str, Any]]) -> str:
     """What every variant learned, from the same first batch; failures with their reasons."""
-    rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}", fmt(metric(r, "final_top1"), "fraction"),
+    rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}",
+             fmt(metric(r, "final_top1"), "fraction") + (f" ({_probe(r)})" if _probe(r) else ""),
              f"{metric(r, 'final_loss'):.3f}"] if r["status"] == "ok" else [_label(r), r["status"], r["reason"], ""]
             for r in recs]
     return md_table(["variant", "first-batch loss", "final top-1", "final val loss"], rows)
+
+
+def _probe(r: dict[str, Any]) -> str | None:
+    """``speed probe, 2 epochs`` for a variant that ran a shortened recipe (see TrainingSettings.probe_epochs)."""
+    return f"speed probe, {r['settings']['epochs']} epochs" if r["settings"].get("probe") else None
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
@@ -107,7 +114,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     pipeline = records(run, "input-pipeline")
     scaling_all = records(run, "training-scaling", status=None)
     scaling = [r for r in scaling_all if r["status"] == "ok"]
-    first = ok[0]["settings"] if ok else {}
+    full = [r for r in ok if not _probe(r)]  # the recipe as the reference loops ran it
+    first = (full or ok)[0]["settings"] if ok else {}
+    probes = [r for r in ok if _probe(r)]
     cuda = any(r["device"] == "cuda" for r in recs)
     charts = []
     if ok:
@@ -131,6 +140,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "train_images": first.get("train_images"), "val_images": first.get("val_images"),
                   "image_size": first.get("image_size"), "recipe": first.get("recipe", {}),
                   "target": first.get("target_top1"), "threads": first.get("threads"),
+                  "probes": ", ".join(_label(r) for r in probes),
+                  "probe_epochs": probes[0]["settings"]["epochs"] if probes else None,
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
