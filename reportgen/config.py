@@ -55,7 +55,11 @@ class InferenceSettings:
 
     image_size: int = 224
     num_classes: int = 1000
-    rounds: int = 3  # independent, interleaved repeats of each variant's batch-1 latency
+    rounds: int = 3  # independent, interleaved repeats of each variant's batch-1 latency (the minimum)
+    # then more rounds, up to max_rounds (at most rounds, 0 included: none), for the variants whose verdict
+    # against the reference is still open, while their estimated cost fits in extra_rounds_s seconds
+    max_rounds: int = 0
+    extra_rounds_s: float = 120.0
     batch_sizes: tuple[int, ...] = (1, 8, 32, 128)  # throughput sweep on CPU (first round only)
     batch_sizes_cuda: tuple[int, ...] = (1, 8, 32, 128, 256, 512)  # on a GPU; stops at out-of-memory
     thread_counts: tuple[int, ...] = (0, 1)  # batch-1 latency per thread count; 0: the run's default
@@ -65,6 +69,8 @@ class InferenceSettings:
 
     def __post_init__(self) -> None:
         _require(self, at_least_one=("image_size", "num_classes", "rounds", "batch_sizes", "batch_sizes_cuda"))
+        if self.extra_rounds_s < 0:
+            raise ReportgenError(f"inference.extra_rounds_s must be 0 or more, got {self.extra_rounds_s!r}")
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
         inference=InferenceSettings(
-            rounds=3, timing=TimingSettings(warmup=5, min_count=30, min_time_s=1.5, max_time_s=10.0),
+            rounds=3, max_rounds=5, timing=TimingSettings(warmup=5, min_count=30, min_time_s=1.5, max_time_s=10.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
         training=TrainingSettings(probe_epochs=2),
     ),
@@ -184,7 +190,8 @@ PROFILES: dict[str, Profile] = {
         description="Longer timed loops for a workstation or a GPU box.",
         timeout_s=1800.0,
         inference=InferenceSettings(
-            rounds=5, timing=TimingSettings(warmup=10, min_count=100, min_time_s=5.0, max_time_s=30.0),
+            rounds=5, max_rounds=8, extra_rounds_s=600.0,
+            timing=TimingSettings(warmup=10, min_count=100, min_time_s=5.0, max_time_s=30.0),
             sweep_timing=TimingSettings(warmup=2, min_count=5, min_time_s=3.0, max_time_s=30.0)),
         training=TrainingSettings(dataset="cifar10", epochs=15, batch_size=128, learning_rate=0.05,
                                   target_top1=0.8, scaling_epochs=3),
@@ -194,7 +201,8 @@ PROFILES: dict[str, Profile] = {
         description="Everything at full size, for GPU machines and publication.",
         timeout_s=3600.0,
         inference=InferenceSettings(
-            rounds=5, timing=TimingSettings(warmup=20, min_count=300, min_time_s=10.0, max_time_s=60.0),
+            rounds=5, max_rounds=10, extra_rounds_s=1800.0,
+            timing=TimingSettings(warmup=20, min_count=300, min_time_s=10.0, max_time_s=60.0),
             sweep_timing=TimingSettings(warmup=3, min_count=10, min_time_s=5.0, max_time_s=60.0)),
         training=TrainingSettings(dataset="cifar10", image_size=224, epochs=15, batch_size=128, learning_rate=0.05,
                                   target_top1=0.8, batch_sizes=(32, 128, 256), scaling_epochs=3),

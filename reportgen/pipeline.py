@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from reportgen.backends import missing_reason
 from reportgen.config import Profile, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
 from reportgen.lock import RunLock
+from reportgen.measure import machine_load
 from reportgen.paths import ensure_writable
 from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
 from reportgen.runner import Context, Task, failed_record, member_task, run_isolated
-from reportgen.scenarios import training
+from reportgen.scenarios import inference, training
 
 
 @dataclass
@@ -98,31 +100,61 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
     columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
+    fds = (lock.fd,) if lock.fd is not None else ()
+    rounds = [i for i, t in enumerate(tasks) if t.scenario == "inference" and not t.params.get("threads")]
+    rounds_stop = ""
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("starting", total=len(tasks))
-        for task in tasks:
-            if task.key in done and all((ctx.artifacts / p).exists() for p in task.produces):
-                progress.advance(bar)
-                continue
+
+        def execute(task: Task) -> float:
+            """Run one task, store its records at once; returns the seconds it took."""
             progress.update(bar, description=task.label)
-            started = time.perf_counter()
-            records = _run_one(task, ctx, run, (lock.fd,) if lock.fd is not None else ())
+            started, load = time.perf_counter(), machine_load.snapshot()
+            records = _run_one(task, ctx, run, fds)
             seconds = time.perf_counter() - started
+            foreign = machine_load.foreign_share(load, machine_load.snapshot())  # was the machine ours?
             for record in records:
                 record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
+                if foreign is not None:
+                    record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"])
             run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
             store.save(run)
             _report(console, task, records, seconds)
             progress.advance(bar)
+            return seconds
+
+        for index, task in enumerate(tasks):
+            if task.key in done and all((ctx.artifacts / p).exists() for p in task.produces):
+                progress.advance(bar)
+            else:
+                execute(task)
+            if rounds and index == rounds[-1]:  # the planned rounds are done: more where a verdict is open
+                rounds_stop = _extra_rounds(run, device, threads, execute, lambda n: progress.update(
+                    bar, total=progress.tasks[0].total + n))
+                console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
 
     console.print(duration_table(run["records"]))
-    run["records"] = scenarios.finish(ctx, run["records"])
+    run["records"] = scenarios.finish(ctx, run["records"], rounds_stop)
     # A run with nothing measured is a failed run: it is kept, but never shown as this machine's result.
     ok = any(r["status"] == "ok" for r in run["records"])
     run["status"], run["finished_at"] = "complete" if ok else "failed", utc_now()
     path = store.save(run)
     shutil.rmtree(ctx.artifacts, ignore_errors=True)
     return run, path
+
+
+def _extra_rounds(run: dict[str, Any], device: str, threads: int, execute: Callable[[Task], float],
+                  grow: Callable[[int], None]) -> str:
+    """Add rounds while a verdict is open, within the profile's maximum and time budget; returns why they
+    stopped (:func:`reportgen.scenarios.inference.next_round`)."""
+    spent = 0.0
+    while True:
+        more, why = inference.next_round(run["records"], run["profile"], run["options"]["frameworks"], device,
+                                         threads, spent)
+        if not more:
+            return why
+        grow(len(more))
+        spent += sum(execute(task) for task in more)
 
 
 def _run_one(task: Task, ctx: Context, run: dict[str, Any], inherit_fds: tuple[int, ...]) -> list[dict[str, Any]]:

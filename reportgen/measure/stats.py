@@ -73,6 +73,22 @@ def paired_speedup(base_round_medians: Sequence[float], cand_round_medians: Sequ
             "method": f"per-round median ratios, {CONFIDENCE:.0%} t-interval on their logs"}
 
 
+def calm_speedup(base: dict[int, float], cand: dict[int, float], disturbed: set[int]) -> dict[str, Any]:
+    """:func:`paired_speedup` over the rounds both were measured in (by round number), leaving out the
+    ``disturbed`` rounds (the machine was not ours). With fewer than 2 calm rounds a verdict that needs an
+    interval is ``inconclusive``; with none, the ratio is the one measured and there is no verdict."""
+    common = sorted(set(base) & set(cand))
+    calm = [i for i in common if i not in disturbed]
+    if len(calm) == len(common):
+        return {**paired_speedup([base[i] for i in common], [cand[i] for i in common]), "disturbed": 0}
+    if calm:
+        result = paired_speedup([base[i] for i in calm], [cand[i] for i in calm])
+    else:
+        result = {**paired_speedup([base[i] for i in common], [cand[i] for i in common]), "low": None, "high": None,
+                  "verdict": "inconclusive"}
+    return {**result, "disturbed": len(common) - len(calm), "rounds": len(calm)}
+
+
 def median_halfwidth(round_medians: Sequence[float]) -> float | None:
     """Relative half-width of the interval on a variant's median across rounds (None with one round)."""
     interval = log_interval(round_medians)

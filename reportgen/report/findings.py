@@ -42,9 +42,21 @@ def round_medians(rec: Record) -> list[float]:
     return rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
 
 
+def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
+    """A batch-1 record's median latency by round number, and the rounds measured on a disturbed machine
+    (other processes or the hypervisor took more than ``DISTURBED_SHARE`` of the CPU)."""
+    medians = round_medians(rec)
+    numbers = rec["settings"].get("round_numbers") or list(range(len(medians)))
+    shares = rec["settings"].get("round_foreign_cpu") or [rec["settings"].get("foreign_cpu") or 0.0] * len(medians)
+    return (dict(zip(numbers, medians, strict=True)),
+            {n for n, share in zip(numbers, shares, strict=False) if share > thresholds.DISTURBED_SHARE})
+
+
 def compare(base: Record, cand: Record) -> dict[str, Any]:
-    """How much faster ``cand`` is than ``base``: paired by round, with its interval and verdict."""
-    return stats.paired_speedup(round_medians(base), round_medians(cand))
+    """How much faster ``cand`` is than ``base``: paired by round, with its interval and verdict; rounds in
+    which either was measured on a disturbed machine are left out (:func:`stats.calm_speedup`)."""
+    (b, bad_b), (c, bad_c) = rounds(base), rounds(cand)
+    return stats.calm_speedup(b, c, bad_b | bad_c)
 
 
 def versus_reference(recs: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -57,9 +69,29 @@ def versus_reference(recs: list[Record]) -> dict[tuple[str, str], dict[str, Any]
 
 def ratio_text(cmp: dict[str, Any]) -> str:
     """``2.09x [1.95, 2.24]``: a speed-up with its interval (or the number of rounds when there is none)."""
+    left_out = f"; {cmp['disturbed']} disturbed round(s) left out" if cmp.get("disturbed") else ""
     if cmp["low"] is None:
-        return f"{cmp['speedup']:.2f}x (1 round: no interval)"
-    return f"{cmp['speedup']:.2f}x [{cmp['low']:.2f}, {cmp['high']:.2f}]"
+        return f"{cmp['speedup']:.2f}x ({cmp['rounds']} calm round(s): no interval{left_out})" if left_out \
+            else f"{cmp['speedup']:.2f}x (1 round: no interval)"
+    return f"{cmp['speedup']:.2f}x [{cmp['low']:.2f}, {cmp['high']:.2f}]" + (f" ({left_out[2:]})" if left_out else "")
+
+
+def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
+    """How often the machine was not ours while inference was timed: measurements (tasks) measured, how many
+    were disturbed, the largest foreign and steal shares; None where the run did not measure it."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for r in run["records"]:
+        if r["scenario"] in ("inference", "threads", "startup") and "foreign_cpu" in r["settings"]:
+            tasks[r["settings"].get("task", "")] = r["settings"]
+    for r in batch1(run):  # merged records keep their rounds' tasks and shares
+        rounds = zip(r["settings"].get("round_tasks") or [], r["settings"].get("round_foreign_cpu") or [], strict=False)
+        for task, share in rounds:
+            tasks.setdefault(task, {"foreign_cpu": share})
+    if not tasks:
+        return None
+    shares = [s["foreign_cpu"] for s in tasks.values()]
+    return {"tasks": len(shares), "disturbed": sum(s > thresholds.DISTURBED_SHARE for s in shares),
+            "worst": max(shares), "steal": max(s.get("steal_cpu", 0.0) for s in tasks.values())}
 
 
 def median_text(rec: Record) -> str:
@@ -120,6 +152,15 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     versus = versus_reference(recs)
     ref = catalog.reference().label
     lines = []
+    load = disturbance(run)
+    if load and load["disturbed"]:
+        undecided = sum(1 for cmp in versus.values() if cmp.get("disturbed") and cmp["verdict"] == "inconclusive")
+        steal = f", the hypervisor's steal up to {load['steal']:.0%}" if load["steal"] > 0.01 else ""
+        lines.append(finding("Disturbed machine", f"other processes took more than "
+                             f"{thresholds.printed()['disturbed']} of the CPU during {load['disturbed']} of "
+                             f"{load['tasks']} inference measurements (up to {load['worst']:.0%}{steal}). Their "
+                             f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
+                             "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
     fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
     if fp32 and versus:
         best = fp32[0]

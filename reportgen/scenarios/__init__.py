@@ -20,7 +20,8 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
             + conversion.plan(frameworks) + training.plan(frameworks, profile, device, threads))
 
 
-def finish(ctx: Context, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The run's final records: rounds pooled, efficiency against the roof, parity of every conversion."""
+def finish(ctx: Context, records: list[dict[str, Any]], rounds_stop: str = "") -> list[dict[str, Any]]:
+    """The run's final records: rounds pooled (with why the rounds stopped), efficiency against the roof,
+    parity of every conversion."""
     records = [r for r in records if r["scenario"] != "parity" or r["status"] != "ok"]
-    return efficiency.add_efficiency(inference.merge_rounds(records)) + parity.compare_outputs(ctx)
+    return efficiency.add_efficiency(inference.merge_rounds(records, rounds_stop)) + parity.compare_outputs(ctx)

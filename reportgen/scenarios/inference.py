@@ -54,6 +54,47 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     return tasks
 
 
+def next_round(records: list[dict[str, Any]], profile: dict[str, Any], frameworks: list[str], device: str,
+               threads: int, spent_s: float) -> tuple[list[Task], str]:
+    """One more round for the variants whose verdict against the reference is still open (the reference is
+    timed again beside them: rounds are paired), or no tasks and why the rounds stop.
+
+    ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
+    """
+    settings = profile["inference"]
+    limit = max(settings["rounds"], settings.get("max_rounds") or 0)
+    timed: dict[tuple[str, str], dict[int, float]] = {}
+    disturbed: dict[tuple[str, str], set[int]] = {}
+    cost: dict[int, dict[str, float]] = {}  # round -> task -> seconds
+    for r in records:
+        if r["scenario"] == "inference" and r["batch_size"] == 1 and r["status"] == "ok" \
+                and "round" in r["settings"]:
+            key, number = (r["framework"], r["variant"]), r["settings"]["round"]
+            timed.setdefault(key, {})[number] = r["metrics"]["latency_ms_p50"]["value"]
+            if r["settings"].get("foreign_cpu", 0.0) > thresholds.DISTURBED_SHARE:
+                disturbed.setdefault(key, set()).add(number)
+            cost.setdefault(number, {})[r["settings"].get("task", "")] = r["settings"].get("task_s", 0.0)
+    done = 1 + max(cost, default=-1)
+    ref = catalog.reference()
+    ran = f"{done} round(s) of batch-1 timing"
+    if done >= limit:
+        return [], f"{ran}, the profile's maximum"
+    if (ref.runtime, ref.name) not in timed:
+        return [], f"{ran}: the reference was not timed, so no verdict can call for more"
+    base = timed[(ref.runtime, ref.name)]
+    open_ = [v for v in catalog.selected(frameworks) if v is not ref and (v.runtime, v.name) in timed
+             and stats.calm_speedup(base, timed[(v.runtime, v.name)], disturbed.get((ref.runtime, ref.name), set())
+                                    | disturbed.get((v.runtime, v.name), set()))["verdict"] == "inconclusive"]
+    if not open_:
+        return [], f"{ran}: every verdict against the reference decided"
+    tasks = _shared([v for v in catalog.selected(frameworks) if v in open_ or v is ref], device, done, None)
+    estimate = sum(cost[done - 1].get(t.key.replace(f"round{done}", f"round{done - 1}"), 0.0) for t in tasks)
+    if spent_s + estimate > settings.get("extra_rounds_s", 0.0):
+        return [], (f"{ran}: {len(open_)} verdict(s) still open, but another round would pass the "
+                    f"{settings.get('extra_rounds_s', 0.0):g} s budget for extra rounds")
+    return tasks, ""
+
+
 def _params(v: Variant, device: str, round_: int, threads: int | None, fresh: bool) -> dict[str, Any]:
     return {"round": round_, "threads": threads, "fresh": fresh, "precision": v.precision,
             "device": "cpu" if v.cpu_only else device, "unsupported": unsupported(v, device)}
@@ -173,7 +214,7 @@ def flattened(batch: int, throughput: float, best: float) -> str | None:
 STARTUP_PARTS = ("import_s", "load_s", "first_call_s", "cold_start_s")
 
 
-def merge_rounds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[dict[str, Any]]:
     """Pool each variant's rounds into one record per measurement.
 
     Batch-1 latency: all raw samples, the round medians (in round order: rounds are the independent unit
@@ -190,19 +231,26 @@ def merge_rounds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             groups.setdefault((rec["scenario"], rec["framework"], rec["variant"], rec["device"]), []).append(rec)
         else:
             rest.append(rec)
-    merged = [_merge_startup(g) if key[0] == "startup" else _merge_latency(g) for key, g in groups.items()]
+    merged = [_merge_startup(g) if key[0] == "startup" else _merge_latency(g, rounds_stop)
+              for key, g in groups.items()]
     return rest + merged
 
 
 def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     first = group[0]
-    settings = {k: v for k, v in first["settings"].items() if k not in ("round", "task", "samples", "timing")}
+    settings = {k: v for k, v in first["settings"].items()
+                if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu")}
     settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group),
                     **extra)
     if all("task_s" in r["settings"] for r in group):
         settings["task_s"] = round(sum(r["settings"]["task_s"] for r in group), 2)  # every round's task together
     if "timing" in first["settings"]:
         settings["timing"] = first["settings"]["timing"]
+    if all("foreign_cpu" in r["settings"] for r in group):  # per round, in round order: was the machine ours?
+        settings["round_foreign_cpu"] = [r["settings"]["foreign_cpu"] for r in group]
+        settings["round_tasks"] = [r["settings"].get("task") for r in group]
+    if "round" in first["settings"]:  # which round each value came from: comparisons pair rounds by number
+        settings["round_numbers"] = [r["settings"]["round"] for r in group]
     return settings
 
 
@@ -215,7 +263,7 @@ def _merge_startup(group: list[dict[str, Any]]) -> dict[str, Any]:
                        settings=_merged_settings(group))
 
 
-def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
+def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[str, Any]:
     group.sort(key=lambda r: r["settings"]["round"])
     first = group[0]
     samples = [s for r in group for s in r["samples"]["latency_ms"]]
@@ -230,7 +278,8 @@ def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
     spread = max(medians) / min(medians) - 1
     halfwidth = stats.median_halfwidth(medians)  # None with one round: no interval, so no noise verdict either
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
-                                median_halfwidth=halfwidth, noisy=stats.too_noisy(medians))
+                                median_halfwidth=halfwidth, noisy=stats.too_noisy(medians),
+                                **({"rounds_stop": rounds_stop} if rounds_stop else {}))
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,
                        samples={"latency_ms": samples}, settings=settings)

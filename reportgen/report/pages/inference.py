@@ -193,7 +193,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                            roof_line),
         "problems": problem_rows(run),
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
-                     "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1)},
+                     "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1),
+                     "rounds_stop": settings.get("rounds_stop")},
     }
 
 

@@ -1,0 +1,53 @@
+"""A disturbed machine is seen, and its rounds are left out of the verdicts they would skew."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from reportgen.measure import machine_load
+from reportgen.measure.machine_load import Snapshot
+from reportgen.report import findings
+from reportgen.thresholds import DISTURBED_SHARE
+
+
+def test_the_foreign_share_is_what_the_machine_spent_beyond_this_run() -> None:
+    before = Snapshot(wall_s=0.0, busy_s=100.0, steal_s=1.0, own_s=10.0, cpus=2)
+    after = Snapshot(wall_s=10.0, busy_s=115.0, steal_s=3.0, own_s=20.0, cpus=2)  # 15 s busy, 10 of them ours
+    assert machine_load.foreign_share(before, after) == {"foreign": 0.25, "steal": 0.1}
+    assert machine_load.foreign_share(None, after) is None
+
+
+@pytest.mark.skipif(machine_load.snapshot() is None, reason="no /proc/stat on this system")
+def test_a_process_that_is_not_ours_loading_a_core_is_seen() -> None:
+    before = machine_load.snapshot()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(2.0)
+        after = machine_load.snapshot()  # before it is waited for: its CPU time is not ours
+    finally:
+        hog.kill()
+        hog.wait()
+    assert machine_load.foreign_share(before, after)["foreign"] > DISTURBED_SHARE  # one of the cores: about 1/cpus
+
+
+def batch1(variant: str, medians: list[float], foreign: list[float]) -> dict:
+    return {"framework": "torch", "variant": variant, "scenario": "inference", "batch_size": 1, "status": "ok",
+            "precision": "fp32", "metrics": {"latency_ms_p50": {"value": sorted(medians)[len(medians) // 2]}},
+            "settings": {"round_medians_ms": medians, "round_foreign_cpu": foreign}}
+
+
+def test_disturbed_rounds_are_left_out_and_without_calm_rounds_there_is_no_verdict() -> None:
+    calm, busy = 0.0, 0.6
+    base = batch1("eager", [20.0, 35.0, 20.4, 19.8], [calm, busy, calm, calm])
+    cand = batch1("other", [10.0, 30.0, 10.1, 9.9], [calm, calm, calm, calm])  # round 2 skewed by the load
+    cmp = findings.compare(base, cand)
+    assert cmp["disturbed"] == 1 and cmp["rounds"] == 3 and cmp["verdict"] == "faster"
+    assert cmp["speedup"] == pytest.approx(2.0, rel=0.02)
+    assert "1 disturbed round(s) left out" in findings.ratio_text(cmp)
+    loaded = batch1("eager", [20.0, 35.0, 20.4], [busy, busy, calm])
+    cmp = findings.compare(loaded, batch1("other", [10.0, 30.0, 10.1], [calm, calm, calm]))
+    assert cmp["verdict"] == "inconclusive" and cmp["low"] is None and cmp["disturbed"] == 2
+    assert findings.compare(batch1("a", [20.0, 20.2], [calm, calm]),
+                            batch1("b", [10.0, 10.1], [calm, calm]))["disturbed"] == 0

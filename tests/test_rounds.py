@@ -1,0 +1,42 @@
+"""Adaptive rounds: more rounds only for the verdicts still open, within the profile's maximum and budget."""
+
+from reportgen.config import PROFILES, profile_settings
+from reportgen.scenarios.inference import next_round
+
+FRAMEWORKS = ["torch", "tensorflow", "onnxruntime"]
+
+
+def timed(framework: str, variant: str, medians: list[float], task_s: float = 10.0) -> list[dict]:
+    return [{"scenario": "inference", "framework": framework, "variant": variant, "batch_size": 1, "status": "ok",
+             "metrics": {"latency_ms_p50": {"value": m}},
+             "settings": {"round": i, "task": f"inference/{framework}/round{i}", "task_s": task_s}}
+            for i, m in enumerate(medians)]
+
+
+def quick() -> dict:
+    return profile_settings(PROFILES["quick"])
+
+
+def test_only_the_open_verdicts_get_another_round_beside_the_reference() -> None:
+    records = (timed("torch", "eager", [20.0, 20.2, 19.9])
+               + timed("onnxruntime", "from-torch", [10.0, 10.1, 9.9])  # 2x: decided
+               + timed("tensorflow", "graph", [19.0, 23.0, 18.0]))  # about 1.03x, wide: open
+    tasks, why = next_round(records, quick(), FRAMEWORKS, "cpu", 2, spent_s=0.0)
+    assert why == ""
+    members = {(m["framework"], m["variant"]) for t in tasks for m in t.members}
+    assert members == {("torch", "eager"), ("tensorflow", "graph")}
+    assert {t.params["round"] for t in tasks} == {3} and all(t.key.endswith("/round3") for t in tasks)
+
+
+def test_rounds_stop_when_decided_at_the_maximum_or_past_the_budget() -> None:
+    decided = timed("torch", "eager", [20.0, 20.2, 19.9]) + timed("onnxruntime", "from-torch", [10.0, 10.1, 9.9])
+    assert next_round(decided, quick(), FRAMEWORKS, "cpu", 2, 0.0) == (
+        [], "3 round(s) of batch-1 timing: every verdict against the reference decided")
+    open_ = timed("torch", "eager", [20.0, 20.2, 19.9, 20.0, 20.1]) + timed("tensorflow", "graph",
+                                                                           [19.0, 23.0, 18.0, 22.0, 18.5])
+    tasks, why = next_round(open_, quick(), FRAMEWORKS, "cpu", 2, 0.0)
+    assert tasks == [] and why.endswith("the profile's maximum")
+    expensive = timed("torch", "eager", [20.0, 20.2, 19.9], task_s=100.0) + timed("tensorflow", "graph",
+                                                                                 [19.0, 23.0, 18.0], task_s=100.0)
+    tasks, why = next_round(expensive, quick(), FRAMEWORKS, "cpu", 2, 0.0)
+    assert tasks == [] and "1 verdict(s) still open" in why and "budget" in why
