@@ -17,6 +17,7 @@ from reportgen.errors import ReportgenError
 from reportgen.paths import ensure_writable
 from reportgen.report.pages import write_pages
 from reportgen.report.pages.downloads import write_downloads
+from reportgen.report.pages.tryit import write_assets as write_tryit_assets
 from reportgen.results import LoadedResults, ResultStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
             shutil.copytree(root / "docs", docs)
             write_pages(loaded, docs)
             write_downloads(loaded, docs)
+            write_tryit_assets(loaded, docs)  # the browser runtime and the run's models, when npm installed it
             (docs / "javascripts").mkdir(exist_ok=True)
             shutil.copy2(PLOTLY_JS, docs / "javascripts" / "plotly.min.js")
             config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(staging),
