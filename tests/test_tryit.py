@@ -179,3 +179,23 @@ def test_the_page_says_how_much_it_fetches(demo: Demo) -> None:
     for variant in catalog.BROWSER:
         assert f"{(demo.site / 'tryit' / web.model_name(variant)).stat().st_size / 1e6:.1f} MB" in page
     assert tryit.ASSETS + "/" in page
+
+
+def test_a_drawing_is_reduced_the_way_the_digits_were_made(tmp_path: Path) -> None:
+    """The page's digitize() turns a 32x32 picture into 8x8 blocks of 17 grey levels scaled to 0..255, as the
+    bundled digits were: fed the dataset's own 8x8 bitmaps, it gives back the dataset's images exactly."""
+    _needs_browser()
+    from sklearn.datasets import load_digits
+
+    bitmaps = load_digits().images[:20]  # 0..16 per 8x8 block
+    grey32 = (bitmaps / 16).repeat(4, axis=1).repeat(4, axis=2)  # each block's 16 pixels sum to its level
+    browser.stage_harness(tmp_path, {})
+    with sync_playwright() as p, browser._serve(tmp_path) as base:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = chromium.new_page()
+        page.goto(base + "index.html", wait_until="load")
+        made = page.evaluate("(pictures) => pictures.map(g => Array.from(window.reportgenTryit.digitize(g)))",
+                             [g.ravel().tolist() for g in grey32])
+        chromium.close()
+    expected = (bitmaps * (255.0 / 16.0)).round().astype(np.uint8).repeat(4, axis=1).repeat(4, axis=2)
+    assert np.array_equal(np.asarray(made, dtype=np.uint8).reshape(-1, 32, 32, 3), np.repeat(expected[..., None], 3, 3))

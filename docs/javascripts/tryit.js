@@ -172,12 +172,31 @@
     ctx.putImageData(img, 0, 0);
   }
 
-  function greyFromCanvas(canvas, invertLight) {
+  function inkBox(canvas) {
+    // The square around the ink of a drawing: the digits were size-normalised, so a drawing is scaled to fill it
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let x0 = canvas.width, y0 = canvas.height, x1 = -1, y1 = -1;
+    for (let y = 0; y < canvas.height; y++) {
+      for (let x = 0; x < canvas.width; x++) {
+        if (data[(y * canvas.width + x) * 4] > 32) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      }
+    }
+    if (x1 < 0) return [0, 0, canvas.width];
+    const side = Math.max(x1 - x0, y1 - y0) + 1;
+    return [(x0 + x1 + 1 - side) / 2, (y0 + y1 + 1 - side) / 2, side];
+  }
+
+  function greyFromCanvas(canvas, invertLight, fit) {
     // The canvas drawn down to 32x32 by the browser, as grey 0..1 (ink high)
     const small = el("canvas", { width: 32, height: 32 });
     const ctx = small.getContext("2d");
     ctx.fillStyle = "#000"; ctx.fillRect(0, 0, 32, 32);
-    ctx.drawImage(canvas, 0, 0, 32, 32);
+    if (fit) {
+      const box = inkBox(canvas);
+      ctx.drawImage(canvas, box[0], box[1], box[2], box[2], 0, 0, 32, 32);
+    } else {
+      ctx.drawImage(canvas, 0, 0, 32, 32);
+    }
     const data = ctx.getImageData(0, 0, 32, 32).data;
     const grey = new Float32Array(32 * 32);
     let mean = 0;
@@ -306,12 +325,12 @@
     pad.addEventListener("pointermove", function (e) {
       if (!drawing) return;
       const p = point(e);
-      pctx.strokeStyle = "#fff"; pctx.lineWidth = pad.width / 10; pctx.lineCap = "round"; pctx.lineJoin = "round";
+      pctx.strokeStyle = "#fff"; pctx.lineWidth = pad.width / 7; pctx.lineCap = "round"; pctx.lineJoin = "round";
       pctx.lineTo(p[0], p[1]); pctx.stroke();
     });
     pad.addEventListener("pointerup", function () {
       drawing = false;
-      choose(digitize(greyFromCanvas(pad, false)), "your drawing");
+      choose(digitize(greyFromCanvas(pad, false, true)), "your drawing");
     });
     root.querySelector("button.rg-tryit-clear").addEventListener("click", clearPad);
     root.querySelector("input.rg-tryit-upload").addEventListener("change", function (e) {
@@ -322,7 +341,7 @@
         const canvas = el("canvas", { width: img.width, height: img.height });
         canvas.getContext("2d").drawImage(img, 0, 0);
         URL.revokeObjectURL(img.src);
-        choose(digitize(greyFromCanvas(canvas, true)), "your upload (" + file.name + ")");
+        choose(digitize(greyFromCanvas(canvas, true, false)), "your upload (" + file.name + ")");
       };
       img.src = URL.createObjectURL(file);
     });
