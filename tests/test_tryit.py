@@ -167,6 +167,7 @@ def test_the_try_it_page_classifies_gallery_images_like_python(demo: Demo) -> No
     assert not problems, "\n".join(problems)
     assert got == expected
     assert "1 thread" in backend and "not cross-origin isolated" in backend
+    assert manifest["models"]["fp32"]["measured"]["python_ms"] > 0  # the run's numbers, shown beside the reader's
     assert any(u.endswith("/reportgen/tryit/ort/ort-wasm-simd-threaded.wasm") for u in fetched)
 
 

@@ -240,6 +240,14 @@
       gallery.appendChild(button);
     });
 
+    function measuredText(model) {
+      const m = model.measured;
+      if (!m) return "";
+      return " On the report's machine (" + m.machine + ") this file took " + m.browser_ms.toFixed(2) +
+        " ms in headless Chromium and " + m.python_ms.toFixed(2) + " ms in Python ONNX Runtime, " + m.threads +
+        " thread(s), at the median.";
+    }
+
     async function ensureSession() {
       const precision = pick.value;
       if (state.session && state.precision === precision) return state.session;
@@ -300,7 +308,7 @@
         const s = summary(loop.samples);
         timing.textContent = "Your browser, " + state.precision + ": median " + s.median.toFixed(2) + " ms per call " +
           "(interquartile range " + s.q1.toFixed(2) + "–" + s.q3.toFixed(2) + " ms, " + s.count + " calls after 3 " +
-          "warm-up calls; first call " + loop.firstMs.toFixed(1) + " ms).";
+          "warm-up calls; first call " + loop.firstMs.toFixed(1) + " ms)." + measuredText(meta.models[state.precision]);
         say("Done.");
       } catch (e) {
         say("Failed: " + e.message);

@@ -54,7 +54,7 @@ def write_assets(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
     cannot be built)."""
     if not_built(loaded):
         return []
-    _, folder = demo_source(loaded)
+    run, folder = demo_source(loaded)
     target = docs_dir / ASSETS
     (target / "ort").mkdir(parents=True, exist_ok=True)
     written = []
@@ -68,6 +68,12 @@ def write_assets(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
     manifest["runtime_mb"] = _runtime_mb()
     manifest["models"] = {v.name: {"file": web.model_name(v), "mb": (folder / web.model_name(v)).stat().st_size / 1e6}
                           for v in catalog.BROWSER if (folder / web.model_name(v)).is_file()}
+    for row in findings.browser_rows(run):  # what the run measured on its machine, shown beside the reader's
+        if row["variant"].name in manifest["models"] and row["python"] is not None:
+            manifest["models"][row["variant"].name]["measured"] = {
+                "machine": run["machine_id"], "browser_ms": metric(row["record"], "latency_ms_p50"),
+                "python_ms": metric(row["python"], "latency_ms_p50"),
+                "threads": row["python"]["settings"].get("threads", {}).get("ort.intra_op")}
     path = target / "gallery.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     return [*written, path]
