@@ -248,6 +248,7 @@ class LoadedResults:
     runs: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     root: Path | None = None  # the results folder they came from (files kept beside a run, e.g. its demo)
+    demo_dirs: list[Path] = field(default_factory=list)  # other folders holding runs' <run-id>.demo/ files
 
 
 class ResultStore:

@@ -200,3 +200,23 @@ def test_a_drawing_is_reduced_the_way_the_digits_were_made(tmp_path: Path) -> No
         chromium.close()
     expected = (bitmaps * (255.0 / 16.0)).round().astype(np.uint8).repeat(4, axis=1).repeat(4, axis=2)
     assert np.array_equal(np.asarray(made, dtype=np.uint8).reshape(-1, 32, 32, 3), np.repeat(expected[..., None], 3, 3))
+
+
+def test_a_history_of_results_files_finds_the_demo_through_demo_dir(demo: Demo, tmp_path: Path) -> None:
+    """`reportgen merge` copies only results files, so the publish workflow's history has no <run-id>.demo/:
+    `reportgen build --demo-dir` finds it among the downloaded results instead."""
+    if web.runtime_missing():
+        pytest.skip(web.runtime_missing())
+    from conftest import reportgen
+
+    history = tmp_path / "history"
+    merged = reportgen("merge", str(demo.results), "--into", str(history))
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert not list(history.rglob("*" + web.DEMO_SUFFIX))
+    build_site(history, tmp_path / "without")
+    assert "--demo-dir" in (tmp_path / "without" / "tryit.html").read_text()
+    built = reportgen("build", "--results-dir", str(history), "--site-dir", str(tmp_path / "with"),
+                      "--demo-dir", str(demo.results), cwd=tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "The demo was not built" not in (tmp_path / "with" / "tryit.html").read_text()
+    assert (tmp_path / "with" / "tryit" / web.model_name(catalog.BROWSER[0])).is_file()

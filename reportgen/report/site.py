@@ -8,7 +8,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import plotly
@@ -75,8 +75,10 @@ def _cwd(path: Path) -> Iterator[None]:
         os.chdir(old)
 
 
-def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
+def build_site(results_dir: Path, site_dir: Path, demo_dirs: Sequence[Path] = ()) -> LoadedResults:
     """Regenerate the pages from ``results_dir`` and build the site into ``site_dir``.
+
+    A run's Try-it files (``<run-id>.demo/``) are looked for beside its results file, then under ``demo_dirs``.
 
     The new site is built beside the old one and swapped in only when the build succeeded, so a failed
     build leaves the previous site as it was; a folder that is not a reportgen site is never replaced
@@ -90,6 +92,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     root = project_root()
     site_dir = check_site_dir(site_dir, results_dir)
     loaded = ResultStore(results_dir).load_all()
+    loaded.demo_dirs = [Path(d) for d in demo_dirs]  # where else a run's Try-it files may be (see pages/tryit.py)
     ensure_writable(site_dir.parent, "site directory")
     staging = site_dir.parent / f".{site_dir.name}.new-{secrets.token_hex(3)}"
     warnings = _Collect()

@@ -24,15 +24,25 @@ ASSETS = "tryit"  # the folder of the site that holds the runtime, the models an
 NEEDS_RUN = False  # without any run the page still explains itself
 
 
+def _complete(folder: Path) -> bool:
+    return (folder / web.GALLERY_FILE).is_file() and (folder / web.model_name(catalog.BROWSER[0])).is_file()
+
+
+def _demo_folder(run: dict[str, Any], loaded: LoadedResults) -> Path | None:
+    """A run's kept Try-it files: beside its results file, else under one of ``loaded.demo_dirs``."""
+    name = f"{run['run_id']}{web.DEMO_SUFFIX}"
+    places = [loaded.root / run["machine_id"] / name] if loaded.root is not None else []
+    for extra in loaded.demo_dirs:
+        places += sorted(extra.rglob(name)) if extra.is_dir() else []
+    return next((p for p in places if p.is_dir() and _complete(p)), None)
+
+
 def demo_source(loaded: LoadedResults) -> tuple[dict[str, Any] | None, Path | None]:
     """The newest complete (else incomplete) run whose demo files were kept, and their folder."""
-    if loaded.root is None:
-        return None, None
     for state in ("complete", "incomplete"):
         for run in reversed(loaded.runs):
-            folder = web.demo_dir(loaded.root / run["machine_id"] / f"{run['run_id']}.json")
-            if run["status"] == state and (folder / web.GALLERY_FILE).is_file() \
-                    and (folder / web.model_name(catalog.BROWSER[0])).is_file():
+            folder = _demo_folder(run, loaded) if run["status"] == state else None
+            if folder is not None:
                 return run, folder
     return None, None
 
@@ -45,7 +55,8 @@ def not_built(loaded: LoadedResults) -> str | None:
     run, _ = demo_source(loaded)
     if run is None:
         return ("no stored run kept the trained model's files (a run keeps them in <run-id>.demo/ beside its results "
-                "file when its conversions ran; results copied without that folder have none)")
+                "file when its conversions ran; `reportgen merge` copies only results files: point "
+                "`reportgen build --demo-dir` at the folder that has them)")
     return None
 
 
