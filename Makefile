@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PROFILE ?= quick
 STAMP := $(VENV)/.installed
 
-.PHONY: install report test lint clean
+.PHONY: install report test fast-test fixture clean
 
 install: $(STAMP)
 
@@ -26,6 +26,13 @@ report: install  ## measure this machine with $(PROFILE) and build the site into
 test: install  ## lint, then the whole test suite (includes a real smoke run and a strict site build)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+fast-test: install  ## the edit loop: everything but real measurements (pages, site, browser on the stored run)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow"
+
+fixture: install  ## regenerate tests/fixtures/results from a real smoke run (then commit it)
+	$(BIN)/python scripts/make_fixture.py
 
 clean:
 	rm -rf site results .pytest_cache node_modules

@@ -104,6 +104,9 @@ class TrainingSettings:
     sweep_epochs: int = 2  # per batch size; the first epoch is warm-up
     workers: int = 2  # data-parallel processes on a CPU machine (on GPUs: one per GPU)
     scaling_epochs: int = 2  # per worker count; the first epoch is warm-up
+    # >0: every variant but each framework's reference loop trains this many epochs (a speed probe: throughput
+    # and first-epoch cost) instead of the whole recipe; the references keep it, with time to target
+    probe_epochs: int = 0
 
     def __post_init__(self) -> None:
         for key, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
@@ -112,6 +115,8 @@ class TrainingSettings:
         _require(self, positive=("learning_rate", "target_top1"),
                  at_least_one=("image_size", "epochs", "batch_size", "batch_sizes", "sweep_epochs", "scaling_epochs",
                                "workers"))
+        if self.probe_epochs < 0:
+            raise ReportgenError(f"training.probe_epochs must be 0 (off) or more, got {self.probe_epochs!r}")
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,7 @@ PROFILES: dict[str, Profile] = {
         inference=InferenceSettings(
             rounds=3, timing=TimingSettings(warmup=5, min_count=30, min_time_s=1.5, max_time_s=10.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
+        training=TrainingSettings(probe_epochs=2),
     ),
     "standard": Profile(
         name="standard",

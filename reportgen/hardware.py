@@ -63,6 +63,19 @@ def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
     return f"one of the CPU flags {', '.join(wanted)}; this CPU ({model}) lists none of them"
 
 
+@functools.lru_cache(maxsize=1)
+def lacks_cuda() -> str:
+    """A clause for the skip reason of a CUDA-only variant in a run on the CPU: what this machine lacks, as it
+    shows it (no NVIDIA GPU; a GPU torch cannot use; or a usable GPU that the run was told not to use)."""
+    gpus = detect_gpus()
+    if not gpus:
+        return "this machine has no NVIDIA GPU (nvidia-smi is missing or lists none)"
+    cuda = torch_cuda()
+    if not (cuda and cuda.get("available")):
+        return f"this machine has a {gpus[0]['name']}, but torch cannot use CUDA (driver or CUDA build mismatch)"
+    return f"this run measured the CPU (--device cpu) although this machine's {gpus[0]['name']} is usable"
+
+
 def library_versions() -> dict[str, str | None]:
     """Installed version of each library that can affect a result (None when not installed)."""
     versions: dict[str, str | None] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from reportgen.errors import ReportgenError
 from reportgen.lock import RunLock
 from reportgen.paths import ensure_writable
 from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
-from reportgen.runner import Context, Task, failed_record, run_isolated
+from reportgen.runner import Context, Task, failed_record, member_task, run_isolated
 from reportgen.scenarios import training
 
 
@@ -130,14 +130,33 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
 
 def _run_one(task: Task, ctx: Context, run: dict[str, Any], inherit_fds: tuple[int, ...]) -> list[dict[str, Any]]:
+    if task.members:  # each member is skipped for its own reason; the rest share one child
+        skipped, runnable = [], []
+        for member in task.members:
+            reason = _why_not(member_task(task, member), ctx)
+            if reason:
+                skipped.append(failed_record(member_task(task, member), ctx, "skipped", reason))
+            else:
+                runnable.append(member)
+        task = replace(task, members=tuple(runnable))
+        if not runnable:
+            return skipped
+        return skipped + run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs",
+                                      inherit_fds)
+    reason = _why_not(task, ctx)
+    if reason:
+        return [failed_record(task, ctx, "skipped", reason)]
+    return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs", inherit_fds)
+
+
+def _why_not(task: Task, ctx: Context) -> str | None:
+    """Why ``task`` cannot run here (unsupported, framework missing, an input an earlier task did not make)."""
     reason = task.params.get("unsupported") or missing_reason(task.framework)
     if reason is None:
         missing = [p for p in task.needs if not (ctx.artifacts / p).exists()]
         if missing:
             reason = f"needs {', '.join(missing)}, which an earlier task did not produce (see its record)"
-    if reason:
-        return [failed_record(task, ctx, "skipped", reason)]
-    return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs", inherit_fds)
+    return reason
 
 
 def duration_table(records: list[dict[str, Any]], slowest: int = 5) -> Table:

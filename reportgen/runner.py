@@ -2,7 +2,11 @@
 
 The child is ``python -m reportgen.worker``, started by :func:`reportgen.launch.run`: the parent sleeps in
 ``wait()`` while it measures, so it steals no CPU from the measurement, and kills all it started when it
-ends. The child leads its own process group and holds the read end of a pipe whose write end only the
+ends. A *shared* task (one with ``members``) measures several variants one after another in one child,
+which pays the framework's import once; each member's records are kept as soon as it finishes, and when the
+child dies, the member it was measuring gets a failed record and the rest go on in a fresh child.
+
+The child leads its own process group and holds the read end of a pipe whose write end only the
 parent holds: when the parent dies by any signal, the pipe closes and the child's watchdog kills the whole
 group and everything it started (see :mod:`reportgen.worker`).
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.results import make_record
 
 __all__ = ["LOG_TAIL_LINES", "Context", "Task", "child_env", "describe_exit", "failed_record", "log_tail",
-           "run_isolated"]
+           "member_task", "partial_path", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,20 @@ class Task:
     needs: tuple[str, ...] = ()  # artifact files an earlier task must have produced
     produces: tuple[str, ...] = ()  # artifact files this task writes
     kind: str = "timing"  # which timeout applies: one of config.TASK_KINDS
+    # a shared task: each member ({"framework", "variant", "label", "needs", "params"}) is measured in turn
+    members: tuple[dict[str, Any], ...] = ()
+
+
+def member_task(task: Task, member: dict[str, Any]) -> Task:
+    """The task one member of a shared task stands for (same key: its records belong to the shared task)."""
+    return replace(task, framework=member["framework"], variant=member["variant"], label=member["label"],
+                   needs=tuple(member.get("needs", ())), params={**task.params, **member.get("params", {})},
+                   members=())
+
+
+def partial_path(out: Path) -> Path:
+    """Where a shared task's child appends each finished member's records, one JSON line per member."""
+    return out.with_suffix(".partial.jsonl")
 
 
 @dataclass(frozen=True)
@@ -80,15 +98,58 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died).
 
     ``inherit_fds`` stay open in the child (the run's lock, so that it is held while any of its processes
-    lives). Whatever the child started is killed with it when it ends.
+    lives). Whatever the child started is killed with it when it ends. A shared task's child has
+    ``timeout_s`` per member still to measure.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    if not task.members:
+        records, reason = _child(task, ctx, timeout_s, workdir, inherit_fds)
+        return records if records is not None else [failed_record(task, ctx, "failed", reason)]
+    kept: list[dict[str, Any]] = []
+    remaining = list(task.members)
+    while remaining:
+        part = replace(task, members=tuple(remaining))
+        records, reason = _child(part, ctx, timeout_s * len(remaining), workdir, inherit_fds)
+        if records is not None:
+            return kept + records
+        finished = _read_partial(workdir, task)
+        kept += [r for member_records in finished for r in member_records]
+        culprit = member_task(task, remaining[len(finished)])
+        kept.append(failed_record(culprit, ctx, "failed", f"{reason} (measured in a process shared with "
+                                                          f"{len(remaining) - 1} other variant(s))"))
+        remaining = remaining[len(finished) + 1:]
+    return kept
+
+
+def _files(workdir: Path, task: Task) -> tuple[Path, Path, Path]:
     stem = task.key.replace("/", "__")
     spec, out, log = (workdir / f"{stem}.{ext}" for ext in ("task.json", "records.json", "log"))
+    return spec, out, log
+
+
+def _read_partial(workdir: Path, task: Task) -> list[list[dict[str, Any]]]:
+    """The records of each member a shared child finished, in order (a torn last line is not finished)."""
+    path = partial_path(_files(workdir, task)[1])
+    finished = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            finished.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return finished
+
+
+def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
+           inherit_fds: tuple[int, ...]) -> tuple[list[dict[str, Any]] | None, str]:
+    """Run one child: its records, or None and why it gave none."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec, out, log = _files(workdir, task)
     out.unlink(missing_ok=True)
+    partial_path(out).unlink(missing_ok=True)
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
     env = child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device))
+    if task.params.get("fresh"):  # a cold start measures compilation, not the compile cache of earlier runs
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(workdir / "compile-cache" / spec.stem)
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
         child = Child([sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)], env, log,
@@ -97,8 +158,8 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     finally:
         os.close(parent_end)
     if codes is None:
-        return [failed_record(task, ctx, "failed", f"timed out after {timeout_s:g} s; {log_tail(log)}")]
+        return None, f"timed out after {timeout_s:g} s; {log_tail(log)}"
     (returncode,) = codes
     if returncode == 0 and out.exists():
-        return json.loads(out.read_text(encoding="utf-8"))
-    return [failed_record(task, ctx, "failed", f"{describe_exit(returncode)}; {log_tail(log)}".rstrip("; "))]
+        return json.loads(out.read_text(encoding="utf-8")), ""
+    return None, f"{describe_exit(returncode)}; {log_tail(log)}".rstrip("; ")

@@ -17,6 +17,7 @@ def agreement_limit(precision: str) -> float:
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
 EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the fastest of them wins
+SWEEP_FLAT = 0.05  # the batch sweep stops at the first batch adding less than 5% throughput over the best smaller one
 
 
 def printed() -> dict[str, str]:
@@ -27,4 +28,5 @@ def printed() -> dict[str, str]:
             "agreement_reduced": ", ".join(f"{limit:g} for {p}" for p, limit in PRECISION_AGREEMENT.items()
                                            if p not in ("fp32", "int8"))
                                  + " (INT8 is judged by its accuracy change, not its logits)",
-            "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}"}
+            "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}",
+            "sweep_flat": f"{SWEEP_FLAT:.0%}"}

@@ -1,7 +1,9 @@
 """Entry point of a measuring subprocess: ``python -m reportgen.worker TASK.json OUT.json [LIFELINE_FD]``.
 
 Runs one task and writes its records. A Python exception becomes a failed record with the error; a
-crash (signal, abort) leaves no output file and the parent records the exit status instead.
+crash (signal, abort) leaves no output file and the parent records the exit status instead. A shared
+task's members run one after another, each member's records appended to the partial file as soon as it
+finishes, so that a crash loses only the member it hit.
 
 With ``LIFELINE_FD`` (the read end of a pipe whose write end only the parent holds), a watchdog process
 forked before any framework loads blocks on that pipe; when the parent dies by any signal, SIGKILL
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from reportgen import launch
 from reportgen.results import write_json_atomic
-from reportgen.runner import Context, Task, failed_record
+from reportgen.runner import Context, Task, failed_record, member_task, partial_path
 
 
 def start_watchdog(lifeline: int) -> int:
@@ -65,11 +67,28 @@ def main(argv: list[str]) -> int:
 def _run(spec_path: Path, out_path: Path) -> int:
     payload = json.loads(spec_path.read_text(encoding="utf-8"))
     task_data = payload["task"]
-    task = Task(**{**task_data, "needs": tuple(task_data["needs"]), "produces": tuple(task_data["produces"])})
+    task = Task(**{**task_data, "needs": tuple(task_data["needs"]), "produces": tuple(task_data["produces"]),
+                   "members": tuple(task_data.get("members", ()))})
     ctx = Context(**{**payload["context"], "artifacts": Path(payload["context"]["artifacts"])})
     pin = ctx.profile.get("pin_cpus")
     if pin and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(pin))  # before any framework starts its thread pools
+    if not task.members:
+        records = _measure(task, ctx)
+    else:
+        records = []
+        with open(partial_path(out_path), "a", encoding="utf-8") as partial:
+            for member in task.members:
+                done = _measure(member_task(task, member), ctx)
+                partial.write(json.dumps(done) + "\n")
+                partial.flush()
+                os.fsync(partial.fileno())
+                records += done
+    write_json_atomic(out_path, records)
+    return 0
+
+
+def _measure(task: Task, ctx: Context) -> list[dict]:
     try:
         module = importlib.import_module(task.module)
         records = module.run_task(task, ctx)
@@ -78,8 +97,7 @@ def _run(spec_path: Path, out_path: Path) -> int:
         records = [failed_record(task, ctx, "failed", f"{type(exc).__name__}: {exc}"[:800])]
     for record in records:
         record["settings"].setdefault("task", task.key)
-    write_json_atomic(out_path, records)
-    return 0
+    return records
 
 
 if __name__ == "__main__":

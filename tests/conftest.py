@@ -1,8 +1,16 @@
-"""Shared fixtures: one real smoke run (every framework in its own subprocess) for the whole session."""
+"""Shared fixtures, split along measure / publish.
+
+Measure side: ``smoke_run``, one real smoke run (every framework in its own subprocess) for the whole
+session; every test that uses it is marked ``slow``. Publish side: ``stored_run``, the site built from
+``tests/fixtures/results``, a real smoke run stored by ``scripts/make_fixture.py`` (never edited by hand):
+pages, charts, tables, history, compare, export and the browser are tested on it in seconds.
+``pytest -m "not slow"`` is the edit loop.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,11 +22,21 @@ import pytest
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 
+FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "results"
+
+
 @dataclass(frozen=True)
 class SmokeRun:
     results: Path
     site: Path
     stdout: str
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Whatever needs the real smoke run is slow, wherever it is."""
+    for item in items:
+        if "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 def reportgen(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -37,9 +55,20 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     return SmokeRun(root / "results", root / "site", proc.stdout)
 
 
+@pytest.fixture(scope="session")
+def stored_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    """The stored smoke run (a copy: tests may add files) and the site built from it, without measuring."""
+    from reportgen.report.site import build_site
+
+    root = tmp_path_factory.mktemp("stored")
+    shutil.copytree(FIXTURE_RESULTS, root / "results")
+    build_site(root / "results", root / "site")
+    return SmokeRun(root / "results", root / "site", "")
+
+
 @dataclass(frozen=True)
 class HistorySite:
-    """The smoke run plus runs derived from it: two more on its machine, one on a second machine."""
+    """The stored smoke run plus runs derived from it: two more on its machine, one on a second machine."""
 
     results: Path
     site: Path
@@ -49,14 +78,14 @@ class HistorySite:
 
 
 @pytest.fixture(scope="session")
-def history_site(smoke_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) -> HistorySite:
+def history_site(stored_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) -> HistorySite:
     """A results directory with 3 runs on the smoke run's machine and 1 on another, and its built site."""
     from reportgen.report.site import build_site
     from reportgen.results import ResultStore
     from reportgen.testing import derive_run, parse_utc
 
     root = tmp_path_factory.mktemp("history")
-    (base,) = ResultStore(smoke_run.results).load_all().runs
+    (base,) = ResultStore(stored_run.results).load_all().runs
     store = ResultStore(root / "results")
     store.save(base)
     other = "other-box-8c-32g-cpu-0a1b2c"

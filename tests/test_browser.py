@@ -28,6 +28,8 @@ try:
 except ImportError:  # the test extra is not installed: the test skips
     sync_playwright = None
 
+pytestmark = pytest.mark.slow  # a real browser: a minute or two on 2 cores
+
 CHROMIUM = (os.environ.get("REPORTGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
             or shutil.which("google-chrome") or "/usr/bin/chromium")
 PREFIXES = ["/", "/reportgen/"]
@@ -151,8 +153,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 def _pages(site: Path, prefix: str) -> list[str]:
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
-    # MkDocs writes 404.html with root-absolute links ("/assets/...") unless mkdocs.yml sets site_url, so
-    # under a sub-path it only works once site_url names the published address.
+    # 404.html links from the root of the host unless REPORTGEN_SITE_URL names the published address (this
+    # site is built without it); test_the_404_page_works_under_the_published_sub_path covers the other case.
     return [p for p in pages if prefix == "/" or p != "404.html"]
 
 
@@ -200,12 +202,12 @@ def hostile_run(base: dict) -> dict:
     return run
 
 
-def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, smoke_run: Any, tmp_path: Path) -> None:
+def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, stored_run: Any, tmp_path: Path) -> None:
     """A reason `<img src=x onerror=alert(1)>` used to run in every reader's browser (stored XSS)."""
     from reportgen.report.site import build_site
     from reportgen.results import ResultStore
 
-    (base,) = ResultStore(smoke_run.results).load_all().runs
+    (base,) = ResultStore(stored_run.results).load_all().runs
     ResultStore(tmp_path / "results").save(hostile_run(base))
     build_site(tmp_path / "results", tmp_path / "site")
     for html_file in (tmp_path / "site").rglob("*.html"):  # the downloads (.json, .csv) are data, not pages
@@ -232,7 +234,8 @@ def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, smok
         assert seen[rel], f"{rel} does not show the text as written"
 
 
-READING_PAGES = ["index.html", "inference.html", "training.html", "parity.html", "scorecard.html"]
+READING_PAGES = ["index.html", "inference.html", "training.html", "parity.html", "scorecard.html", "hardware.html",
+                 "compare.html", "history.html"]
 TABLE_FIT = """() => { const column = document.querySelector('article').clientWidth;
     return [...document.querySelectorAll('article table')].map(t => ({
         head: (t.querySelector('th') || {}).innerText, width: t.scrollWidth, column,
@@ -241,8 +244,9 @@ TABLE_FIT = """() => { const column = document.querySelector('article').clientWi
 
 
 def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_site: HistorySite) -> None:
-    """At 1280 px no table on the reading pages scrolls sideways (its caveat columns used to sit off-screen);
-    on a 390 px phone a table may scroll, but its label and headline figure are in view."""
+    """At 1280 px no table on the result pages scrolls sideways (its caveat columns used to sit off-screen);
+    on a 390 px phone a table may scroll, but its label and headline figure are in view. The history site has
+    two machines and three runs on one, so Compare and History show every table they have."""
     problems: list[str] = []
     with serve(history_site.site, "/reportgen/") as base:
         for width in (1280, 390):
@@ -259,3 +263,54 @@ def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_
                         problems.append(f"{rel} at 390 px: table '{table['head']}' has its second column off-screen")
             context.close()
     assert not problems, "\n".join(problems)
+
+
+class _PagesHandler(_PrefixHandler):
+    """Like GitHub Pages: a missing path under the prefix gets the site's 404.html with status 404."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_404_page_works_under_the_published_sub_path(page: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built with REPORTGEN_SITE_URL (as the publish workflow does), 404.html loads its styles and scripts
+    under /<repo>/ however deep the missing path is, and its links lead back into the site."""
+    from reportgen.report.site import build_site
+
+    monkeypatch.setenv("REPORTGEN_SITE_URL", "https://owner.github.io/reportgen/")
+    build_site(tmp_path / "results", tmp_path / "site")  # no results: the 404 page is the same
+    server = _QuietServer(("127.0.0.1", 0), partial(type("H", (_PagesHandler,), {"prefix": "/reportgen/"}),
+                                                    directory=str(tmp_path / "site")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    problems: list[str] = []
+    try:
+        _watch(page, origin, problems)
+        for missing in ("/reportgen/no-such-page.html", "/reportgen/a/b/c/"):
+            page.goto(origin + missing, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("h1").first.inner_text().startswith("404"), missing
+            assert page.evaluate("() => getComputedStyle(document.querySelector('.md-header')).position") \
+                == "sticky", f"{missing}: the page is unstyled"
+            home = page.locator("a.md-header__button.md-logo").evaluate("a => a.href")
+            assert home == origin + "/reportgen/index.html", home
+        page.goto(origin + "/reportgen/a/b/c/", wait_until="load")
+        page.locator("a.md-header__button.md-logo").click()
+        page.wait_for_load_state("load")
+        assert page.url.startswith(origin + "/reportgen/") and "Not found" not in page.title()
+    finally:
+        server.shutdown()
+        server.server_close()
+    # the missing pages themselves answer 404 (Chromium logs each as a console error too); nothing else fails
+    expected = {f"HTTP 404: {origin}{missing}" for missing in ("/reportgen/no-such-page.html", "/reportgen/a/b/c/")}
+    logged = [p for p in problems if p.startswith("console error: Failed to load resource") and "404" in p]
+    assert set(problems) - set(logged) <= expected and len(logged) <= 3, problems

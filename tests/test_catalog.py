@@ -11,6 +11,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from conftest import reportgen
 
 from reportgen import catalog
@@ -55,6 +56,7 @@ TOY_PLUGIN = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_a_variant_registered_in_the_catalog_reaches_results_pages_and_export(tmp_path: Path) -> None:
     (tmp_path / "toy_plugin.py").write_text(TOY_PLUGIN)
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",

@@ -87,8 +87,8 @@ def test_export_without_results(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no results to export" in capsys.readouterr().err
 
 
-def test_export_unknown_run(smoke_run, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "--results-dir", str(smoke_run.results), "--run", "20990101T000000Z-0000"]) == 2
+def test_export_unknown_run(stored_run, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--results-dir", str(stored_run.results), "--run", "20990101T000000Z-0000"]) == 2
     assert "no run '20990101T000000Z-0000'" in capsys.readouterr().err
 
 

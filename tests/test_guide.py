@@ -208,8 +208,7 @@ def test_examples_run(group: str) -> None:
     assert list(summary["ran"]) == list(GROUPS[group])
 
 
-@pytest.mark.slow
-def test_walkthrough_notebook_draws_the_headline_chart(smoke_run: SmokeRun, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_walkthrough_notebook_draws_the_headline_chart(stored_run: SmokeRun, monkeypatch: pytest.MonkeyPatch) -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -222,7 +221,7 @@ def test_walkthrough_notebook_draws_the_headline_chart(smoke_run: SmokeRun, monk
         "commit the notebook without outputs: its numbers must come from the run that builds the site"
     assert "outputs appear when you run it" in notebook.cells[0].source
 
-    monkeypatch.setenv("REPORTGEN_RESULTS_DIR", str(smoke_run.results))  # the kernel inherits the environment
+    monkeypatch.setenv("REPORTGEN_RESULTS_DIR", str(stored_run.results))  # the kernel inherits the environment
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
 
     errors = [out for cell in code for out in cell.outputs if out.output_type == "error"]
@@ -232,7 +231,7 @@ def test_walkthrough_notebook_draws_the_headline_chart(smoke_run: SmokeRun, monk
     assert figures, "the notebook should display the Plotly chart"
     headline = figures[0]
     bars = [x for trace in headline["data"] if trace["type"] == "bar" for x in trace["x"]]
-    run = featured_run(ResultStore(smoke_run.results).load_all().runs)
+    run = featured_run(ResultStore(stored_run.results).load_all().runs)
     expected = [r for r in records(run, "inference") if r["batch_size"] == 1]
     assert expected and len(bars) == len(expected) == len(set(bars))
     assert any("text/html" in out.get("data", {}) for cell in code for out in cell.outputs)  # the pandas table

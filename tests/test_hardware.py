@@ -61,3 +61,25 @@ def test_device_choice(machine: dict) -> None:
 
 def test_default_threads_is_physical_cores_available(machine: dict) -> None:
     assert 1 <= default_threads(machine) <= machine["cpu"]["available_cores"]
+
+
+@pytest.mark.parametrize(("gpus", "cuda", "says"), [
+    ([], None, "this machine has no NVIDIA GPU"),
+    ([{"name": "NVIDIA L4"}], {"available": False}, "this machine has a NVIDIA L4, but torch cannot use CUDA"),
+    ([{"name": "NVIDIA L4"}], {"available": True}, "this run measured the CPU (--device cpu) although"),
+])
+def test_a_cuda_only_skip_says_what_this_machine_lacks(gpus: list, cuda: dict | None, says: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """'needs a CUDA GPU; this run is on cpu' said nothing of the machine: the reason names what is missing."""
+    from reportgen import catalog, hardware
+    from reportgen.scenarios import inference
+
+    monkeypatch.setattr(hardware, "detect_gpus", lambda: gpus)
+    monkeypatch.setattr(hardware, "torch_cuda", lambda: cuda)
+    hardware.lacks_cuda.cache_clear()
+    try:
+        reason = inference.unsupported(catalog.find("torch", "amp-fp16"), "cpu")
+        assert reason.startswith("PyTorch AMP fp16 needs a CUDA GPU; ") and says in reason, reason
+        assert inference.unsupported(catalog.find("torch", "amp-fp16"), "cuda") is None
+    finally:
+        hardware.lacks_cuda.cache_clear()

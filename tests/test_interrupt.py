@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from reportgen.report.site import SITE_MARKER
 from reportgen.results import ResultStore
 
@@ -33,6 +35,7 @@ def stored_runs(root: Path) -> list[dict]:
     return ResultStore(root / "results").load_all().runs
 
 
+@pytest.mark.slow
 def test_sigint_keeps_results_and_site_then_resume_finishes(tmp_path: Path) -> None:
     (tmp_path / "small.toml").write_text(SMALL)
     old_site = tmp_path / "site"

@@ -12,6 +12,7 @@ from reportgen.config import get_profile
 from reportgen.pipeline import RunOptions, measure
 
 
+@pytest.mark.slow
 def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(catalog.RUNTIMES, "tensorflow",
                         dataclasses.replace(catalog.RUNTIMES["tensorflow"], packages=("tensorflow_not_here",)))

@@ -3,9 +3,6 @@
 ``scripts/publish_results.sh`` is what ``.github/workflows/publish.yml`` runs after downloading each
 machine's artifact; these tests run the very same script, then build the site the way the workflow does.
 The workflows themselves are checked with zizmor and the GitHub workflow schema.
-
-To iterate without the session's smoke run, point ``REPORTGEN_PUBLISH_TEST_RESULTS`` at a results folder
-holding one stored run (e.g. from ``reportgen run --profile smoke --frameworks onnxruntime --no-build``).
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import SmokeRun
 from test_merge import make_run
 
 from reportgen.report.site import build_site
@@ -117,10 +115,9 @@ def artifact(root: Path, run: dict, source: Path | None = None) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_machines(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Two artifacts: the session's smoke run, and a copy of it on a second machine (twice as fast)."""
-    results = os.environ.get("REPORTGEN_PUBLISH_TEST_RESULTS")
-    results = Path(results) if results else request.getfixturevalue("smoke_run").results
+def two_machines(stored_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two artifacts: the stored smoke run, and a copy of it on a second machine (twice as fast)."""
+    results = stored_run.results
     loaded = ResultStore(results).load_all()
     base = loaded.runs[-1]
     root = tmp_path_factory.mktemp("artifacts")

@@ -20,7 +20,7 @@ WORKLOADS = textwrap.dedent('''
         how = task.params["how"]
         if how == "ok":
             return [make_record("inference", task.framework, task.variant, metrics={"latency_ms_p50": 1.0},
-                                settings={"threads_env": os.environ["OMP_NUM_THREADS"]})]
+                                settings={"threads_env": os.environ["OMP_NUM_THREADS"], "pid": os.getpid()})]
         if how == "raise":
             raise RuntimeError("converter said no")
         if how == "segfault":
@@ -56,7 +56,7 @@ def task(how: str) -> Task:
 def test_ok_task_returns_its_records_with_thread_env(ctx: Context, tmp_path: Path) -> None:
     (rec,) = run_isolated(task("ok"), ctx, 60, tmp_path / "w")
     assert rec["status"] == "ok"
-    assert rec["settings"] == {"threads_env": "1", "task": "test/ok"}
+    assert rec["settings"] == {"threads_env": "1", "task": "test/ok", "pid": rec["settings"]["pid"]}
 
 
 @pytest.mark.parametrize(
@@ -74,6 +74,30 @@ def test_failures_become_failed_records(ctx: Context, tmp_path: Path, how: str, 
     assert rec["framework"] == "torch" and rec["variant"] == how and rec["scenario"] == "inference"
     assert reason in rec["reason"]
     assert rec["settings"]["task"] == f"test/{how}"
+
+
+def shared(*hows: str) -> Task:
+    members = tuple({"framework": "torch", "variant": f"{how}-{i}", "label": how, "params": {"how": how}}
+                    for i, how in enumerate(hows))
+    return Task(key="test/shared", module="fake_workloads", scenario="inference", framework="torch",
+                variant="shared", label="shared", members=members)
+
+
+def test_a_shared_task_measures_its_members_in_one_process(ctx: Context, tmp_path: Path) -> None:
+    records = run_isolated(shared("ok", "raise", "ok"), ctx, 60, tmp_path / "w")
+    assert [(r["variant"], r["status"]) for r in records] == [("ok-0", "ok"), ("raise-1", "failed"), ("ok-2", "ok")]
+    assert records[0]["settings"]["pid"] == records[2]["settings"]["pid"]  # one import for all of them
+    assert "converter said no" in records[1]["reason"] and {r["settings"]["task"] for r in records} == {"test/shared"}
+
+
+@pytest.mark.parametrize("how", ["segfault", "hang"])
+def test_a_crash_in_a_shared_process_loses_only_the_member_it_hit(ctx: Context, tmp_path: Path, how: str) -> None:
+    records = run_isolated(shared("ok", how, "ok", "ok"), ctx, 3, tmp_path / "w")
+    assert [(r["variant"], r["status"]) for r in records] == [("ok-0", "ok"), (f"{how}-1", "failed"), ("ok-2", "ok"),
+                                                              ("ok-3", "ok")]
+    assert ("killed by SIGSEGV" if how == "segfault" else "timed out") in records[1]["reason"]
+    assert "shared with 3 other variant(s)" in records[1]["reason"]
+    assert records[0]["settings"]["pid"] != records[2]["settings"]["pid"] == records[3]["settings"]["pid"]
 
 
 def test_hang_is_killed_at_the_timeout(ctx: Context, tmp_path: Path) -> None:
@@ -187,6 +211,7 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
         pass
 
 
+@pytest.mark.slow
 def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None:
     """An ONNX Runtime that fails to import used to lose the NumPy and torch roofs as well."""
     from reportgen.scenarios import roof
@@ -261,6 +286,7 @@ def _gone(pids: list[int], wait_s: float = 10) -> bool:
     return not any(_alive(p) for p in pids)
 
 
+@pytest.mark.slow
 def test_a_timed_out_measurement_takes_down_workers_in_sessions_of_their_own(ctx: Context, tmp_path: Path) -> None:
     (rec,) = run_isolated(_launcher_task(tmp_path), ctx, 8, tmp_path / "w")
     assert rec["status"] == "failed" and rec["reason"].startswith("timed out after 8 s")

@@ -92,10 +92,10 @@ def test_text_in_square_brackets_is_printed_as_written(tmp_path: Path) -> None:
     assert "'[/x]' does not match" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_a_file_the_pages_cannot_render_is_listed_and_the_rest_is_built(smoke_run: SmokeRun, tmp_path: Path) -> None:
+def test_a_file_the_pages_cannot_render_is_listed_and_the_rest_is_built(stored_run: SmokeRun, tmp_path: Path) -> None:
     """A results file with `"machine": {}` passes the schema; it used to fail the whole build with a KeyError."""
     store = ResultStore(tmp_path / "results")
-    (good,) = ResultStore(smoke_run.results).load_all().runs
+    (good,) = ResultStore(stored_run.results).load_all().runs
     store.save(good)
     broken = derive_run(good, machine_id="broken-box", started=parse_utc(good["started_at"]) + timedelta(hours=1))
     broken["machine"] = {}

@@ -119,11 +119,11 @@ def test_downloads_link_to_real_files_in_the_site(history_site: HistorySite) -> 
     assert {r["machine"] for r in all_rows} == {history_site.base["machine_id"], history_site.other_machine}
 
 
-def test_one_machine_explains_how_to_add_another(smoke_run: SmokeRun) -> None:
-    text = page_text(smoke_run.site / "compare.html")
+def test_one_machine_explains_how_to_add_another(stored_run: SmokeRun) -> None:
+    text = page_text(stored_run.site / "compare.html")
     assert "Only one machine so far" in text and "results/<machine-id>/" in text and "reportgen build" in text
-    assert not chart_specs(smoke_run.site / "compare.html")
-    assert "a history needs at least 2" in page_text(smoke_run.site / "history.html")
+    assert not chart_specs(stored_run.site / "compare.html")
+    assert "a history needs at least 2" in page_text(stored_run.site / "history.html")
 
 
 def test_no_results_no_downloads(tmp_path: Path) -> None:

@@ -118,9 +118,9 @@ def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:
                if r["scenario"] == "training")
 
 
-def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
-    (run,) = ResultStore(smoke_run.results).load_all().runs
-    page = (smoke_run.site / "training.html").read_text(encoding="utf-8")
+def test_training_page_shows_the_measured_numbers(stored_run: SmokeRun) -> None:
+    (run,) = ResultStore(stored_run.results).load_all().runs
+    page = (stored_run.site / "training.html").read_text(encoding="utf-8")
     eager = next(r for r in _training(run, "training") if r["framework"] == "torch" and r["variant"] == "eager")
     assert f"{eager['metrics']['initial_loss']['value']:.4f}" in page
     for chart in ("train-top1-epoch", "train-top1-time", "train-throughput", "train-memory", "train-batch",
@@ -128,7 +128,7 @@ def test_training_page_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
         assert f'id="{chart}"' in page
     assert "keras-team/keras#20585" in page
     assert "oneDNN on" in page
-    assert "Training speed" in (smoke_run.site / "scorecard.html").read_text(encoding="utf-8")
+    assert "Training speed" in (stored_run.site / "scorecard.html").read_text(encoding="utf-8")
 
 
 def _image_folder(root: Path, classes: int = 3, per_class: int = 10) -> Path:
@@ -226,3 +226,19 @@ def test_same_command_trains_to_the_same_numbers(tmp_path: Path) -> None:
     assert [r["status"] for r in runs] == ["ok", "ok"]
     for key in ("train_loss", "val_loss", "val_top1"):
         assert runs[0]["samples"][key] == runs[1]["samples"][key], key
+
+
+def test_quick_probes_the_speed_of_every_variant_but_the_reference_loops() -> None:
+    from reportgen import catalog
+    from reportgen.config import PROFILES, profile_settings
+    from reportgen.scenarios import training
+
+    profile = profile_settings(PROFILES["quick"])
+    assert 0 < profile["training"]["probe_epochs"] < profile["training"]["epochs"]
+    tasks = [t for t in training.plan(["torch", "tensorflow"], profile, "cpu", 2) if t.scenario == "training"]
+    probed = {t.variant: t.params.get("probe_epochs") for t in tasks if t.framework == "torch"}
+    assert probed["eager"] is None and probed["compile"] == profile["training"]["probe_epochs"]
+    references = {(v.framework, v.name) for v in catalog.training_references()}
+    assert {(t.framework, t.variant) for t in tasks if "probe_epochs" not in t.params} == references
+    smoke = profile_settings(PROFILES["smoke"])  # the whole recipe everywhere: it is short already
+    assert not any("probe_epochs" in t.params for t in training.plan(["torch"], smoke, "cpu", 2))

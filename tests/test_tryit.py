@@ -3,7 +3,8 @@
 One module-scoped fixture makes the real files a run makes: the conversion scenario trains the digits model for
 one epoch and exports it (ONNX fp32, ONNX Runtime INT8), the browser task measures it in headless Chromium,
 and the run is stored with its demo files kept beside it, as ``reportgen run`` does. Tests that need Chromium,
-Playwright or the npm-installed runtime skip with the reason when one is missing.
+Playwright or the npm-installed runtime skip with the reason when one is missing. All but the planning test are
+``slow`` (a real training, export and Chromium): ``pytest -m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def test_the_browser_is_skipped_with_one_line_without_chromium(monkeypatch: pyte
     assert catalog.family_of(catalog.BROWSER_RUNTIME) == "onnxruntime"
 
 
+@pytest.mark.slow
 def test_without_the_npm_runtime_the_page_says_why_and_the_rest_builds(
         demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(web, "PROJECT_ROOT", tmp_path / "no-checkout")  # no node_modules there
@@ -92,6 +94,7 @@ def test_without_the_npm_runtime_the_page_says_why_and_the_rest_builds(
     assert (tmp_path / "site" / "inference.html").is_file() and (tmp_path / "site" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_the_browser_agrees_with_python_onnxruntime(demo: Demo) -> None:
     _needs_browser()
     recs = {(r["framework"], r["variant"]): r for r in demo.run["records"] if r["scenario"] == "browser"}
@@ -110,6 +113,7 @@ def test_the_browser_agrees_with_python_onnxruntime(demo: Demo) -> None:
     assert "In the browser (ONNX Runtime Web)" in inference and "32x32" in inference
 
 
+@pytest.mark.slow
 def test_the_try_it_page_classifies_gallery_images_like_python(demo: Demo) -> None:
     """Done when: headless Chromium opens the built site under a sub-path, classifies three gallery images and
     gets Python ONNX Runtime's top-1 on the same file and images, with no request leaving the local server;
@@ -171,6 +175,7 @@ def test_the_try_it_page_classifies_gallery_images_like_python(demo: Demo) -> No
     assert any(u.endswith("/reportgen/tryit/ort/ort-wasm-simd-threaded.wasm") for u in fetched)
 
 
+@pytest.mark.slow
 def test_the_page_says_how_much_it_fetches(demo: Demo) -> None:
     if web.runtime_missing():
         pytest.skip(web.runtime_missing())
@@ -182,6 +187,7 @@ def test_the_page_says_how_much_it_fetches(demo: Demo) -> None:
     assert tryit.ASSETS + "/" in page
 
 
+@pytest.mark.slow
 def test_a_drawing_is_reduced_the_way_the_digits_were_made(tmp_path: Path) -> None:
     """The page's digitize() turns a 32x32 picture into 8x8 blocks of 17 grey levels scaled to 0..255, as the
     bundled digits were: fed the dataset's own 8x8 bitmaps, it gives back the dataset's images exactly."""
@@ -202,6 +208,7 @@ def test_a_drawing_is_reduced_the_way_the_digits_were_made(tmp_path: Path) -> No
     assert np.array_equal(np.asarray(made, dtype=np.uint8).reshape(-1, 32, 32, 3), np.repeat(expected[..., None], 3, 3))
 
 
+@pytest.mark.slow
 def test_a_history_of_results_files_finds_the_demo_through_demo_dir(demo: Demo, tmp_path: Path) -> None:
     """`reportgen merge` copies only results files, so the publish workflow's history has no <run-id>.demo/:
     `reportgen build --demo-dir` finds it among the downloaded results instead."""

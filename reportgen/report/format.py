@@ -77,6 +77,15 @@ def metric(rec: dict[str, Any], metric: str) -> float | None:
     return entry["value"] if entry else None
 
 
+def conversion_model(rec: dict[str, Any]) -> str | None:
+    """Which model a conversion record converted (the catalog's ``inference`` for the timed model's
+    ``-for-inference`` files, ``digits`` for the trained one), None if unknown."""
+    try:
+        return catalog.conversion(rec["framework"], rec["variant"]).model
+    except KeyError:
+        return None
+
+
 def records(run: dict[str, Any], scenario: str, status: str | None = "ok") -> list[dict[str, Any]]:
     return [r for r in run["records"] if r["scenario"] == scenario and (status is None or r["status"] == status)]
 

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import plotly
 
@@ -23,6 +24,9 @@ from reportgen.results import LoadedResults, ResultStore
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SITE_MARKER = ".reportgen-site"  # written into every site reportgen builds: only such a folder is ever replaced
+# The published address of the site (e.g. https://owner.github.io/repo/), read by mkdocs.yml as site_url. Unset,
+# the site is assumed to be served at the root of its host: every page but 404.html works anywhere anyway.
+SITE_URL_VARIABLE = "REPORTGEN_SITE_URL"
 # What a site built before the marker existed holds (reportgen's own copy of plotly.js included).
 _LEGACY_SITE_FILES = ("index.html", "search/search_index.json", "javascripts/plotly.min.js")
 
@@ -65,6 +69,22 @@ def project_root() -> Path:
     return PROJECT_ROOT
 
 
+def check_site_url() -> str:
+    """The site's published address from :data:`SITE_URL_VARIABLE` ("" when unset), else a one-line error.
+
+    404.html is served for a missing page at any depth, so its links cannot be relative: MkDocs makes them
+    absolute from the path of ``site_url`` ("/" when it is unset). Under a sub-path such as GitHub Pages'
+    ``/<repo>/`` the 404 page is only styled when this names the published address.
+    """
+    url = os.environ.get(SITE_URL_VARIABLE, "")
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ReportgenError(f"{SITE_URL_VARIABLE}={url!r} is not a full address; set it to where the site is "
+                             "published, e.g. https://owner.github.io/repo/, or leave it unset for a site served "
+                             "at the root of its host")
+    return url
+
+
 @contextlib.contextmanager
 def _cwd(path: Path) -> Iterator[None]:
     old = Path.cwd()
@@ -91,6 +111,7 @@ def build_site(results_dir: Path, site_dir: Path, demo_dirs: Sequence[Path] = ()
 
     root = project_root()
     site_dir = check_site_dir(site_dir, results_dir)
+    check_site_url()
     loaded = ResultStore(results_dir).load_all()
     loaded.demo_dirs = [Path(d) for d in demo_dirs]  # where else a run's Try-it files may be (see pages/tryit.py)
     ensure_writable(site_dir.parent, "site directory")

@@ -1,10 +1,13 @@
 """Inference: latency, throughput, memory and start-up of ResNet-18 in every runtime variant.
 
-Each variant runs in its own subprocess: import the framework (timed), load the shared weights
-(timed), make the first call (timed: tracing, compilation), check the logits of a fixed batch against
-the PyTorch reference, then time batch-1 calls and, in the first round, a batch-size sweep. Rounds are
-interleaved (every variant once, then every variant again) so background noise hits them alike;
-:func:`merge_rounds` pools a variant's rounds into one record in the parent.
+In the first round each variant runs in a fresh subprocess with an empty compile cache: import the
+framework (timed), load the shared weights (timed), make the first call (timed: tracing, compilation),
+check the logits of a fixed batch against the PyTorch reference, time batch-1 calls (peak memory is read
+here: the process has run nothing else), then the batch-size sweep, which stops once throughput has
+flattened. Later rounds and the thread-scaling runs time batch-1 calls only, one child per framework
+family measuring its variants in turn (one import instead of one per variant; a crash loses only the
+variant it hit). Rounds are interleaved (every variant once, then every variant again) so background noise
+hits them alike; :func:`merge_rounds` pools a variant's rounds into one record in the parent.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import catalog, hardware
+from reportgen import catalog, hardware, thresholds
 from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
 from reportgen.config import TimingSettings
@@ -29,7 +32,7 @@ OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "fail
 def unsupported(variant: Variant, device: str) -> str | None:
     """Why ``variant`` does not run on ``device``, or None when it does (on a CPU: one with the flags it needs)."""
     if variant.cuda_only and device != "cuda":
-        return f"{variant.label} needs a CUDA GPU; this run is on {device}"
+        return f"{variant.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
     if variant.cpu_flags and (variant.cpu_only or device == "cpu"):
         lacking = hardware.lacks_cpu_flags(variant.cpu_flags)
         if lacking:
@@ -38,27 +41,48 @@ def unsupported(variant: Variant, device: str) -> str | None:
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
-    """Rounds of every selected variant, interleaved, then the thread-scaling runs (batch 1)."""
+    """Round 0 of every selected variant in a process of its own, later rounds and then the thread-scaling
+    runs (batch 1) in one shared process per framework family."""
     settings = profile["inference"]
     chosen = catalog.selected(frameworks)
-    tasks = []
-    for round_ in range(settings["rounds"]):
-        for v in chosen:
-            tasks.append(_task(v, device, round_, threads=None, sweep=round_ == 0))
+    tasks = [_task(v, device) for v in chosen]
+    for round_ in range(1, settings["rounds"]):
+        tasks += _shared(chosen, device, round_, threads=None)
     for count in settings["thread_counts"]:
         if count and count != threads:
-            tasks += [_task(v, device, 0, threads=count, sweep=False) for v in chosen if not unsupported(v, device)]
+            tasks += _shared(chosen, device, 0, threads=count)
     return tasks
 
 
-def _task(v: Variant, device: str, round_: int, threads: int | None, sweep: bool) -> Task:
-    key = f"inference/{v.runtime}/{v.name}/round{round_}" + (f"/threads{threads}" if threads else "")
-    label = f"Inference: {v.label}" + (f" (round {round_ + 1})" if round_ else "") + \
-        (f" ({threads} thread{'s' if threads > 1 else ''})" if threads else "")
-    dev = "cpu" if v.cpu_only else device
-    return Task(key=key, module=__name__, scenario="inference", framework=v.runtime, variant=v.name, label=label,
-                needs=v.needs, params={"round": round_, "threads": threads, "sweep": sweep, "precision": v.precision,
-                                       "device": dev, "unsupported": unsupported(v, device)})
+def _params(v: Variant, device: str, round_: int, threads: int | None, fresh: bool) -> dict[str, Any]:
+    return {"round": round_, "threads": threads, "fresh": fresh, "precision": v.precision,
+            "device": "cpu" if v.cpu_only else device, "unsupported": unsupported(v, device)}
+
+
+def _task(v: Variant, device: str) -> Task:
+    """The first round of ``v``: a fresh process (cold start, memory, sweep)."""
+    return Task(key=f"inference/{v.runtime}/{v.name}/round0", module=__name__, scenario="inference",
+                framework=v.runtime, variant=v.name, label=f"Inference: {v.label}", needs=v.needs,
+                params=_params(v, device, 0, None, fresh=True))
+
+
+def _shared(chosen: list[Variant], device: str, round_: int, threads: int | None) -> list[Task]:
+    """One task per framework family measuring its variants' batch-1 latency in turn (unsupported ones left
+    out: round 0 records why)."""
+    tasks = []
+    for family in dict.fromkeys(v.family for v in chosen):
+        members = tuple({"framework": v.runtime, "variant": v.name, "label": f"Inference: {v.label}",
+                         "needs": list(v.needs), "params": _params(v, device, round_, threads, fresh=False)}
+                        for v in chosen if v.family == family and not unsupported(v, device))
+        if not members:
+            continue
+        name = catalog.display(family)
+        what = f"round {round_ + 1}" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}"
+        key = f"inference/{family}/" + (f"round{round_}" if threads is None else f"threads{threads}")
+        tasks.append(Task(key=key, module=__name__, scenario="inference", framework=family, variant="shared",
+                          label=f"Inference: {name}, {len(members)} variant(s) ({what})",
+                          params={"round": round_, "threads": threads, "fresh": False}, members=members))
+    return tasks
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
@@ -93,7 +117,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
               "thread_count": threads, "round": task.params["round"], "memory_method": memory.METHOD}
     ident = {"device": device, "precision": task.params["precision"]}
     records = []
-    if not task.params["threads"]:  # thread-scaling runs measure batch-1 latency only
+    fresh = task.params["fresh"]  # a process of its own: cold start, memory and the sweep are this variant's
+    if fresh:
         records.append(make_record(
             "startup", task.framework, task.variant, batch_size=1, **ident,
             metrics={"import_s": import_s, "load_s": load_s, "first_call_s": first_call_s,
@@ -101,7 +126,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
             settings=common,
         ))
     scenario = "inference" if not task.params["threads"] else "threads"
-    batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if task.params["sweep"] else [1]
+    batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if fresh else [1]
+    best = 0.0
     for batch in batches:
         timing = TimingSettings(**settings["timing" if batch == 1 else "sweep_timing"])
         try:
@@ -117,15 +143,31 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         samples_ms = [s * 1e3 for s in samples]
         metrics = stats.latency_summary(samples_ms)
         metrics["throughput_ips"] = stats.throughput(batch, samples)
-        metrics["peak_rss_mb"] = memory.peak_rss_mb()
-        gpu = backend.peak_gpu_mem_mb()
-        if gpu is not None:
-            metrics["peak_gpu_mem_mb"] = gpu
+        if fresh:  # a shared process's peak would be the largest of all the variants it ran
+            metrics["peak_rss_mb"] = memory.peak_rss_mb()
+            gpu = backend.peak_gpu_mem_mb()
+            if gpu is not None:
+                metrics["peak_gpu_mem_mb"] = gpu
         metrics.update(agreement)
+        stop = None if batch == batches[-1] else flattened(batch, metrics["throughput_ips"], best)
+        extra = {"sweep_stop": stop} if stop else {}
         records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
                                    metrics=metrics, samples={"latency_ms": samples_ms},
-                                   settings={**common, "timing": timing.__dict__, "samples": len(samples)}))
+                                   settings={**common, "timing": timing.__dict__, "samples": len(samples), **extra}))
+        if stop:
+            break
+        best = max(best, metrics["throughput_ips"])
     return records
+
+
+def flattened(batch: int, throughput: float, best: float) -> str | None:
+    """Why the sweep stops at ``batch`` (it added under ``SWEEP_FLAT`` over ``best``, the best smaller batch's
+    throughput), or None to go on."""
+    gain = throughput / best - 1 if best else None
+    if gain is None or gain >= thresholds.SWEEP_FLAT:
+        return None
+    return (f"throughput flattened: batch {batch} added {gain:+.0%} over the best smaller batch (under "
+            f"{thresholds.SWEEP_FLAT:.0%}); larger batches not measured")
 
 
 STARTUP_PARTS = ("import_s", "load_s", "first_call_s", "cold_start_s")
@@ -180,8 +222,8 @@ def _merge_latency(group: list[dict[str, Any]]) -> dict[str, Any]:
     medians = [r["metrics"]["latency_ms_p50"]["value"] for r in group]
     metrics = stats.latency_summary(samples)
     metrics["throughput_ips"] = stats.throughput(1, [s / 1e3 for s in samples])
-    metrics["peak_rss_mb"] = max(r["metrics"]["peak_rss_mb"]["value"] for r in group)
-    for name, pick in (("peak_gpu_mem_mb", max), ("max_abs_diff", max), ("top1_agreement", min)):
+    for name, pick in (("peak_rss_mb", max), ("peak_gpu_mem_mb", max), ("max_abs_diff", max),
+                       ("top1_agreement", min)):
         values = [r["metrics"][name]["value"] for r in group if name in r["metrics"]]
         if values:
             metrics[name] = pick(values)

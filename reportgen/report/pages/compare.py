@@ -7,9 +7,9 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report import findings
-from reportgen.report.charts import SERIES_COLORS, chart_html
+from reportgen.report.charts import Styles, chart_html
 from reportgen.report.escape import MD, code
-from reportgen.report.format import by_machine, featured_run, fmt, label, md_table, metric, provenance
+from reportgen.report.format import by_machine, featured_run, fmt, label, machine_line, md_table, metric, provenance
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "compare.md"
@@ -57,10 +57,11 @@ def _section(name: str, title: str, machines: list[str],
         return section
     ref = values[machines[0]]
     fig = go.Figure()
-    for i, mid in enumerate(machines):
+    styles = Styles()  # each machine a colour and a pattern of its own
+    for mid in machines:
         vals = [values[mid].get((name, s)) for s in series]
         fig.add_trace(go.Bar(
-            y=series, x=vals, name=mid, orientation="h", marker_color=SERIES_COLORS[i % len(SERIES_COLORS)],
+            y=series, x=vals, orientation="h", **styles.series(mid),
             customdata=[_times(_ratio(v, ref.get((name, s)))) for v, s in zip(vals, series, strict=True)],
             hovertemplate=f"%{{x:.3g}} {unit}, %{{customdata}} the reference<extra>{mid}</extra>",
         ))
@@ -79,11 +80,10 @@ def _section(name: str, title: str, machines: list[str],
 
 
 def _machine_row(mid: str, run: dict[str, Any], reference: str) -> list[str]:
-    m = run["machine"]
-    gpus = ", ".join(g["name"] for g in m["gpus"]) or "none"
-    return [mid + (" (reference)" if mid == reference else ""), m["cpu"]["model"],
-            str(m["cpu"]["available_cores"]), f"{m['memory_gb']} GB", gpus, run["options"]["device"],
-            MD("{} ({} profile, {})").format(code(run["run_id"]), run["profile"]["name"], run["status"])]
+    """A machine in three cells: its id, its hardware in the headline's words, and the run shown."""
+    return [mid + (" (reference)" if mid == reference else ""), machine_line(run),
+            MD("{} ({} profile, {}, on {})").format(code(run["run_id"]), run["profile"]["name"], run["status"],
+                                                   run["options"]["device"])]
 
 
 def context(run: dict[str, Any], loaded: LoadedResults, reference: str | None = None) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def context(run: dict[str, Any], loaded: LoadedResults, reference: str | None = 
     return {
         "run": provenance(run),
         "reference": reference,
-        "machines": md_table(["machine", "CPU", "cores", "memory", "GPU", "device", "run"],
+        "machines": md_table(["machine", "hardware", "run shown"],
                              [_machine_row(mid, latest[mid], reference) for mid in machines]),
         "n_machines": len(machines),
         "sections": [_section(name, title, machines, values) for _, name, title in COMPARED]

@@ -6,7 +6,7 @@ from typing import Any
 
 from reportgen.hardware import LIBRARIES
 from reportgen.report.escape import MD, code
-from reportgen.report.format import collapsed, fmt, md_table, name, provenance, records
+from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "hardware.md"
@@ -29,11 +29,14 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     if m.get("cuda"):
         facts.append(["CUDA (torch)", f"CUDA {m['cuda'].get('cuda')}, cuDNN {m['cuda'].get('cudnn')}"])
     libs = [[lib, m["libraries"].get(lib) or "not installed"] for lib in LIBRARIES if lib in m["libraries"]]
-    matrix = collapsed([[r["scenario"], name(r["framework"]), r["variant"], r["device"],
-                         str(r["batch_size"] or "–"), r["status"], r["reason"] or ""] for r in run["records"]])
-    runs = [[r["run_id"], r["machine_id"], r["profile"]["name"], r["status"], r["started_at"],
-             str(sum(x["status"] == "ok" for x in r["records"])),
-             str(sum(x["status"] != "ok" for x in r["records"]))] for r in reversed(loaded.runs)]
+    # label() names the device and precision where they are not the run's usual ones; a reason reads after
+    # its status, so the table keeps to the reading column
+    matrix = collapsed([[r["scenario"], label(r), str(r["batch_size"] or "–"),
+                         MD("{}: {}").format(r["status"], r["reason"]) if r["reason"] else r["status"]]
+                        for r in run["records"]])
+    runs = [[code(r["run_id"]), r["machine_id"], f"{r['profile']['name']}, {r['status']}",
+             f"{sum(x['status'] == 'ok' for x in r['records'])} / {sum(x['status'] != 'ok' for x in r['records'])}"]
+            for r in reversed(loaded.runs)]
     threads = {f"{name(r['framework'])} ({r['variant']})": r["settings"]["threads"]
                for r in records(run, "inference")}
     return {
@@ -43,8 +46,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "threads": md_table(["runtime", "thread settings"],
                             [[k, MD(", ").join(code(f"{n}={v}") for n, v in t.items())] for k, t in threads.items()]),
         "thread_env": m["thread_env"],
-        "matrix": md_table(["scenario", "framework", "variant", "device", "batch", "status", "reason", "records"],
-                           matrix),
-        "runs": md_table(["run", "machine", "profile", "state", "started (UTC)", "ok records", "not ok"], runs),
+        "matrix": md_table(["scenario", "runtime / variant", "batch", "status", "records"], matrix),
+        "for_inference": any(r["scenario"] == "conversion" and conversion_model(r) == "inference"
+                             for r in run["records"]),
+        "runs": md_table(["run", "machine", "profile, state", "records ok / not ok"], runs),
         "problems": loaded.problems,
     }

@@ -9,15 +9,14 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen.report import findings
-from reportgen.report.charts import chart_html, color
-from reportgen.report.escape import code, link
+from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, log_ticks
+from reportgen.report.escape import MD, code, link
 from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance
 from reportgen.report.pages.downloads import run_files
 from reportgen.results import LoadedResults
 
 PAGE = "history.md"
 METRIC = "latency_ms_p50"
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
 Run = dict[str, Any]
 Series = dict[str, list[tuple[Run, dict[str, Any]]]]  # label -> (run, record) per point, oldest first
@@ -40,22 +39,20 @@ def _when(run: Run) -> str:
 
 def _figure(series: Series, machine: str) -> go.Figure:
     fig = go.Figure()
-    per_framework: dict[str, int] = {}
-    for name, points in series.items():
-        framework = points[0][1]["framework"]
-        nth = per_framework[framework] = per_framework.get(framework, -1) + 1
+    styles = Styles()
+    for name, points in sorted(series.items(), key=lambda kv: kv[1][0][1]["framework"]):  # grouped by framework
         fig.add_trace(go.Scatter(
-            x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points], name=name,
-            mode="lines+markers",
-            line={"color": color(framework),
-                  "dash": DASHES[nth % len(DASHES)]},
+            x=[_when(run) for run, _ in points], y=[metric(rec, METRIC) for _, rec in points],
+            mode="lines+markers", **styles.line(points[0][1]["framework"], name),
             customdata=[[run["run_id"], fmt(metric(rec, "latency_ms_iqr"), "ms"), run["profile"]["name"],
                          run["status"]] for run, rec in points],
             hovertemplate="run %{customdata[0]} (%{customdata[2]}, %{customdata[3]})<br>"
                           "median %{y:.2f} ms, IQR %{customdata[1]} ms<extra>%{fullData.name}</extra>",
         ))
+    values = [metric(rec, METRIC) for points in series.values() for _, rec in points]
     fig.update_layout(title=f"Median batch-1 latency per run on {machine}", xaxis_title="run started (UTC)",
-                      yaxis={"title": {"text": "latency (ms, log scale)"}, "type": "log"})
+                      yaxis={"title": {"text": "latency (ms, log scale)"}, **log_ticks(values)},
+                      legend=GROUPED_LEGEND)
     return fig
 
 
@@ -64,10 +61,10 @@ def _summary(series: Series) -> str:
     for name, points in series.items():
         values = [metric(rec, METRIC) for _, rec in points]
         median = statistics.median(values)
-        rows.append([name, str(len(values)), fmt(min(values), "ms"), fmt(median, "ms"), fmt(max(values), "ms"),
-                     fmt(values[-1], "ms"), f"{values[-1] / median:.2f}×"])
-    return md_table(["framework (variant)", "runs", "best (ms)", "median (ms)", "worst (ms)", "latest (ms)",
-                     "latest / median"], rows)
+        spread = f"{fmt(median, 'ms')} [{fmt(min(values), 'ms')}, {fmt(max(values), 'ms')}]"
+        rows.append([name, str(len(values)), spread, fmt(values[-1], "ms"), f"{values[-1] / median:.2f}×"])
+    return md_table(["framework (variant)", "runs", "median [best, worst] (ms)", "latest (ms)", "latest / median"],
+                    rows)
 
 
 def _runs_table(runs: list[Run], counts: Counter[str]) -> str:
@@ -89,9 +86,10 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
         return section
     changes = findings.history_changes(runs)
     section["changes"] = md_table(
-        ["from run", "to run", "framework (variant)", "before (ms)", "after (ms)", "speed-up [interval]", "verdict"],
-        [[code(c["base"]), code(c["new"]), c["label"], fmt(c["before_ms"], "ms"), fmt(c["after_ms"], "ms"),
-          findings.ratio_text(c), c["verdict"]] for c in changes]) if changes else ""
+        ["framework (variant)", "before → after (ms)", "speed-up [interval], verdict", "runs (from → to)"],
+        [[c["label"], f"{fmt(c['before_ms'], 'ms')} → {fmt(c['after_ms'], 'ms')}",
+          f"{findings.ratio_text(c)}, {c['verdict']}", MD("{} → {}").format(code(c["base"]), code(c["new"]))]
+         for c in changes]) if changes else ""
     return {**section, "summary": _summary(series),
             "chart": chart_html(_figure(series, machine), f"history-{machine}",
                                 f"Median batch-1 latency of each run on {machine}; hover for the run and its IQR")}

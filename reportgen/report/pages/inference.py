@@ -6,16 +6,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen import catalog
+from reportgen import catalog, thresholds
 from reportgen.report import findings
-from reportgen.report.charts import PART_COLORS, chart_html, color
-from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
+from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
+from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
 from reportgen.report.pages.tryit import browser_notes, browser_table
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
-MARKERS = ("circle", "square", "diamond", "triangle-up", "x")
 
 
 def _verdict(cmp: dict[str, Any] | None) -> str:
@@ -75,23 +73,19 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
     if not any(len(v) > 1 for v in series.values()):
         return "", ""
     fig = go.Figure()
-    nth: dict[str, int] = {}  # each variant of a framework: the framework's hue, its own dash and marker
+    styles = Styles()  # each variant of a framework: the framework's hue, its own dash and marker
     for lab, group in sorted(series.items(), key=lambda kv: kv[1][0]["framework"]):
         group.sort(key=lambda r: r["batch_size"])
-        framework = group[0]["framework"]
-        i = nth[framework] = nth.get(framework, -1) + 1
         fig.add_trace(go.Scatter(
             x=[r["batch_size"] for r in group], y=[metric(r, "throughput_ips") for r in group], mode="lines+markers",
-            name=lab, legendgroup=framework, legendgrouptitle_text=name(framework) if i == 0 else None,
-            line={"color": color(framework), "dash": DASHES[i % len(DASHES)]},
-            marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
+            **styles.line(group[0]["framework"], lab),
             hovertemplate="batch %{x}: %{y:.1f} img/s<extra>%{fullData.name}</extra>",
         ))
     sizes = sorted({r["batch_size"] for r in recs})
     fig.update_layout(title="Throughput against batch size",
                       xaxis={"title": "batch size", "type": "log", "tickvals": sizes,
                              "ticktext": [str(b) for b in sizes]},
-                      yaxis_title="images per second", legend={"groupclick": "toggleitem"}, height=560)
+                      yaxis_title="images per second", legend=GROUPED_LEGEND, height=560)
     table = md_table(["runtime / variant", *(f"batch {b} (img/s)" for b in sizes)],
                      [[lab, *(fmt(next((metric(r, "throughput_ips") for r in g if r["batch_size"] == b), None))
                               for b in sizes)] for lab, g in series.items()])
@@ -100,6 +94,12 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
     if failed:
         table += "\n\nStopped early: " + "; ".join(f"{label(r)} at batch {r['batch_size']} ({r['reason']})"
                                                    for r in failed)
+    flat = [r for r in recs if r["settings"].get("sweep_stop")]
+    if flat:
+        table += (f"\n\nStopped where throughput flattened (at the first batch size that added under "
+                  f"{thresholds.printed()['sweep_flat']} over the best smaller one; – marks batch sizes not "
+                  "measured): "
+                  + ", ".join(f"{label(r)} at batch {r['batch_size']}" for r in flat) + ".")
     return chart_html(fig, "throughput-sweep", "Images per second at each batch size"), table
 
 
@@ -137,10 +137,12 @@ def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str
 def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
     labels = [label(r) for r in recs]
     fig = go.Figure()
-    for part, part_color in zip(("import_s", "load_s", "first_call_s"), PART_COLORS, strict=False):
+    styles = Styles()  # the parts of a bar: a colour and a pattern each
+    for part in ("import_s", "load_s", "first_call_s"):
         fig.add_trace(go.Bar(
-            y=labels, x=[metric(r, part) for r in recs], name=METRICS[part].description,
-            orientation="h", marker_color=part_color, hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
+            y=labels, x=[metric(r, part) for r in recs], orientation="h",
+            **styles.series(METRICS[part].description, palette=PART_COLORS),
+            hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(barmode="stack", title="Cold start: fresh process to first result", xaxis_title="seconds",
                       legend={"orientation": "h", "y": -0.2}, height=max(420, 32 * len(recs) + 160),
@@ -176,7 +178,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "threads_table": _threads(run, batch1),
         "memory_chart": _bar(batch1, "peak_rss_mb", "peak-memory", "Peak resident memory of the measuring process",
                              "Peak RSS after the batch-1 loop (includes the framework itself)"),
-        "startup_chart": chart_html(_startup_figure(startup), "cold-start",
+        "startup_chart": chart_html(_startup_figure(startup), "cold-start-parts",
                                     "Import, model load and first call in a fresh process (median over rounds)")
         if startup else "",
         "startup_table": md_table(

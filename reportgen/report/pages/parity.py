@@ -8,9 +8,9 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen import catalog
-from reportgen.report.charts import chart_html, color
+from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
-from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "parity.md"
@@ -22,7 +22,7 @@ def _converter_rates(loaded: LoadedResults) -> str:
         for rec in run["records"]:
             converter = rec["settings"].get("converter")
             if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"] \
-                    and _model(rec) != "inference":  # the timed model's files repeat the same converters
+                    and conversion_model(rec) != "inference":  # the timed model's files repeat the same converters
                 tried[converter] += 1
                 worked[converter] += int(metric(rec, "convert_ok") == 1)
     rows = [[code(c), str(worked[c]), str(tried[c]), f"{worked[c] / tried[c]:.0%}"] for c in sorted(tried)]
@@ -33,8 +33,8 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
     """INT8 files: size against accuracy change, one marker per file (in the legend and on hover, never as
     overlapping labels), with the change also as a count of held-out images."""
     fig = go.Figure()
-    symbols = ("circle", "square", "diamond", "triangle-up", "x", "star")
-    for i, rec in enumerate(r for r in conversions if r["precision"] == "int8"):
+    styles = Styles()
+    for rec in (r for r in conversions if r["precision"] == "int8"):
         par = parity.get(rec["variant"])
         if par is None or "model_size_mb" not in rec["metrics"]:
             continue
@@ -42,8 +42,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
         changed = round(metric(par, "top1_delta") * images)
         fig.add_trace(go.Scatter(
             x=[metric(rec, "model_size_mb")], y=[metric(par, "top1_delta")], mode="markers",
-            name=f"{name(par['framework'])} {rec['variant']}",
-            marker={"size": 14, "color": color(par["framework"]), "symbol": symbols[i % len(symbols)]},
+            **styles.line(par["framework"], f"{name(par['framework'])} {rec['variant']}", size=14),
             customdata=[[f"{changed:+d} of {images} images"]],
             hovertemplate="%{x:.2f} MB, top-1 change %{y:+.3f} (%{customdata[0]})<extra>%{fullData.name}</extra>",
         ))
@@ -54,7 +53,7 @@ def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, d
                                  hovertemplate="%{x:.1f} MB, the float model<extra></extra>"))
     fig.update_layout(title="Model size against accuracy change after INT8 quantization",
                       xaxis_title="model file (MB)", yaxis_title="top-1 change vs fp32",
-                      legend={"orientation": "h", "y": -0.25})
+                      legend={**GROUPED_LEGEND, "orientation": "h", "y": -0.25})
     return fig
 
 
@@ -64,14 +63,6 @@ def _with_count(rec: dict[str, Any]) -> str:
     if delta is None or not images:
         return _signed(delta)
     return f"{_signed(delta)} ({round(delta * images):+d} of {images} images)"
-
-
-def _model(rec: dict[str, Any]) -> str | None:
-    """Which model a conversion record converted (the catalog's ``inference`` or ``digits``), None if unknown."""
-    try:
-        return catalog.conversion(rec["framework"], rec["variant"]).model
-    except KeyError:
-        return None
 
 
 def _conversions_table(recs: list[dict[str, Any]]) -> str:
@@ -96,8 +87,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             [[name(r["framework"]), str(r["settings"].get("num_classes", "")),
               fmt(metric(r, "params_trainable"), "count"), fmt(metric(r, "params_total"), "count"), _macs(r)]
              for r in facts]) if facts else "",
-        "conversions": _conversions_table([r for r in conversions if _model(r) == "digits"]),
-        "timed_conversions": _conversions_table([r for r in conversions if _model(r) == "inference"]),
+        "conversions": _conversions_table([r for r in conversions if conversion_model(r) == "digits"]),
+        "timed_conversions": _conversions_table([r for r in conversions if conversion_model(r) == "inference"]),
         "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
                                 if r["status"] != "ok"],
         "rates": _converter_rates(loaded),

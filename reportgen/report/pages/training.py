@@ -8,26 +8,28 @@ import plotly.graph_objects as go
 
 from reportgen import catalog
 from reportgen.report import findings
-from reportgen.report.charts import chart_html, color
+from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
 from reportgen.results import LoadedResults
 
 PAGE = "training.md"
-DASHES = {"eager": "solid", "graph": "solid", "compile": "dash", "xla": "dash", "amp-fp16": "dot", "mixed-fp16": "dot"}
 
 
 _label = findings.training_label  # one series name for training records, shared with Home's lines
 
 
 def _curves(runs: list[dict[str, Any]], x: str, y: str, title: str, x_title: str, y_title: str) -> go.Figure:
+    """One line per variant: its framework's hue, its own dash and marker (the same on each curve chart, which
+    all draw the run's records in the run's order)."""
     fig = go.Figure()
+    styles = Styles()
     for rec in runs:
         xs = rec["samples"][x] if x != "epoch" else list(range(1, len(rec["samples"][y]) + 1))
         fig.add_trace(go.Scatter(
-            x=xs, y=rec["samples"][y], mode="lines+markers", name=_label(rec),
-            line={"color": color(rec["framework"]), "dash": DASHES.get(rec["variant"], "solid")},
+            x=xs, y=rec["samples"][y], mode="lines+markers", **styles.line(rec["framework"], _label(rec)),
+            hovertemplate="%{x:.3g}: %{y:.3g}<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, legend=GROUPED_LEGEND)
     return fig
 
 
@@ -44,26 +46,27 @@ def _bars(runs: list[dict[str, Any]], metric_name: str, title: str, unit: str) -
 
 def _batch_figure(sweep: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
-    for framework in sorted({r["framework"] for r in sweep}):
-        recs = sorted((r for r in sweep if r["framework"] == framework), key=lambda r: r["batch_size"])
+    styles = Styles()
+    for series in dict.fromkeys(_label(r) for r in sweep):  # one line per framework and variant, in run order
+        recs = sorted((r for r in sweep if _label(r) == series), key=lambda r: r["batch_size"])
         fig.add_trace(go.Scatter(
             x=[str(r["batch_size"]) for r in recs], y=[metric(r, "epoch_time_s") for r in recs],
-            mode="lines+markers", name=_label(recs[0]),
-            line={"color": color(framework)},
+            mode="lines+markers", **styles.line(recs[0]["framework"], series),
+            hovertemplate="batch %{x}: %{y:.2f} s<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(title="Epoch time against batch size (steady state)", xaxis_title="batch size",
-                      yaxis_title="seconds per epoch", xaxis_type="category")
+                      yaxis_title="seconds per epoch", xaxis_type="category", legend=GROUPED_LEGEND)
     return fig
 
 
 def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
+    styles = Styles()  # a bar per framework: its hue and a pattern, so that the legend is not read by colour
     for framework in sorted({r["framework"] for r in scaling}):
         recs = sorted((r for r in scaling if r["framework"] == framework), key=lambda r: r["settings"]["workers"])
         fig.add_trace(go.Bar(
             x=[f"{r['settings']['workers']} worker(s)" for r in recs],
-            y=[metric(r, "train_throughput_ips") for r in recs],
-            name=name(framework), marker_color=color(framework),
+            y=[metric(r, "train_throughput_ips") for r in recs], **styles.bar(framework, name(framework)),
             hovertemplate="%{y:.0f} img/s<extra>%{fullData.name}, %{x}</extra>",
         ))
     fig.update_layout(title="Data-parallel training throughput, same global batch", yaxis_title="images/s",
@@ -80,7 +83,8 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
         if r["status"] != "ok":
             rows.append([_label(r), r["status"]] + [""] * (len(header) - 2))
             continue
-        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
+        target = (_probe(r) or (fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached")
+                                else "not reached"))
         rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
                     + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
@@ -89,10 +93,16 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
 
 def _learning_table(recs: list[dict[str, Any]]) -> str:
     """What every variant learned, from the same first batch; failures with their reasons."""
-    rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}", fmt(metric(r, "final_top1"), "fraction"),
+    rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}",
+             fmt(metric(r, "final_top1"), "fraction") + (f" ({_probe(r)})" if _probe(r) else ""),
              f"{metric(r, 'final_loss'):.3f}"] if r["status"] == "ok" else [_label(r), r["status"], r["reason"], ""]
             for r in recs]
     return md_table(["variant", "first-batch loss", "final top-1", "final val loss"], rows)
+
+
+def _probe(r: dict[str, Any]) -> str | None:
+    """``speed probe, 2 epochs`` for a variant that ran a shortened recipe (see TrainingSettings.probe_epochs)."""
+    return f"speed probe, {r['settings']['epochs']} epochs" if r["settings"].get("probe") else None
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
@@ -104,7 +114,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     pipeline = records(run, "input-pipeline")
     scaling_all = records(run, "training-scaling", status=None)
     scaling = [r for r in scaling_all if r["status"] == "ok"]
-    first = ok[0]["settings"] if ok else {}
+    full = [r for r in ok if not _probe(r)]  # the recipe as the reference loops ran it
+    first = (full or ok)[0]["settings"] if ok else {}
+    probes = [r for r in ok if _probe(r)]
     cuda = any(r["device"] == "cuda" for r in recs)
     charts = []
     if ok:
@@ -128,6 +140,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "train_images": first.get("train_images"), "val_images": first.get("val_images"),
                   "image_size": first.get("image_size"), "recipe": first.get("recipe", {}),
                   "target": first.get("target_top1"), "threads": first.get("threads"),
+                  "probes": ", ".join(_label(r) for r in probes),
+                  "probe_epochs": probes[0]["settings"]["epochs"] if probes else None,
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",

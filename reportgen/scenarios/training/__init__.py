@@ -47,8 +47,11 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
         if v.framework not in frameworks and not first:
             continue
         params: dict[str, Any] = {"precision": v.precision}
+        probe = profile["training"].get("probe_epochs", 0)
+        if probe and v.role != catalog.REFERENCE and probe < profile["training"]["epochs"]:
+            params["probe_epochs"] = probe  # a speed probe; the reference loops keep the whole recipe
         if v.cuda_only and device != "cuda":
-            params["unsupported"] = f"{v.label} needs a CUDA GPU; this run is on {device}"
+            params["unsupported"] = f"{v.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
         elif v.cpu_flags and device == "cpu" and (lacking := hardware.lacks_cpu_flags(v.cpu_flags)):
             params["unsupported"] = f"{v.label} on a CPU needs {lacking}"
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
