@@ -9,11 +9,15 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit("reportgen needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	@# onnxruntime-web for the Try-it page and the browser runtime, pinned by package-lock.json; without npm the
+	@# site says the demo was not built and the browser runtime is skipped, and everything else works
+	@if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	 else echo "npm not found: onnxruntime-web not installed (the Try-it page will say why; install Node.js + npm)"; fi
 	@touch $@
 
 report: install  ## measure this machine with $(PROFILE) and build the site into ./site
@@ -31,4 +35,4 @@ fixture: install  ## regenerate tests/fixtures/results from a real smoke run (th
 	$(BIN)/python scripts/make_fixture.py
 
 clean:
-	rm -rf site results .pytest_cache
+	rm -rf site results .pytest_cache node_modules

@@ -12,3 +12,8 @@ ORT_INT8_FILES = {"int8-static": "resnet18-int8-static.onnx", "int8-dynamic": "r
 TFLITE_FILES = {"fp32": "resnet18.tflite", "int8-dynamic": "resnet18-int8-dynamic.tflite",
                 "int8-full": "resnet18-int8-full.tflite"}
 OPENVINO_FILES = {"fp32": "resnet18-openvino.xml", "int8": "resnet18-openvino-int8.xml"}  # IR: each .xml has a .bin
+
+# The model trained on the digits (10 classes, 32x32) by the conversion scenario, in the formats a browser loads.
+DIGITS_ONNX = "conversion/resnet18-from-torch.onnx"  # exported from the trained PyTorch model
+DIGITS_ORT_INT8 = {"int8-static": "conversion/resnet18-int8-static.onnx",
+                   "int8-dynamic": "conversion/resnet18-int8-dynamic.onnx"}  # quantized by ONNX Runtime

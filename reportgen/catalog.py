@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 
 from reportgen.artifacts import (
+    DIGITS_ONNX,
+    DIGITS_ORT_INT8,
     KERAS_ONNX_FILE,
     ONNX_FILE,
     OPENVINO_FILES,
@@ -110,6 +112,19 @@ class Candidate:
     source: str
 
 
+@dataclass(frozen=True)
+class BrowserVariant:
+    """A model file of the trained digits model that ONNX Runtime Web runs in a browser (the Try-it page, and the
+    browser measured as a runtime beside Python ONNX Runtime on the very same file)."""
+
+    name: str  # the record's ``variant`` (framework ``onnxruntime-web``)
+    label: str  # what the Try-it page's model picker shows
+    precision: str
+    model_file: str  # reportgen.artifacts: the file the conversion scenario left
+    conversion: tuple[str, str]  # (framework, name) of the conversion record that made it
+    python: str  # the ``variant`` of the Python ONNX Runtime record timed on the same file in the same task
+
+
 RUNTIMES: dict[str, Runtime] = {}
 VARIANTS: list[Variant] = []
 
@@ -139,6 +154,11 @@ for _runtime in (
     Runtime("tflite", "TFLite", "tensorflow", "reportgen.backends.tflite_backend", ("ai_edge_litert", "tensorflow"),
             "tensorflow"),
     Runtime("openvino", "OpenVINO", "openvino", "reportgen.backends.openvino_backend", ("openvino",), "openvino"),
+    # ONNX Runtime compiled to WebAssembly, run in headless Chromium: it comes with the onnxruntime family (as TFLite
+    # comes with TensorFlow) because it is the same runtime on the same ONNX files, and its check compares it with
+    # Python ONNX Runtime, which it needs. It also needs Chromium, Playwright and the npm package (`npm ci`):
+    # without them its task is skipped with that reason (reportgen.web.browser_missing).
+    Runtime("onnxruntime-web", "ONNX Runtime Web", "onnxruntime", None, ("onnxruntime",), "onnxruntime"),
 ):
     register_runtime(_runtime)
 
@@ -187,6 +207,17 @@ for _variant in (
             made_by=_OV, cpu_only=True, cpu_flags=BF16_FLAGS, accuracy=("openvino", "bf16")),
 ):
     register_variant(_variant)
+
+# The browser runs the trained digits model (10 classes, 32x32), never the timed 224x224 model: its times are
+# compared with Python ONNX Runtime on the same file, not with the inference benchmark.
+BROWSER: tuple[BrowserVariant, ...] = (
+    BrowserVariant("fp32", "fp32 (ONNX export of the trained PyTorch model)", "fp32", DIGITS_ONNX, ("torch", "onnx"),
+                   "digits-fp32"),
+    BrowserVariant("int8-static", "INT8 (ONNX Runtime static quantization, QDQ)", "int8",
+                   DIGITS_ORT_INT8["int8-static"], ("onnxruntime", "int8-static"), "digits-int8-static"),
+)
+BROWSER_RUNTIME = "onnxruntime-web"
+BROWSER_DEVICES = ("browser-wasm", "browser-webgpu")  # the record's ``device``: which backend ran in the page
 
 TRAINING: tuple[TrainingVariant, ...] = (
     TrainingVariant("torch", "eager", "PyTorch eager loop", role=REFERENCE, makes_initial_weights=True),

@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="regenerate the pages from stored results and build the site "
                            "(never measures)")
     _dirs(build)
+    build.add_argument("--demo-dir", type=Path, action="append", default=[], metavar="DIR",
+                       help="another folder to look in for runs' Try-it files (<run-id>.demo/, which `reportgen "
+                            "merge` does not copy), e.g. the downloaded results of the publish workflow; repeatable")
 
     serve = sub.add_parser("serve", help="preview the built site with a local static file server")
     serve.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
@@ -169,7 +172,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _build(args: argparse.Namespace, console: Console) -> None:
     from reportgen.report.site import build_site
 
-    loaded = build_site(args.results_dir, args.site_dir)
+    loaded = build_site(args.results_dir, args.site_dir, demo_dirs=getattr(args, "demo_dir", []))
     for problem in loaded.problems:
         console.print(Text.assemble(("skipped ", "yellow"), problem))
     console.print(f"Site: {args.site_dir.resolve() / 'index.html'} ({len(loaded.runs)} run(s)). "

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from reportgen import __version__, hardware, scenarios
+from reportgen import __version__, hardware, scenarios, web
 from reportgen.backends import missing_reason
 from reportgen.config import Profile, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
@@ -139,6 +139,10 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     ok = any(r["status"] == "ok" for r in run["records"])
     run["status"], run["finished_at"] = "complete" if ok else "failed", utc_now()
     path = store.save(run)
+    try:  # the Try-it page is built from the trained model's files and held-out images, kept beside the results
+        web.keep_demo(ctx.artifacts, web.demo_dir(path), run["seed"])
+    except OSError as exc:
+        console.print(Text(f"  the browser demo's files were not kept: {exc}", style="yellow"))
     shutil.rmtree(ctx.artifacts, ignore_errors=True)
     return run, path
 

@@ -85,7 +85,8 @@ _RECORD_SCHEMA: dict[str, Any] = {
         "scenario": {"type": "string", "minLength": 1, "description": "inference, training, parity, ..."},
         "framework": {"type": "string", "minLength": 1, "description": "torch, tensorflow, onnxruntime, ..."},
         "variant": {"type": "string", "minLength": 1, "description": "eager, graph, xla, compile, int8, ..."},
-        "device": {"type": "string", "enum": ["cpu", "cuda"]},
+        "device": {"type": "string", "enum": ["cpu", "cuda", "browser-wasm", "browser-webgpu"],
+                   "description": "cpu, cuda; browser-wasm or browser-webgpu: ONNX Runtime Web in headless Chromium"},
         "precision": {"type": "string", "description": "fp32, fp16, bf16, int8"},
         "batch_size": {"type": ["integer", "null"], "minimum": 1},
         "status": {"enum": list(STATUSES)},
@@ -246,6 +247,8 @@ class LoadedResults:
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    root: Path | None = None  # the results folder they came from (files kept beside a run, e.g. its demo)
+    demo_dirs: list[Path] = field(default_factory=list)  # other folders holding runs' <run-id>.demo/ files
 
 
 class ResultStore:
@@ -280,7 +283,7 @@ class ResultStore:
 
     def load_all(self) -> LoadedResults:
         """Every valid run, oldest first; unreadable or foreign files are reported by name and skipped."""
-        loaded = LoadedResults()
+        loaded = LoadedResults(root=self.root)
         if not self.root.is_dir():
             return loaded
         for path in sorted(self.root.glob("*/*.json")):

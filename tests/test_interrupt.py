@@ -81,7 +81,9 @@ def test_sigint_keeps_results_and_site_then_resume_finishes(tmp_path: Path) -> N
     assert kept and all(record in after for record in kept)  # finished measurements were kept, not repeated
     assert any(r["scenario"] == "inference" and r["status"] == "ok" for r in done["records"])
     assert not (tmp_path / "results" / done["machine_id"] / f"{done['run_id']}.work").exists()
-    assert os.listdir(tmp_path / "results" / done["machine_id"]) == [f"{done['run_id']}.json"]
+    # the working files are gone; the trained model's files the Try-it page shows are kept beside the results
+    assert sorted(os.listdir(tmp_path / "results" / done["machine_id"])) == \
+        [f"{done['run_id']}.demo", f"{done['run_id']}.json"]
 
 
 def test_resume_without_an_interrupted_run_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from html import unescape
 
 from conftest import SmokeRun
 
-from reportgen import catalog, hardware
+from reportgen import catalog, hardware, thresholds, web
 from reportgen.results import ResultStore
 
 
@@ -28,6 +28,7 @@ CPU_VARIANTS = {("torch", "eager"), ("torch", "channels-last"), ("torch", "compi
                 ("tflite", "fp32"), ("tflite", "int8-dynamic"), ("tflite", "int8-full"), ("openvino", "fp32"),
                 ("openvino", "int8")} | (BF16_VARIANTS if HAS_BF16 else set())
 CUDA_VARIANTS = {("torch", "amp-fp16"), ("tensorflow", "mixed-fp16")}
+BROWSER_MISSING = web.browser_missing()  # Chromium, Playwright and the npm-installed onnxruntime-web
 
 
 def test_run_is_complete_and_every_variant_measured(smoke_run: SmokeRun) -> None:
@@ -63,8 +64,9 @@ def test_run_is_complete_and_every_variant_measured(smoke_run: SmokeRun) -> None
         assert abs(rec["metrics"]["cold_start_s"]["value"] - parts) < 1e-9
     roof = [r for r in run["records"] if r["scenario"] == "machine"]
     assert {r["framework"] for r in roof} == {"numpy", "torch", "onnxruntime"}
-    # no working files are left behind next to the results
-    assert [p.name for p in (smoke_run.results / run["machine_id"]).iterdir()] == [f"{run['run_id']}.json"]
+    # no working files are left behind next to the results, only the trained model's files the Try-it page shows
+    assert sorted(p.name for p in (smoke_run.results / run["machine_id"]).iterdir()) == \
+        [f"{run['run_id']}.demo", f"{run['run_id']}.json"]
 
 
 def test_every_runtime_computes_the_same_function(smoke_run: SmokeRun) -> None:
@@ -197,3 +199,25 @@ def test_site_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
             assert f"{rec['metrics']['throughput_ips']['value']:.1f}" in html
     assert "Which runtime when" in html and "Batch-1 serving" in html
     assert "Site:" in smoke_run.stdout and "reportgen serve" in smoke_run.stdout
+
+
+def test_the_browser_is_measured_beside_python_onnxruntime_or_skipped_with_the_reason(smoke_run: SmokeRun) -> None:
+    run = only_run(smoke_run)
+    recs = {r["variant"]: r for r in run["records"] if r["framework"] == catalog.BROWSER_RUNTIME}
+    if BROWSER_MISSING is not None:
+        assert [r["status"] for r in recs.values()] == ["skipped"]
+        assert next(iter(recs.values()))["reason"] == BROWSER_MISSING
+        return
+    python = {r["variant"]: r for r in run["records"] if r["scenario"] == "browser" and r["framework"] == "onnxruntime"}
+    for variant in catalog.BROWSER:
+        rec = recs[variant.name]
+        assert rec["status"] == "ok" and rec["device"] == "browser-wasm", rec["reason"]
+        assert python[variant.python]["status"] == "ok" and rec["samples"]["latency_ms"]
+        assert "top1_agreement" in rec["metrics"]
+        if variant.precision == "fp32":
+            assert rec["metrics"]["max_abs_diff"]["value"] <= thresholds.agreement_limit("fp32")
+    inference = (smoke_run.site / "inference.html").read_text()
+    assert "In the browser (ONNX Runtime Web)" in inference
+    results_file = next(smoke_run.results.glob("*/*.json"))
+    assert (web.demo_dir(results_file) / web.GALLERY_FILE).is_file()  # the Try-it page is built from these
+    assert (smoke_run.site / "tryit" / "gallery.json").is_file()

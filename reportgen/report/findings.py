@@ -304,3 +304,21 @@ def history_changes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if change["verdict"] in ("faster", "slower"):
                 found.append({**change, "base": base["run_id"], "new": new["run_id"]})
     return found
+
+
+def browser_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The browser runtime's records (the trained digits model, not the timed 224x224 one), each with the
+    Python ONNX Runtime record timed on the same file in the same task, and how many times slower it ran."""
+    recs = records(run, "browser")
+    rows = []
+    for variant in catalog.BROWSER:
+        web = next((r for r in recs if (r["framework"], r["variant"]) == (catalog.BROWSER_RUNTIME, variant.name)), None)
+        if web is None:
+            continue
+        python = next((r for r in recs if (r["framework"], r["variant"]) == ("onnxruntime", variant.python)), None)
+        ratio = None
+        if python is not None and metric(python, "latency_ms_p50"):
+            ratio = metric(web, "latency_ms_p50") / metric(python, "latency_ms_p50")
+        rows.append({"variant": variant, "record": web, "python": python, "slower": ratio,
+                     "agrees": agrees(web)})
+    return rows

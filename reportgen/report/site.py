@@ -8,7 +8,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from reportgen.errors import ReportgenError
 from reportgen.paths import ensure_writable
 from reportgen.report.pages import write_pages
 from reportgen.report.pages.downloads import write_downloads
+from reportgen.report.pages.tryit import write_assets as write_tryit_assets
 from reportgen.results import LoadedResults, ResultStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -94,8 +95,10 @@ def _cwd(path: Path) -> Iterator[None]:
         os.chdir(old)
 
 
-def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
+def build_site(results_dir: Path, site_dir: Path, demo_dirs: Sequence[Path] = ()) -> LoadedResults:
     """Regenerate the pages from ``results_dir`` and build the site into ``site_dir``.
+
+    A run's Try-it files (``<run-id>.demo/``) are looked for beside its results file, then under ``demo_dirs``.
 
     The new site is built beside the old one and swapped in only when the build succeeded, so a failed
     build leaves the previous site as it was; a folder that is not a reportgen site is never replaced
@@ -110,6 +113,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
     site_dir = check_site_dir(site_dir, results_dir)
     check_site_url()
     loaded = ResultStore(results_dir).load_all()
+    loaded.demo_dirs = [Path(d) for d in demo_dirs]  # where else a run's Try-it files may be (see pages/tryit.py)
     ensure_writable(site_dir.parent, "site directory")
     staging = site_dir.parent / f".{site_dir.name}.new-{secrets.token_hex(3)}"
     warnings = _Collect()
@@ -120,6 +124,7 @@ def build_site(results_dir: Path, site_dir: Path) -> LoadedResults:
             shutil.copytree(root / "docs", docs)
             write_pages(loaded, docs)
             write_downloads(loaded, docs)
+            write_tryit_assets(loaded, docs)  # the browser runtime and the run's models, when npm installed it
             (docs / "javascripts").mkdir(exist_ok=True)
             shutil.copy2(PLOTLY_JS, docs / "javascripts" / "plotly.min.js")
             config = load_config(str(root / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(staging),

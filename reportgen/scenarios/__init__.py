@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.runner import Context, Task
-from reportgen.scenarios import conversion, efficiency, inference, parity, prepare, roof, training
+from reportgen.scenarios import browser, conversion, efficiency, inference, parity, prepare, roof, training
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
     """Every task of a run, in order: the models every runtime needs, the machine's roof, the inference
-    variants (interleaved rounds), the conversions of a trained model, then training."""
+    variants (interleaved rounds), the conversions of a trained model, that model in a browser, then training."""
     return (prepare.plan(frameworks) + roof.plan() + inference.plan(frameworks, profile, device, threads)
-            + conversion.plan(frameworks) + training.plan(frameworks, profile, device, threads))
+            + conversion.plan(frameworks) + browser.plan(frameworks)
+            + training.plan(frameworks, profile, device, threads))
 
 
 def finish(ctx: Context, records: list[dict[str, Any]], rounds_stop: str = "") -> list[dict[str, Any]]:

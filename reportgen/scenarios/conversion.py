@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import catalog, hardware
+from reportgen.artifacts import DIGITS_ONNX, DIGITS_ORT_INT8
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
@@ -36,7 +37,7 @@ FOLDER = "conversion"
 TRAINED = f"{FOLDER}/trained.npz"  # torchvision state_dict of the trained model
 DATA = f"{FOLDER}/data.npz"  # x_eval, y_eval (NCHW) and x_calib, all from the digits
 REFERENCE = f"{FOLDER}/reference.npy"  # the trained PyTorch model's logits on x_eval
-TORCH_ONNX = f"{FOLDER}/resnet18-from-torch.onnx"
+TORCH_ONNX = DIGITS_ONNX
 KERAS_ONNX = f"{FOLDER}/resnet18-from-keras.onnx"
 LOGITS = f"{FOLDER}/logits"  # <runtime>-<variant>.npy per candidate
 NUM_CLASSES = 10
@@ -317,10 +318,10 @@ def _onnxruntime(task: Task, ctx: Context) -> list[dict[str, Any]]:
                     "parity", "onnxruntime", variant, status="failed",
                     reason=f"ONNX Runtime could not run {path.name}: {type(exc).__name__}: {exc}"[:800]))
     source = str(ctx.artifacts / TORCH_ONNX)
-    conv.attempt("int8-dynamic", "resnet18-int8-dynamic.onnx",
+    conv.attempt("int8-dynamic", Path(DIGITS_ORT_INT8["int8-dynamic"]).name,
                  lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)),
                  ("onnxruntime", lambda _, p: run(p)))
-    conv.attempt("int8-static", "resnet18-int8-static.onnx",
+    conv.attempt("int8-static", Path(DIGITS_ORT_INT8["int8-static"]).name,
                  lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), x_calib),
                  ("onnxruntime", lambda _, p: run(p)))
     return conv.records

@@ -28,11 +28,12 @@ from reportgen.report.pages import (
     schema,
     scorecard,
     training,
+    tryit,
 )
 from reportgen.results import LoadedResults
 
 PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, training, parity, hardware, compare, history, downloads,
-                                 profiles, schema)
+                                 tryit, profiles, schema)
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reportgen.report", "templates"),

@@ -10,6 +10,7 @@ from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
 from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
+from reportgen.report.pages.tryit import browser_notes, browser_table
 from reportgen.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
@@ -192,6 +193,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                            "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
                            roof_line),
         "problems": problem_rows(run),
+        "browser_table": browser_table(run),
+        "browser_notes": browser_notes(run),
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
                      "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1),
                      "rounds_stop": settings.get("rounds_stop")},

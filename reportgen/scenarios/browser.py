@@ -1,0 +1,215 @@
+"""The browser as a measured runtime: ONNX Runtime Web (WebAssembly) in headless Chromium, beside Python ONNX Runtime.
+
+One subprocess, after the conversions: it serves a harness page from a local HTTP server (127.0.0.1 only) that
+loads the Try-it page's own JavaScript (``docs/javascripts/tryit.js``) and the vendored runtime, opens it in the
+system Chromium through Playwright, and for each of the trained digits model's browser files (the catalog's
+``BROWSER``: fp32 and INT8) runs the profile's timed loop at batch 1 and classifies every held-out image, from
+raw pixels normalised in JavaScript. In the same process Python ONNX Runtime, with the same thread count, times
+the same file on the same image and classifies the same images from the Python pipeline's tensors, so the
+browser's records carry their speed ratio and their agreement (largest logit difference, top-1 agreement) with
+Python on equal terms.
+
+These are the digits model's times (10 classes, 32x32), not the 224x224 ResNet-18 of the inference benchmark:
+their records have their own scenario, ``browser``, so no page lines them up with that benchmark. The harness
+server sends no cross-origin isolation headers, as GitHub Pages does not: the browser runs one WebAssembly
+thread, and Python ONNX Runtime is given one thread too.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen import catalog, web
+from reportgen.config import TimingSettings
+from reportgen.measure import stats
+from reportgen.results import make_record
+from reportgen.runner import Context, Task
+from reportgen.scenarios.conversion import DATA, DIGITS_MODEL, IMAGE_SIZE, NUM_CLASSES, TORCH_ONNX
+
+SCENARIO = "browser"
+HARNESS = """<!doctype html>
+<html><head><meta charset="utf-8"><title>reportgen browser harness</title></head>
+<body><p>reportgen: ONNX Runtime Web harness</p><script src="tryit.js"></script></body></html>
+"""
+# Runs in the harness page: the Try-it page's functions on every model, returning samples and logits.
+MEASURE = """async (args) => {
+  const T = window.reportgenTryit;
+  await T.loadRuntime(new URL("ort/", document.baseURI).href);
+  const info = await T.backendInfo();
+  const images = T.fromBase64(args.images);
+  const per = args.size * args.size * 3;
+  const input = (i) => T.preprocess(images.subarray(i * per, (i + 1) * per), args.mean, args.std, args.size);
+  const out = { info: info, preprocessed: Array.from(input(0)), models: {} };
+  for (const m of args.models) {
+    const made = await T.createSession(new URL(m.file, document.baseURI).href);
+    const loop = await T.timeLoop(made.session, input(0), args.size, args.timing);
+    const logits = [];
+    for (let i = 0; i < args.count; i++) logits.push(await T.logits(made.session, input(i), args.size));
+    out.models[m.name] = { loadMs: made.loadMs, firstMs: loop.firstMs, samples: loop.samples, logits: logits };
+    await made.session.release();
+  }
+  return out;
+}"""
+
+
+def plan(frameworks: list[str]) -> list[Task]:
+    """One task when the ONNX Runtime family is chosen (its files come from the conversions), skipped with the
+    reason when Chromium, Playwright or the vendored runtime is missing."""
+    if catalog.family_of(catalog.BROWSER_RUNTIME) not in frameworks:
+        return []
+    return [Task(key=f"{SCENARIO}/{catalog.BROWSER_RUNTIME}", module=__name__, scenario=SCENARIO,
+                 framework=catalog.BROWSER_RUNTIME, variant="all",
+                 label="Browser: ONNX Runtime Web in headless Chromium vs Python ONNX Runtime (digits model)",
+                 needs=(DATA, TORCH_ONNX), kind="timing",
+                 params={"device": catalog.BROWSER_DEVICES[0], "unsupported": web.browser_missing()})]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serve(folder: Path) -> Any:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def stage_harness(folder: Path, models: dict[str, Path]) -> None:
+    """The harness page, the page's JavaScript, the runtime and the model files, in one folder to serve."""
+    (folder / "ort").mkdir(parents=True, exist_ok=True)
+    for name in web.ORT_WEB_FILES:
+        shutil.copy2(web.ort_web_dist() / name, folder / "ort" / name)
+    shutil.copy2(web.TRYIT_JS, folder / "tryit.js")
+    (folder / "index.html").write_text(HARNESS, encoding="utf-8")
+    for name, path in models.items():
+        shutil.copy2(path, folder / f"model-{name}.onnx")
+
+
+def run_in_browser(folder: Path, args: dict[str, Any], timeout_s: float = 600) -> dict[str, Any]:
+    """Open the harness served from ``folder`` in headless Chromium and run :data:`MEASURE` with ``args``.
+
+    Every request must stay on the local server: any other is refused and reported as an error."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    with _serve(folder) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=web.chromium(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(timeout_s * 1e3)
+
+            def route(r: Any) -> None:
+                if r.request.url.startswith((base, "data:", "blob:")):
+                    r.continue_()
+                else:
+                    outside.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(base + "index.html", wait_until="load")
+            result = page.evaluate(MEASURE, args)
+            result["chromium"] = browser.version
+        finally:
+            browser.close()
+    if outside or errors:
+        raise RuntimeError(f"the page requested {outside} outside the local server; errors: {errors}")
+    return result
+
+
+def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    import onnxruntime as ort
+
+    from benchmarks.inference import predict_onnxruntime
+    from reportgen.measure import timer
+
+    with np.load(ctx.artifacts / DATA) as data:
+        x_eval, labels = data["x_eval"], data["y_eval"]
+    raw = web.all_held_out(ctx.seed)
+    if not np.array_equal(raw["labels"], labels):
+        raise RuntimeError("the held-out digits differ from the conversion scenario's evaluation images")
+    timing = TimingSettings(**ctx.profile["inference"]["timing"])
+    models = {v.name: ctx.artifacts / v.model_file for v in catalog.BROWSER}
+    records: list[dict[str, Any]] = []
+    for v in catalog.BROWSER:
+        if not models[v.name].is_file():
+            records.append(make_record(SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=task.params["device"],
+                                       precision=v.precision, batch_size=1, status="skipped",
+                                       reason=f"needs {v.model_file}, which the conversion {'/'.join(v.conversion)} "
+                                              "did not produce (see its record)"))
+    present = {k: p for k, p in models.items() if p.is_file()}
+    with tempfile.TemporaryDirectory(prefix="reportgen-browser-") as tmp:
+        stage_harness(Path(tmp), present)
+        result = run_in_browser(Path(tmp), {
+            "images": base64.b64encode(np.ascontiguousarray(raw["images"]).tobytes()).decode("ascii"),
+            "count": len(labels), "size": IMAGE_SIZE, "mean": [float(x) for x in raw["mean"]],
+            "std": [float(x) for x in raw["std"]], "timing": timing.__dict__,
+            "models": [{"name": k, "file": f"model-{k}.onnx"} for k in present]})
+    info = result["info"]
+    threads = int(info["threads"])
+    preprocess_diff = float(np.max(np.abs(np.asarray(result["preprocessed"], dtype=np.float32) - x_eval[0].ravel())))
+    device = catalog.BROWSER_DEVICES[0]  # the page ships the WebAssembly runtime only
+    common = {"model": DIGITS_MODEL, "image_size": IMAGE_SIZE, "num_classes": NUM_CLASSES, "timing": timing.__dict__,
+              "check_images": len(labels)}
+    for v in catalog.BROWSER:
+        if v.name not in present:
+            continue
+        path = present[v.name]
+        start = time.perf_counter()
+        session = predict_onnxruntime.load_session(str(path), threads)
+        load_s = time.perf_counter() - start
+        first_s = timer.time_call(lambda s=session: predict_onnxruntime.predict(s, x_eval[:1]))  # the browser's image
+        samples = timer.time_loop(lambda s=session: predict_onnxruntime.predict(s, x_eval[:1]), timing)
+        python_logits = np.concatenate([predict_onnxruntime.predict(session, x_eval[i:i + 1])
+                                        for i in range(len(x_eval))])
+        file_settings = {**common, "file": v.model_file, "conversion": "/".join(v.conversion),
+                         "model_size_mb": path.stat().st_size / 1e6}
+        python_ms = [s * 1e3 for s in samples]
+        records.append(make_record(
+            SCENARIO, "onnxruntime", v.python, device="cpu", precision=v.precision, batch_size=1,
+            metrics={**stats.latency_summary(python_ms), "throughput_ips": stats.throughput(1, samples),
+                     "load_s": load_s, "first_call_s": first_s},
+            samples={"latency_ms": python_ms},
+            settings={**file_settings, "threads": {"ort.intra_op": threads, "ort.inter_op": 1},
+                      "onnxruntime": ort.__version__, "samples": len(python_ms),
+                      "purpose": "Python ONNX Runtime on the browser's file, for its speed ratio and its check"}))
+        got = result["models"][v.name]
+        logits = np.asarray(got["logits"], dtype=np.float32)
+        browser_ms = [float(s) for s in got["samples"]]
+        records.append(make_record(
+            SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=device, precision=v.precision, batch_size=1,
+            metrics={**stats.latency_summary(browser_ms),
+                     "throughput_ips": stats.throughput(1, [s / 1e3 for s in browser_ms]),
+                     "load_s": got["loadMs"] / 1e3, "first_call_s": got["firstMs"] / 1e3,
+                     "max_abs_diff": float(np.max(np.abs(logits - python_logits))),
+                     "top1_agreement": float(np.mean(logits.argmax(1) == python_logits.argmax(1)))},
+            samples={"latency_ms": browser_ms},
+            settings={**file_settings, "threads": {"wasm.numThreads": threads},
+                      "backend": f"WebAssembly (SIMD), {threads} thread{'s' if threads > 1 else ''}",
+                      "backend_why": info["why"], "webgpu": info["webgpu"], "cross_origin_isolated":
+                      info["crossOriginIsolated"], "browser": f"Chromium {result['chromium']} (headless)",
+                      "onnxruntime_web": info.get("ortVersion") or web.ort_web_version(),
+                      "reference": f"Python ONNX Runtime {ort.__version__} on the same file and held-out images "
+                                   "(its input normalised in Python, the browser's in JavaScript)",
+                      "python_variant": v.python, "preprocess_max_abs_diff": preprocess_diff,
+                      "top1_accuracy": float(np.mean(logits.argmax(1) == labels)), "samples": len(browser_ms)}))
+    return records

@@ -1,0 +1,141 @@
+"""The browser side: where ONNX Runtime Web and Chromium are, and the trained model's files a browser runs.
+
+- ``onnxruntime-web`` is vendored with npm (``package.json`` + ``package-lock.json`` pin it; ``npm ci`` in the
+  project root installs it under ``node_modules/``). The site copies three files of its ``dist/`` folder; a
+  page never fetches them from a CDN.
+- The run keeps, beside its results file, the trained digits model (fp32 and INT8 ONNX) and a gallery of
+  held-out images (``<run-id>.demo/``): ``reportgen build`` never measures, so the Try-it page is built from
+  these. The gallery holds raw uint8 pixels; the page normalises them in JavaScript exactly as Python does.
+- Chromium (the system one; Playwright's own download does not work everywhere) drives the measured runtime.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen import catalog
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ORT_WEB_PACKAGE = "onnxruntime-web"
+# The WebAssembly runtime: the script, the module it imports and the SIMD (+ threads) WebAssembly binary.
+ORT_WEB_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+TRYIT_JS = PROJECT_ROOT / "docs" / "javascripts" / "tryit.js"  # the page's code, and the harness's
+DEMO_SUFFIX = ".demo"  # <run-id>.demo/ beside <run-id>.json
+GALLERY_FILE = "gallery.npz"  # not .json: every .json file under a results folder is a results file
+GALLERY_PER_CLASS = 1
+
+
+def ort_web_dist() -> Path:
+    return PROJECT_ROOT / "node_modules" / ORT_WEB_PACKAGE / "dist"
+
+
+def ort_web_version() -> str | None:
+    import json
+
+    manifest = PROJECT_ROOT / "node_modules" / ORT_WEB_PACKAGE / "package.json"
+    try:
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def runtime_missing() -> str | None:
+    """Why the site cannot ship ONNX Runtime Web (not installed with npm), or None."""
+    dist = ort_web_dist()
+    absent = [f for f in ORT_WEB_FILES if not (dist / f).is_file()]
+    if not absent:
+        return None
+    if shutil.which("npm") is None:
+        return (f"npm is not installed, so {ORT_WEB_PACKAGE} (pinned in package.json) was not vendored; install "
+                "Node.js with npm and run `npm ci` in the project root")
+    return f"{ORT_WEB_PACKAGE} is not installed: run `npm ci` in the project root (package.json pins it)"
+
+
+def chromium() -> str | None:
+    """The system Chromium (``REPORTGEN_CHROMIUM`` wins), or None."""
+    named = os.environ.get("REPORTGEN_CHROMIUM")
+    if named:
+        return named if Path(named).is_file() else None
+    for candidate in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+def browser_missing() -> str | None:
+    """Why the browser cannot be measured here, in one line, or None."""
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install -e '.[test]'), so headless Chromium cannot be driven"
+    if chromium() is None:
+        return "no Chromium (apt-get install chromium, or set REPORTGEN_CHROMIUM)"
+    return runtime_missing()
+
+
+def demo_dir(results_file: Path) -> Path:
+    """Where a run's browser files are kept: ``<run-id>.demo/`` beside ``<run-id>.json``."""
+    return results_file.with_suffix(DEMO_SUFFIX)
+
+
+def model_name(variant: catalog.BrowserVariant) -> str:
+    return f"model-{variant.name}.onnx"
+
+
+def gallery(seed: int, per_class: int = GALLERY_PER_CLASS) -> dict[str, np.ndarray]:
+    """Held-out digits from the run's own validation split (the conversion scenario's evaluation images, in
+    the same order): raw uint8 RGB pixels, their labels and positions, and the normalisation the pipeline used."""
+    from benchmarks.data.datasets import digits
+
+    data = digits(seed=seed)
+    picks: list[int] = []
+    for label in range(len(data.classes)):
+        picks += [int(i) for i in np.flatnonzero(data.val_labels == label)[:per_class]]
+    return {"images": data.val_images[picks], "labels": data.val_labels[picks], "index": np.asarray(picks),
+            "mean": data.mean.astype(np.float32), "std": data.std.astype(np.float32),
+            "classes": np.asarray(data.classes)}
+
+
+def all_held_out(seed: int) -> dict[str, np.ndarray]:
+    """Every held-out image, raw: the browser's check batch (the conversion scenario's ``x_eval``, unnormalised)."""
+    from benchmarks.data.datasets import digits
+
+    data = digits(seed=seed)
+    return {"images": data.val_images, "labels": data.val_labels, "mean": data.mean.astype(np.float32),
+            "std": data.std.astype(np.float32)}
+
+
+def keep_demo(artifacts: Path, dest: Path, seed: int) -> Path | None:
+    """Copy the trained model's browser files and a gallery out of the run's artifacts (deleted at its end)
+    into ``dest``; None when the conversion made no ONNX file."""
+    files = {v: artifacts / v.model_file for v in catalog.BROWSER}
+    if not files[catalog.BROWSER[0]].is_file():
+        return None
+    staging = dest.with_name(dest.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for variant, path in files.items():
+        if path.is_file():
+            shutil.copy2(path, staging / model_name(variant))
+    np.savez(staging / GALLERY_FILE, **gallery(seed))
+    shutil.rmtree(dest, ignore_errors=True)
+    staging.rename(dest)
+    return dest
+
+
+def gallery_manifest(npz_path: Path) -> dict[str, Any]:
+    """The gallery as the page reads it (``gallery.json``): base64 pixels, labels, classes and normalisation."""
+    import base64
+
+    with np.load(npz_path) as npz:
+        return {"size": int(npz["images"].shape[1]),
+                "mean": [float(x) for x in npz["mean"]], "std": [float(x) for x in npz["std"]],
+                "classes": [str(c) for c in npz["classes"]],
+                "gallery": [{"pixels": base64.b64encode(np.ascontiguousarray(img).tobytes()).decode("ascii"),
+                             "label": int(label), "index": int(index)}
+                            for img, label, index in zip(npz["images"], npz["labels"], npz["index"], strict=True)]}
