@@ -55,8 +55,11 @@ def test_run_is_complete_and_every_variant_measured(smoke_run: SmokeRun) -> None
         assert rec["settings"]["threads"] and rec["settings"]["rounds"] == 1  # thread settings recorded
     sweep = {(r["framework"], r["variant"], r["batch_size"]) for r in inference if r["status"] == "ok"}
     assert {(fw, v, 2) for fw, v in CPU_VARIANTS} <= sweep  # the batch-size sweep ran for every variant
-    threads = {(r["framework"], r["variant"]) for r in run["records"] if r["scenario"] == "threads"}
-    assert threads == CPU_VARIANTS or run["options"]["threads"] == 1
+    # the one-thread runs share a process per framework: every variant in it measured, none hit by the one before
+    threads = {(r["framework"], r["variant"]): r for r in run["records"] if r["scenario"] == "threads"}
+    assert set(threads) == CPU_VARIANTS or run["options"]["threads"] == 1
+    assert [(k, r["reason"]) for k, r in threads.items() if r["status"] != "ok"] == []
+    assert len({r["settings"]["task"] for r in threads.values()}) < len(threads)  # shared, not one each
     startup = [r for r in run["records"] if r["scenario"] == "startup"]
     assert {(r["framework"], r["variant"]) for r in startup} == CPU_VARIANTS
     for rec in startup:

@@ -26,9 +26,13 @@ def onednn_enabled() -> bool:
 
 class TensorFlowBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        if device == "cpu":
+        # settable only before TensorFlow starts its runtime: in a process shared by several variants, the first
+        # one sets them (every member of a shared task has the same thread count and device)
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        if tf.config.threading.get_inter_op_parallelism_threads() != 1:
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        if device == "cpu" and tf.config.get_visible_devices("GPU"):
             tf.config.set_visible_devices([], "GPU")
         self.variant, self.device = variant, device
         self.predict_fn: Any = None
@@ -41,6 +45,8 @@ class TensorFlowBackend:
         policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(self.variant)
         if policy:
             predict_keras.use_mixed_precision(policy)
+        else:  # the policy is global: a process shared by several variants must not inherit the last one's
+            tf.keras.mixed_precision.set_global_policy("float32")
         model = predict_keras.load_model(state, num_classes, image_size)
         mode = "graph" if policy else self.variant
         self.predict_fn = predict_keras.make_predict(model, mode)

@@ -13,7 +13,8 @@ from benchmarks.inference import predict_torch
 class TorchBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
         torch.set_num_threads(threads)
-        torch.set_num_interop_threads(1)
+        if torch.get_num_interop_threads() != 1:  # settable once per process (a shared one set it already)
+            torch.set_num_interop_threads(1)
         self.variant, self.device = variant, device
         self.model: Any = None
         if device == "cuda":
