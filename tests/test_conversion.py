@@ -77,3 +77,18 @@ def test_parity_records_come_from_saved_logits(ctx: Context) -> None:
     assert (rec["framework"], rec["variant"], rec["precision"]) == ("tflite", "tflite-int8-full", "int8")
     assert rec["batch_size"] == 6 and rec["settings"]["reference_top1"] == 1.0
     assert rec["metrics"]["top1_delta"]["value"] == pytest.approx(-1.0)
+
+
+def test_timed_int8_models_are_calibrated_on_the_runs_own_images(tmp_path) -> None:
+    from reportgen.config import PROFILES, profile_settings
+    from reportgen.runner import Context
+    from reportgen.scenarios.prepare import CALIBRATION_IMAGES, calibration_images
+
+    profile = profile_settings(PROFILES["quick"])
+    images, described = calibration_images(Context(tmp_path, 2, "cpu", 0, profile))
+    size = profile["inference"]["image_size"]
+    assert images.shape == (CALIBRATION_IMAGES, 3, size, size) and images.dtype == "float32"
+    assert abs(float(images.mean())) < 0.05 and abs(float(images.std()) - 1) < 0.05  # the timed inputs' scale
+    assert described.startswith(f"{CALIBRATION_IMAGES} training images of digits")
+    profile["training"]["dataset"] = f"folder:{tmp_path / 'missing'}"  # unloadable here: random, and it says so
+    assert calibration_images(Context(tmp_path, 2, "cpu", 0, profile))[1].startswith(f"{CALIBRATION_IMAGES} random")

@@ -34,7 +34,7 @@ from reportgen.results import make_record
 from reportgen.runner import Context, Task
 from reportgen.scenarios.conversion import NO_IR, Converter
 
-CALIBRATION_IMAGES = 8  # speed does not depend on how well INT8 ranges fit: accuracy is checked on the digits
+CALIBRATION_IMAGES = 8  # real images of the run's data set; the accuracy change is measured on the digits model
 
 TASKS = [
     Task(key="prepare/torch", module=__name__, scenario="conversion", framework="torch", variant="prepare",
@@ -112,30 +112,50 @@ def _tensorflow(conv: Converter, ctx: Context) -> None:
     size = settings["image_size"]
     with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
         model = load_model({k: npz[k] for k in npz.files}, settings["num_classes"], size)
-    calibration = images(ctx.seed + 3, CALIBRATION_IMAGES, size).transpose(0, 2, 3, 1).copy()
+    calibration, described = calibration_images(ctx)
+    calibration = calibration.transpose(0, 2, 3, 1).copy()  # Keras takes NHWC
     conv.attempt("onnx-for-inference", KERAS_ONNX_FILE,
                  lambda p: from_keras.export_onnx(model, str(p)))
     for quantize, file, name in (("none", "fp32", "tflite-for-inference"),
                                  ("dynamic", "int8-dynamic", "tflite-int8-dynamic-for-inference"),
                                  ("full", "int8-full", "tflite-int8-full-for-inference")):
         conv.attempt(name, TFLITE_FILES[file],
-                     lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration))
+                     lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration),
+                     **({"calibration": described} if quantize == "full" else {}))
 
 
-def calibration_images(ctx: Context) -> np.ndarray:
-    """The images every static INT8 quantization of the inference model is calibrated on (NCHW)."""
-    return images(ctx.seed + 3, CALIBRATION_IMAGES, ctx.profile["inference"]["image_size"])
+def calibration_images(ctx: Context) -> tuple[np.ndarray, str]:
+    """The images every static INT8 quantization of the inference model is calibrated on (NCHW float32), and
+    what they are: the first training images of the run's data set, resized to the inference size and
+    standardised per channel (the timed inputs are standard-normal, so the scales match); random images
+    only where the data set cannot be loaded here (the reason is recorded)."""
+    from PIL import Image
+
+    from benchmarks.data.datasets import DatasetError, load_dataset
+
+    size, training = ctx.profile["inference"]["image_size"], ctx.profile["training"]
+    try:
+        data = load_dataset(training["dataset"], training["image_size"], seed=ctx.seed, max_train=CALIBRATION_IMAGES)
+    except DatasetError as exc:
+        return (images(ctx.seed + 3, CALIBRATION_IMAGES, size),
+                f"{CALIBRATION_IMAGES} random images: the data set could not be loaded ({exc})")
+    picked = data.train_images[:CALIBRATION_IMAGES]
+    resized = np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+                        for image in picked]).astype(np.float32) / 255.0
+    standard = (resized - resized.mean(axis=(0, 1, 2))) / (resized.std(axis=(0, 1, 2)) + 1e-6)
+    return (np.ascontiguousarray(standard.transpose(0, 3, 1, 2), dtype=np.float32),
+            f"{len(picked)} training images of {data.name}, resized to {size}x{size} and standardised")
 
 
 def _onnxruntime(conv: Converter, ctx: Context) -> None:
     from benchmarks.quantize import onnxruntime_int8
 
-    calibration = calibration_images(ctx)
+    calibration, described = calibration_images(ctx)
     source = str(ctx.artifacts / ONNX_FILE)
     conv.attempt("int8-dynamic-for-inference", ORT_INT8_FILES["int8-dynamic"],
                  lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)))
     conv.attempt("int8-static-for-inference", ORT_INT8_FILES["int8-static"],
-                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration))
+                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration), calibration=described)
 
 
 def _openvino(conv: Converter, ctx: Context) -> None:
@@ -148,9 +168,10 @@ def _openvino(conv: Converter, ctx: Context) -> None:
         return
     from benchmarks.quantize import openvino_int8
 
-    calibration = calibration_images(ctx)  # the same images as ONNX Runtime's static INT8
+    calibration, described = calibration_images(ctx)  # the same images as ONNX Runtime's static INT8
     conv.attempt("int8-for-inference", OPENVINO_FILES["int8"],
-                 lambda p: openvino_int8.quantize_int8(str(ctx.artifacts / fp32), str(p), calibration))
+                 lambda p: openvino_int8.quantize_int8(str(ctx.artifacts / fp32), str(p), calibration),
+                 calibration=described)
 
 
 def nncf_missing() -> str | None:
