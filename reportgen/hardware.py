@@ -55,6 +55,14 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(cpu.get("flags", cpu.get("Features", "")).split())
 
 
+def cpu_mhz() -> float | None:
+    """The clock the kernel reports for this CPU (``cpu MHz``; often the base clock in a VM), or None."""
+    try:
+        return float(_cpuinfo().get("cpu MHz", "")) or None
+    except ValueError:
+        return None
+
+
 def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
     """None when this CPU lists one of ``wanted``; otherwise a clause for a skip reason that names the CPU."""
     if cpu_flags() & set(wanted):

@@ -32,8 +32,9 @@ TERMS = {
                   "the {confidence} interval on a variant's median is wider than ±{practical}: enough to change a "
                   "verdict on its own", "noisy"),
     "roof": Term("roof, of roof",
-                 "the fastest float32 matrix product (SGEMM) measured on this machine; *of roof* is an fp32 "
-                 "variant's GFLOP/s as a share of it at the same thread count (over 100%: the roof is too low)",
+                 "the fastest matrix product measured on this machine in a variant's precision (fp32, bf16, "
+                 "INT8) and thread count; *of roof* is the variant's G(FL)OP/s as a share of it (over 100%: "
+                 "the roof is too low)",
                  "roof"),
     "for-inference": Term("-for-inference",
                           "a file of the model the Inference page times (random weights), made by the same "

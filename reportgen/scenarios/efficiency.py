@@ -12,9 +12,9 @@ def add_efficiency(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     same precision and thread count was measured.
 
     The work per image is twice the MACs counted from the PyTorch model of this run (a multiply-add is
-    two floating-point operations). The roof is the best fp32 ``gemm_gflops`` of this run, measured at the
-    run's thread count: only fp32 records at that thread count are divided by it (an INT8 or bf16 variant,
-    or a 1-thread run, has no measured roof of its own yet, so it gets none rather than a wrong one).
+    two operations). A record is divided by the best ``gemm_gflops`` of its own precision and thread count
+    (:mod:`reportgen.scenarios.roof`: fp32, bf16 and int8, at the run's thread count and at one thread);
+    where no such roof was measured (fp16 on a CPU) it gets none rather than a wrong one.
     """
     macs = next((r["metrics"]["macs"]["value"] for r in records
                  if r["scenario"] == "model" and "macs" in r["metrics"]), None)

@@ -1,10 +1,14 @@
-"""The machine's compute roof: single-precision GEMM GFLOP/s with each library that has a fast GEMM.
+"""The machine's compute roofs: GEMM rates per precision and thread count, beside the theoretical peak.
 
 Measured once per run with NumPy, PyTorch and ONNX Runtime where installed (the fastest differs by
 machine), each library in its own subprocess so that one that hangs or fails to import loses only its own
-roof. One GEMM shape understates a roof (on a Zen 5 core ONNX Runtime's batch-1 ResNet-18 outran a 2048²
-SGEMM), so each library times several shapes and keeps its best; the Inference page divides each fp32
-variant's achieved GFLOP/s by the best of all, at the thread count the roof was measured with.
+roofs. One GEMM shape understates a roof (on a Zen 5 core ONNX Runtime's batch-1 ResNet-18 outran a 2048²
+SGEMM), so each library times several shapes and keeps its best. Per precision: fp32 (SGEMM, every
+library), bf16 (torch, on CPUs with bfloat16 instructions) and int8 (ONNX Runtime ``MatMulInteger``); at
+the run's thread count and at one thread (torch and ONNX Runtime set their own; NumPy's BLAS is fixed at
+start). Every inference record is divided by the roof of its own precision and thread count
+(:mod:`reportgen.scenarios.efficiency`). The record also carries the theoretical peak of its precision,
+cores x clock x operations per cycle from the SIMD flags (:func:`peak`), an upper bound shown beside it.
 """
 
 from __future__ import annotations
@@ -20,61 +24,114 @@ from reportgen.measure import timer
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 
-SIZES = (1024, 2048, 3072)  # square SGEMM shapes; the roof is the fastest
+SIZES = (1024, 2048, 3072)  # square GEMM shapes; the roof is the fastest
+SMALL_SIZES = (1024, 2048)  # for the extra roofs (one thread, bf16, int8): the same best shapes, less time
 TIMING = TimingSettings(warmup=2, min_count=5, min_time_s=0.5, max_time_s=5.0)
 
-VARIANT = "sgemm"
+VARIANTS = {"fp32": "sgemm", "bf16": "bf16-gemm", "int8": "int8-gemm"}  # the records' variant per precision
+VARIANT = VARIANTS["fp32"]
 
 
 def _numpy(a: np.ndarray, b: np.ndarray, threads: int) -> Callable[[], Any]:
     return lambda: a @ b
 
 
-def _torch(a: np.ndarray, b: np.ndarray, threads: int) -> Callable[[], Any]:
+def _torch(a: np.ndarray, b: np.ndarray, threads: int, precision: str = "fp32") -> Callable[[], Any]:
     import torch
 
     torch.set_num_threads(threads)
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    ta, tb = torch.from_numpy(a).to(dtype), torch.from_numpy(b).to(dtype)
     return lambda: torch.mm(ta, tb)
 
 
-def _onnxruntime(a: np.ndarray, b: np.ndarray, threads: int) -> Callable[[], Any]:
+def _onnxruntime(a: np.ndarray, b: np.ndarray, threads: int, precision: str = "fp32") -> Callable[[], Any]:
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
     n = a.shape[0]
-    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "gemm",
-                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [n, n]) for x in "ab"],
-                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])])
+    if precision == "int8":  # u8 x s8 -> s32, the product ONNX Runtime's quantized convolutions run on
+        inputs = {"a": np.clip(a * 32 + 128, 0, 255).astype(np.uint8), "b": np.clip(b * 32, -127, 127).astype(np.int8)}
+        types, node, out = (TensorProto.UINT8, TensorProto.INT8), "MatMulInteger", TensorProto.INT32
+    else:
+        inputs, types, node, out = {"a": a, "b": b}, (TensorProto.FLOAT, TensorProto.FLOAT), "MatMul", TensorProto.FLOAT
+    graph = helper.make_graph([helper.make_node(node, ["a", "b"], ["c"])], "gemm",
+                              [helper.make_tensor_value_info(x, t, [n, n]) for x, t in zip("ab", types, strict=True)],
+                              [helper.make_tensor_value_info("c", out, [n, n])])
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(helper.make_model(graph).SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
-    return lambda: session.run(None, {"a": a, "b": b})
+    return lambda: session.run(None, inputs)
 
 
-LIBRARIES: dict[str, Callable[[np.ndarray, np.ndarray, int], Callable[[], Any]]] = {
-    "numpy": _numpy, "torch": _torch, "onnxruntime": _onnxruntime}
+LIBRARIES: dict[str, Callable[..., Callable[[], Any]]] = {"numpy": _numpy, "torch": _torch, "onnxruntime": _onnxruntime}
+PRECISIONS = {"numpy": ("fp32",), "torch": ("fp32", "bf16"), "onnxruntime": ("fp32", "int8")}
+OWN_THREADS = ("torch", "onnxruntime")  # can measure at another thread count in the same process
+
+
+def peak(precision: str, cores: int, flags: frozenset[str], mhz: float | None) -> dict[str, Any] | None:
+    """The theoretical peak of ``precision`` in G(FL)OP/s: cores x clock x operations per cycle, assuming two
+    fused multiply-add units of the widest vector the flags list (an upper bound: some cores have one, or
+    split 512-bit work in two; the clock is the one the kernel reports, and boost can be higher)."""
+    if not mhz or precision not in ("fp32", "bf16", "int8"):
+        return None
+    lanes, vector = (16, "AVX-512") if "avx512f" in flags else (8, "AVX2") if "fma" in flags else (4, "SSE")
+    per_cycle, how = 2 * 2 * lanes, f"2 {vector} FMA units x {lanes} fp32 lanes x 2"
+    if precision == "bf16":
+        if not flags & {"avx512_bf16", "amx_bf16"}:
+            return None
+        per_cycle, how = per_cycle * 2, how + " x 2 (bf16 pairs)"
+    if precision == "int8":
+        if not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}:
+            return None
+        per_cycle, how = per_cycle * 4, how + " x 4 (VNNI int8 quads)"
+    value = cores * mhz / 1e3 * per_cycle
+    return {"peak_gflops": round(value, 1),
+            "peak_formula": f"{cores} core(s) x {mhz / 1e3:.2f} GHz x {per_cycle} ops/cycle ({how})"}
 
 
 def plan() -> list[Task]:
     """One task per installed library with a fast GEMM."""
     return [Task(key=f"machine/gemm/{library}", module=__name__, scenario="machine", framework=library,
-                 variant=VARIANT, label=f"Machine: SGEMM roof ({library})")
+                 variant=VARIANT, label=f"Machine: GEMM roofs ({library})")
             for library in LIBRARIES if importlib.util.find_spec(library) is not None]
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """The library's roof per precision it offers here, at the run's thread count and (where the library sets
+    its own) at one thread."""
+    from reportgen import hardware
+
+    flags, mhz = hardware.cpu_flags(), hardware.cpu_mhz()
+    counts = [ctx.threads] + ([1] if task.framework in OWN_THREADS and ctx.threads != 1
+                              and 1 in ctx.profile.get("inference", {}).get("thread_counts", ()) else [])
+    records = []
+    for precision in PRECISIONS[task.framework]:
+        if precision == "bf16" and not flags & {"avx512_bf16", "amx_bf16"}:
+            continue  # no bfloat16 instructions: torch would emulate it, which is no roof
+        for threads in counts:
+            main = precision == "fp32" and threads == ctx.threads
+            records.append(_roof(task, ctx, precision, threads, SIZES if main else SMALL_SIZES,
+                                 peak(precision, threads, flags, mhz)))
+    return records
+
+
+def _roof(task: Task, ctx: Context, precision: str, threads: int, sizes: tuple[int, ...],
+          top: dict[str, Any] | None) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     per_size: dict[str, float] = {}
     best: tuple[float, list[float]] = (0.0, [])
-    for size in SIZES:
+    make = LIBRARIES[task.framework]
+    for size in sizes:
         a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-        samples = timer.time_loop(LIBRARIES[task.framework](a, b, ctx.threads), TIMING)
+        call = make(a, b, threads) if precision == "fp32" else make(a, b, threads, precision)
+        samples = timer.time_loop(call, TIMING)
         gflops = 2 * size**3 / float(np.median(samples)) / 1e9
         per_size[str(size)] = gflops
         best = max(best, (gflops, samples))
-    return [make_record("machine", task.framework, task.variant, device="cpu", metrics={"gemm_gflops": best[0]},
-                        samples={"seconds": best[1]},
-                        settings={"threads": ctx.threads, "precision": "fp32", "gflops_per_size": per_size,
-                                  "method": "median of timed calls per square size; the best size is the roof"})]
+    return make_record("machine", task.framework, VARIANTS[precision], device="cpu", precision=precision,
+                       metrics={"gemm_gflops": best[0]}, samples={"seconds": best[1]},
+                       settings={"threads": threads, "precision": precision, "gflops_per_size": per_size,
+                                 "method": "median of timed calls per square size; the best size is the roof",
+                                 **(top or {})})

@@ -163,7 +163,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         if metric(r, "gflops_per_s") is not None and (key not in best_batch or metric(r, "gflops_per_s") >
                                                        metric(best_batch[key], "gflops_per_s")):
             best_batch[key] = r
-    roof_line = max((metric(r, "gemm_gflops") for r in roofs), default=None)
+    threads = run["options"]["threads"]
+    roof_line = max((metric(r, "gemm_gflops") for r in roofs if r["precision"] == "fp32"
+                     and r["settings"].get("threads") in (None, threads)), default=None)  # the fp32 variants' roof
     settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
@@ -186,8 +188,11 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             [[label(r), *(fmt(metric(r, m), "s") for m in ("import_s", "load_s", "first_call_s", "cold_start_s"))]
              for r in startup]) if startup else "",
         "roof_table": _roof_table(roofs),
-        "over_roof": ", ".join(f"{label(r)} ({_percent(metric(r, 'roof_fraction'))})" for r in batch1
-                               if r["precision"] == "fp32" and (metric(r, "roof_fraction") or 0) > 1),
+        "peak_formula": next((r["settings"]["peak_formula"] for r in roofs if r["precision"] == "fp32"
+                              and r["settings"].get("threads") == threads and "peak_formula" in r["settings"]), None),
+        "over_roof": ", ".join(f"{label(r)} ({r['precision']}, {_percent(metric(r, 'roof_fraction'))})"
+                               for r in batch1 + findings.batch1(run, "threads")
+                               if (metric(r, "roof_fraction") or 0) > 1),
         "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
                            "efficiency", "Achieved GFLOP/s at the best batch size, against the GEMM roof",
                            "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
@@ -202,11 +207,18 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
 
 
 def _roof_table(roofs: list[dict[str, Any]]) -> str:
-    """Each library's SGEMM rate per square size; its best is its roof, the best of all is the page's."""
+    """Each library's GEMM rate per precision, thread count and square size; its best is its roof, the best
+    of all per precision and thread count is the roof a record is divided by; the theoretical peak beside."""
     if not roofs:
         return ""
     sizes = sorted({int(s) for r in roofs for s in r["settings"].get("gflops_per_size", {})})
-    return md_table(["library", "threads", *(f"{n}² GFLOP/s" for n in sizes), "roof (best) GFLOP/s"],
-                    [[r["framework"], str(r["settings"].get("threads", "–")),
+    order = {p: i for i, p in enumerate(findings.PRECISIONS)}
+    roofs = sorted(roofs, key=lambda r: (order.get(r["precision"], 9), -(r["settings"].get("threads") or 0),
+                                         r["framework"]))
+    return md_table(["precision", "library", "threads", *(f"{n}² G(FL)OP/s" for n in sizes), "roof (best)",
+                     "theoretical peak"],
+                    [[r["precision"], r["framework"], str(r["settings"].get("threads", "–")),
                       *(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
-                      fmt(metric(r, "gemm_gflops"))] for r in roofs])
+                      fmt(metric(r, "gemm_gflops")), fmt(r["settings"].get("peak_gflops"))] for r in roofs])
+
+
