@@ -100,6 +100,7 @@ class Conversion:
     precision: str
     source: str  # "pytorch" or "keras"
     model: str  # "inference": the timed model of the inference benchmark; "digits": the trained model
+    check: tuple[str, str] | None = None  # (runtime, name) of the parity candidate that checks what it made
 
 
 @dataclass(frozen=True)
@@ -247,25 +248,29 @@ CONVERSIONS: tuple[Conversion, ...] = (
                "pytorch", "inference"),
     Conversion("openvino", "ir-for-inference", _OV_FROM_ONNX, "fp32", "pytorch", "inference"),
     Conversion("openvino", "int8-for-inference", _NNCF, "int8", "pytorch", "inference"),
-    # the model trained on the digits, whose accuracy each result is checked for
-    Conversion("torch", "onnx", "torch.onnx.export(dynamo=True)", "fp32", "pytorch", "digits"),
-    Conversion("torch", "torchscript", "torch.jit.trace", "fp32", "pytorch", "digits"),
-    Conversion("torch", "torch.export", "torch.export.export", "fp32", "pytorch", "digits"),
-    Conversion("torch", "int8", "torch.ao.quantization (eager, x86)", "int8", "pytorch", "digits"),
-    Conversion("tensorflow", "onnx", "tf2onnx.convert.from_keras", "fp32", "keras", "digits"),
-    Conversion("tensorflow", "savedmodel", "keras Model.export", "fp32", "keras", "digits"),
-    Conversion("tensorflow", "tflite", _TFLITE_CONVERTER, "fp32", "keras", "digits"),
-    Conversion("tensorflow", "tflite-int8-dynamic", _TFLITE_CONVERTER, "int8", "keras", "digits"),
-    Conversion("tensorflow", "tflite-int8-full", _TFLITE_CONVERTER, "int8", "keras", "digits"),
-    Conversion("onnxruntime", "int8-dynamic", "onnxruntime.quantization.quantize_dynamic", "int8", "pytorch",
-               "digits"),
-    Conversion("onnxruntime", "int8-static", "onnxruntime.quantization.quantize_static (QDQ)", "int8", "pytorch",
-               "digits"),
-    Conversion("openvino", "ir", _OV_FROM_ONNX, "fp32", "pytorch", "digits"),
-    Conversion("openvino", "ir-from-torch", "openvino.convert_model (PyTorch module, example_input)", "fp32", "pytorch",
-               "digits"),
-    Conversion("openvino", "int8", _NNCF, "int8", "pytorch", "digits"),
-    Conversion("openvino", "torch.compile", 'torch.compile(backend="openvino")', "fp32", "pytorch", "digits"),
+    # the model trained on the digits, whose accuracy each result is checked for (check: the parity candidate)
+    *(Conversion(fw, name, converter, precision, source, "digits", check=check) for fw, name, converter, precision,
+      source, check in (
+        ("torch", "onnx", "torch.onnx.export(dynamo=True)", "fp32", "pytorch", ("onnxruntime", "from-torch")),
+        ("torch", "torchscript", "torch.jit.trace", "fp32", "pytorch", ("torch", "torchscript")),
+        ("torch", "torch.export", "torch.export.export", "fp32", "pytorch", ("torch", "torch.export")),
+        ("torch", "int8", "torch.ao.quantization (eager, x86)", "int8", "pytorch", ("torch", "int8")),
+        ("tensorflow", "onnx", "tf2onnx.convert.from_keras", "fp32", "keras", ("onnxruntime", "from-keras")),
+        ("tensorflow", "savedmodel", "keras Model.export", "fp32", "keras", ("tensorflow", "savedmodel")),
+        ("tensorflow", "tflite", _TFLITE_CONVERTER, "fp32", "keras", ("tflite", "tflite")),
+        ("tensorflow", "tflite-int8-dynamic", _TFLITE_CONVERTER, "int8", "keras", ("tflite", "tflite-int8-dynamic")),
+        ("tensorflow", "tflite-int8-full", _TFLITE_CONVERTER, "int8", "keras", ("tflite", "tflite-int8-full")),
+        ("onnxruntime", "int8-dynamic", "onnxruntime.quantization.quantize_dynamic", "int8", "pytorch",
+         ("onnxruntime", "int8-dynamic")),
+        ("onnxruntime", "int8-static", "onnxruntime.quantization.quantize_static (QDQ)", "int8", "pytorch",
+         ("onnxruntime", "int8-static")),
+        ("openvino", "ir", _OV_FROM_ONNX, "fp32", "pytorch", ("openvino", "ir")),
+        ("openvino", "ir-from-torch", "openvino.convert_model (PyTorch module, example_input)", "fp32", "pytorch",
+         ("openvino", "ir-from-torch")),
+        ("openvino", "int8", _NNCF, "int8", "pytorch", ("openvino", "int8")),
+        ("openvino", "torch.compile", 'torch.compile(backend="openvino")', "fp32", "pytorch",
+         ("openvino", "torch.compile")),
+    )),
 )
 
 CANDIDATES: tuple[Candidate, ...] = (
@@ -327,6 +332,12 @@ def conversion(framework: str, name: str) -> Conversion:
     if found is None:
         raise KeyError(f"conversion {framework}/{name} is not in the catalog")
     return found
+
+
+def checked_by(framework: str, name: str) -> tuple[str, str] | None:
+    """The parity candidate (runtime, name) that checks what a conversion record made, or None."""
+    found = next((c for c in CONVERSIONS if (c.framework, c.name) == (framework, name)), None)
+    return found.check if found else None
 
 
 def candidate(runtime: str, name: str) -> Candidate:

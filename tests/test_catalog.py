@@ -100,5 +100,11 @@ def test_the_catalog_is_consistent() -> None:
         if v.conversion:
             assert catalog.conversion(*v.conversion).model == "inference"
             assert catalog.conversion(*v.conversion).precision == v.precision
+    for c in catalog.CONVERSIONS:  # each trained model's file is checked by one parity candidate of its precision
+        assert (c.check is not None) == (c.model == "digits"), c
+        if c.check:
+            assert catalog.candidate(*c.check).precision == c.precision
+    checks = [c.check for c in catalog.CONVERSIONS if c.check]
+    assert len(checks) == len(set(checks))
     assert {r.family for r in catalog.RUNTIMES.values()} == set(catalog.families())
     assert reportgen("run", "--frameworks", "numpytoy").returncode == 2  # not registered without the plugin

@@ -92,7 +92,7 @@ def test_a_shared_task_measures_its_members_in_one_process(ctx: Context, tmp_pat
 
 @pytest.mark.parametrize("how", ["segfault", "hang"])
 def test_a_crash_in_a_shared_process_loses_only_the_member_it_hit(ctx: Context, tmp_path: Path, how: str) -> None:
-    records = run_isolated(shared("ok", how, "ok", "ok"), ctx, 3, tmp_path / "w")
+    records = run_isolated(shared("ok", how, "ok", "ok"), ctx, 1.5, tmp_path / "w")
     assert [(r["variant"], r["status"]) for r in records] == [("ok-0", "ok"), (f"{how}-1", "failed"), ("ok-2", "ok"),
                                                               ("ok-3", "ok")]
     assert ("killed by SIGSEGV" if how == "segfault" else "timed out") in records[1]["reason"]

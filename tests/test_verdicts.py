@@ -48,10 +48,14 @@ def test_a_wide_spread_is_inconclusive_and_one_round_decides_nothing() -> None:
     assert one["verdict"] == "inconclusive" and one["low"] is None and one["speedup"] == 2.0
 
 
-def test_the_noise_flag_fires_only_when_the_median_is_too_uncertain_to_decide() -> None:
-    assert not stats.too_noisy([20.0, 20.2, 19.9, 20.1])  # a calm machine
-    assert stats.too_noisy([23.8, 18.4, 29.9])  # PyTorch eager's rounds on a shared EPYC, 2026-12-02
-    assert not stats.too_noisy([20.0])  # one round: no interval, no verdict on noise
+def test_the_noise_flag_fires_only_when_the_rounds_are_too_uncertain_to_decide() -> None:
+    calm = stats.paired_speedup([20.0, 20.2, 19.9, 20.1], [10.0, 10.1, 10.0, 10.05])
+    assert not stats.too_noisy(calm)  # a calm machine: decided
+    wide = stats.paired_speedup([23.8, 18.4, 29.9], [21.0, 20.5, 22.0])  # PyTorch eager's rounds on a shared EPYC
+    assert wide["verdict"] == "inconclusive" and stats.too_noisy(wide)
+    assert not stats.too_noisy(stats.paired_speedup([20.0], [10.0]))  # one round: too few, not noisy
+    wide_but_decided = stats.paired_speedup([20.0, 26.0, 18.0], [5.0, 6.6, 4.4])  # a 4x gap survives wide rounds
+    assert wide_but_decided["verdict"] == "faster" and not stats.too_noisy(wide_but_decided)
 
 
 def _run(run_id: str, started: str, medians: dict[str, list[float]]) -> dict:

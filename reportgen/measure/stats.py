@@ -98,10 +98,10 @@ def median_halfwidth(round_medians: Sequence[float]) -> float | None:
     return (high - low) / 2 / centre
 
 
-def too_noisy(round_medians: Sequence[float]) -> bool:
-    """A median whose interval is wider than the practical margin can change a verdict on its own."""
-    width = median_halfwidth(round_medians)
-    return width is not None and width > PRACTICAL_MARGIN
+def too_noisy(comparison: dict[str, Any]) -> bool:
+    """Too noisy to decide: the comparison has an interval, and it straddles the practical margin (its rounds
+    disagree by more than the difference being judged). One round (no interval) is not noise, just too few."""
+    return comparison["verdict"] == "inconclusive" and comparison.get("low") is not None
 
 
 def unpaired_speedup(base_round_medians: Sequence[float], cand_round_medians: Sequence[float]) -> dict[str, Any]:

@@ -210,11 +210,11 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         lean = min(recs, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
         lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
                              f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
-    noisy = [label(r) for r in recs if r["settings"].get("noisy")]
+    noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
     if noisy:
-        lines.append(finding("Caveat", f"the median of {', '.join(noisy)} is uncertain by more than "
-                             f"{thresholds.printed()['practical']} across rounds: verdicts involving them may be "
-                             "inconclusive until more rounds run."))
+        lines.append(finding("Caveat", f"{', '.join(noisy)}: too noisy to decide against {ref} (the interval of "
+                             f"the per-round ratio straddles ±{thresholds.printed()['practical']}); more rounds, on a "
+                             "calmer machine, can decide."))
     return lines
 
 

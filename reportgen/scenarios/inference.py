@@ -219,7 +219,7 @@ def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[d
 
     Batch-1 latency: all raw samples, the round medians (in round order: rounds are the independent unit
     that comparisons pair), the relative half-width of the interval on the median across rounds, and a
-    noisy flag when that half-width exceeds the practical margin (wide enough to change a verdict).
+    no verdict: whether a variant is too noisy to decide is its comparison's business (the findings layer).
     Start-up: the median of each part, with
     every round's value kept as samples.
     """
@@ -278,7 +278,7 @@ def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[s
     spread = max(medians) / min(medians) - 1
     halfwidth = stats.median_halfwidth(medians)  # None with one round: no interval, so no noise verdict either
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
-                                median_halfwidth=halfwidth, noisy=stats.too_noisy(medians),
+                                median_halfwidth=halfwidth,
                                 **({"rounds_stop": rounds_stop} if rounds_stop else {}))
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,

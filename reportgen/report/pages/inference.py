@@ -7,6 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen import catalog, thresholds
+from reportgen.measure import stats
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
 from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
@@ -24,7 +25,8 @@ def _verdict(cmp: dict[str, Any] | None) -> str:
 
 def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], dict[str, Any]]) -> str:
     """Each variant's latency beside its caveats: the interval of the median, the verdict and its rounds."""
-    rows = [[label(r), findings.median_text(r) + (" ⚠" if r["settings"].get("noisy") else ""),
+    noisy = {key for key, cmp in versus.items() if stats.too_noisy(cmp)}
+    rows = [[label(r), findings.median_text(r) + (" ⚠" if (r["framework"], r["variant"]) in noisy else ""),
              fmt(metric(r, "latency_ms_iqr"), "ms"),
              f"{fmt(metric(r, 'latency_ms_p90'), 'ms')} / {fmt(metric(r, 'latency_ms_p99'), 'ms')}",
              _verdict(versus.get((r["framework"], r["variant"]))), str(r["settings"].get("rounds", 1))]

@@ -29,13 +29,14 @@ def _converter_rates(loaded: LoadedResults) -> str:
     return md_table(["converter", "succeeded", "attempts", "success rate"], rows) if rows else ""
 
 
-def _size_accuracy_figure(conversions: list[dict[str, Any]], parity: dict[str, dict[str, Any]]) -> go.Figure:
+def _size_accuracy_figure(conversions: list[dict[str, Any]],
+                          parity: dict[tuple[str, str], dict[str, Any]]) -> go.Figure:
     """INT8 files: size against accuracy change, one marker per file (in the legend and on hover, never as
     overlapping labels), with the change also as a count of held-out images."""
     fig = go.Figure()
     styles = Styles()
     for rec in (r for r in conversions if r["precision"] == "int8"):
-        par = parity.get(rec["variant"])
+        par = parity.get(catalog.checked_by(rec["framework"], rec["variant"]))  # the catalog says which
         if par is None or "model_size_mb" not in rec["metrics"]:
             continue
         images = par["batch_size"] or 0
@@ -78,7 +79,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     facts = records(run, "model")
     conversions = [r for r in run["records"] if r["scenario"] == "conversion"]
     parity_recs = sorted(records(run, "parity", status=None), key=lambda r: (r["precision"], r["framework"]))
-    parity = {r["variant"]: r for r in parity_recs if r["status"] == "ok"}
+    parity = {(r["framework"], r["variant"]): r for r in parity_recs if r["status"] == "ok"}
     reference = next((r for r in records(run, "training") if r["variant"] == catalog.DIGITS_REFERENCE), None)
     return {
         "run": provenance(run),
