@@ -183,7 +183,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "memory_chart": _bar(batch1, "peak_rss_mb", "peak-memory", "Peak resident memory of the measuring process",
                              "Peak RSS after the batch-1 loop (includes the framework itself)"),
         "startup_chart": chart_html(_startup_figure(startup), "cold-start-parts",
-                                    "Import, model load and first call in a fresh process (median over rounds)")
+                                    "Import, model load and first call in a fresh process, empty compile cache "
+                                    "(once per variant)")
         if startup else "",
         "startup_table": md_table(
             ["runtime / variant", "import (s)", "load (s)", "first call (s)", "cold start (s)"],
@@ -192,7 +193,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "roof_table": _roof_table(roofs),
         "peak_formula": next((r["settings"]["peak_formula"] for r in roofs if r["precision"] == "fp32"
                               and r["settings"].get("threads") == threads and "peak_formula" in r["settings"]), None),
-        "over_roof": ", ".join(f"{label(r)} ({r['precision']}, {_percent(metric(r, 'roof_fraction'))})"
+        "over_roof": ", ".join(f"{label(r)} ({r['precision']}, {r['settings'].get('thread_count', '?')} thread(s): "
+                               f"{_percent(metric(r, 'roof_fraction'))})"
                                for r in batch1 + findings.batch1(run, "threads")
                                if (metric(r, "roof_fraction") or 0) > 1),
         "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
