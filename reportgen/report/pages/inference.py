@@ -211,18 +211,20 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
 
 
 def _roof_table(roofs: list[dict[str, Any]]) -> str:
-    """Each library's GEMM rate per precision, thread count and square size; its best is its roof, the best
-    of all per precision and thread count is the roof a record is divided by; the theoretical peak beside."""
+    """Each library's GEMM rate per precision and thread count (per square size in one cell, so the table
+    fits the column); its best is its roof, the best of all per precision and thread count is the roof a
+    record is divided by; the theoretical peak beside."""
     if not roofs:
         return ""
     sizes = sorted({int(s) for r in roofs for s in r["settings"].get("gflops_per_size", {})})
     order = {p: i for i, p in enumerate(findings.PRECISIONS)}
     roofs = sorted(roofs, key=lambda r: (order.get(r["precision"], 9), -(r["settings"].get("threads") or 0),
                                          r["framework"]))
-    return md_table(["precision", "library", "threads", *(f"{n}² G(FL)OP/s" for n in sizes), "roof (best)",
-                     "theoretical peak"],
-                    [[r["precision"], r["framework"], str(r["settings"].get("threads", "–")),
-                      *(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
-                      fmt(metric(r, "gemm_gflops")), fmt(r["settings"].get("peak_gflops"))] for r in roofs])
+    return md_table(["GEMM (precision, library)", "threads", "roof G(FL)OP/s",
+                     "per size (" + " / ".join(f"{n}²" for n in sizes) + ")", "theoretical peak"],
+                    [[f"{r['precision']}, {r['framework']}", str(r["settings"].get("threads", "–")),
+                      fmt(metric(r, "gemm_gflops")),
+                      " / ".join(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
+                      fmt(r["settings"].get("peak_gflops"))] for r in roofs])
 
 
