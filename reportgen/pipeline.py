@@ -192,12 +192,18 @@ def _why_not(task: Task, ctx: Context) -> str | None:
 
 
 def duration_table(records: list[dict[str, Any]], slowest: int = 5) -> Table:
-    """Seconds per scenario (tasks, total) and the slowest tasks, from each record's ``task_s``."""
+    """Seconds per scenario (tasks, total) and the slowest tasks, from each record's ``task_s``: one task
+    counted once, however many records it left (a round's start-up, latency and sweep records; a merged
+    record stands for each of its rounds' tasks)."""
     tasks: dict[str, tuple[str, float]] = {}
     for rec in records:
-        if "task_s" in rec["settings"]:
-            tasks[rec["settings"]["task"]] = (rec["settings"].get("task_scenario", rec["scenario"]),
-                                              rec["settings"]["task_s"])
+        settings = rec["settings"]
+        scenario = settings.get("task_scenario", rec["scenario"])
+        if "round_task_s" in settings:
+            tasks.update((task, (scenario, s)) for task, s in zip(settings["round_tasks"], settings["round_task_s"],
+                                                                   strict=True))
+        elif "task_s" in settings:
+            tasks[settings["task"]] = (scenario, settings["task_s"])
     table = Table(title="Where the time went", title_justify="left")
     for column in ("scenario / task", "tasks", "seconds", "share"):
         table.add_column(column, justify="left" if column == "scenario / task" else "right")

@@ -40,3 +40,25 @@ def test_rounds_stop_when_decided_at_the_maximum_or_past_the_budget() -> None:
                                                                                  [19.0, 23.0, 18.0], task_s=100.0)
     tasks, why = next_round(expensive, quick(), FRAMEWORKS, "cpu", 2, 0.0)
     assert tasks == [] and "1 verdict(s) still open" in why and "budget" in why
+
+
+def test_the_duration_table_counts_each_task_once() -> None:
+    """A round's task leaves a start-up, a latency and a sweep record; merging rounds must not count it thrice."""
+    from reportgen.pipeline import duration_table
+    from reportgen.results import make_record
+    from reportgen.scenarios.inference import STARTUP_PARTS, merge_rounds
+
+    records = []
+    for number, seconds in ((0, 30.0), (1, 12.0)):
+        settings = {"round": number, "task": f"inference/torch/eager/round{number}", "task_s": seconds,
+                    "task_scenario": "inference"}
+        records += [make_record("startup", "torch", "eager", batch_size=1, settings=dict(settings),
+                                metrics={p: 1.0 for p in STARTUP_PARTS}),
+                    make_record("inference", "torch", "eager", batch_size=1, settings=dict(settings),
+                                metrics={"latency_ms_p50": 10.0}, samples={"latency_ms": [10.0, 10.5, 9.5]})]
+    records.append(make_record("inference", "torch", "eager", batch_size=2, metrics={"latency_ms_p50": 15.0},
+                               settings={"round": 0, "task": "inference/torch/eager/round0", "task_s": 30.0,
+                                         "task_scenario": "inference"}))
+    table = duration_table(merge_rounds(records))
+    rows = dict(zip(table.columns[0]._cells, table.columns[2]._cells, strict=True))
+    assert rows["all tasks"] == "42" and rows["inference"] == "42"

@@ -242,13 +242,14 @@ def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any
                 if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu")}
     settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group),
                     **extra)
+    settings["round_tasks"] = [r["settings"].get("task") for r in group]  # where each round's samples came from
     if all("task_s" in r["settings"] for r in group):
         settings["task_s"] = round(sum(r["settings"]["task_s"] for r in group), 2)  # every round's task together
+        settings["round_task_s"] = [r["settings"]["task_s"] for r in group]
     if "timing" in first["settings"]:
         settings["timing"] = first["settings"]["timing"]
     if all("foreign_cpu" in r["settings"] for r in group):  # per round, in round order: was the machine ours?
         settings["round_foreign_cpu"] = [r["settings"]["foreign_cpu"] for r in group]
-        settings["round_tasks"] = [r["settings"].get("task") for r in group]
     if "round" in first["settings"]:  # which round each value came from: comparisons pair rounds by number
         settings["round_numbers"] = [r["settings"]["round"] for r in group]
     return settings
