@@ -27,11 +27,11 @@ from reportgen.artifacts import (
     TFLITE_FILES,
     WEIGHTS_FILE,
 )
+from reportgen.hardware import BF16_FLAGS
 
 REFERENCE = "reference"  # the role of the variant every other is compared with
 CANDIDATE = "candidate"
 PLUGINS_ENV = "REPORTGEN_PLUGINS"
-BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # CPU flags of bfloat16 instructions (x86 AVX-512, AMX; Arm)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ LIBRARIES = (
     "tf2onnx", "ai-edge-litert", "openvino", "nncf", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material",
     "reportgen",
 )
+BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # CPU flags of bfloat16 instructions (x86 AVX-512, AMX; Arm)
+INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # CPU flags of int8 dot-product instructions (VNNI, AMX)
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
               "TF_NUM_INTEROP_THREADS")
@@ -69,6 +71,11 @@ def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
         return None
     model = _cpuinfo().get("model name") or platform.processor() or platform.machine()
     return f"one of the CPU flags {', '.join(wanted)}; this CPU ({model}) lists none of them"
+
+
+def has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (bf16 variants, candidates and roofs run only where it does)."""
+    return lacks_cpu_flags(BF16_FLAGS) is None
 
 
 @functools.lru_cache(maxsize=1)

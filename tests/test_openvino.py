@@ -33,7 +33,10 @@ def test_missing_openvino_is_a_one_line_reason(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
     assert missing_reason("openvino") == "openvino is not installed (pip install 'reportgen[openvino]')"
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nncf" else real(name, *a))
-    assert prepare.nncf_missing() == "nncf is not installed (pip install 'reportgen[openvino]')"
+    pytest.importorskip("openvino")
+    from reportgen.backends import openvino_backend
+
+    assert openvino_backend.nncf_missing() == "nncf is not installed (pip install 'reportgen[openvino]')"
 
 
 def test_bf16_is_skipped_on_a_cpu_without_it_naming_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,7 +140,10 @@ def test_a_failed_ir_conversion_is_recorded_and_int8_is_skipped_with_why(tmp_pat
     task = next(t for t in prepare.TASKS if t.framework == "openvino")
     ir, int8 = prepare.run_task(task, ctx)
     assert (ir["variant"], ir["status"]) == ("ir-for-inference", "failed") and "conversion failed" in ir["reason"]
-    assert (int8["variant"], int8["status"], int8["reason"]) == ("int8-for-inference", "skipped", conversion.NO_IR)
-    monkeypatch.setattr(prepare, "nncf_missing", lambda: "nncf is not installed (pip install 'reportgen[openvino]')")
+    from reportgen.backends import openvino_backend
+
+    assert (int8["variant"], int8["status"], int8["reason"]) == ("int8-for-inference", "skipped",
+                                                                 openvino_backend.NO_IR)
+    monkeypatch.setattr(openvino_backend, "nncf_missing", lambda: "nncf is not installed (pip install nncf)")
     _, int8 = prepare.run_task(task, ctx)
     assert int8["status"] == "skipped" and int8["reason"].startswith("nncf is not installed")

@@ -19,6 +19,7 @@ import pytest
 from test_browser import CHROMIUM, TABLE_FIT, serve, sync_playwright
 
 from reportgen import catalog, hardware, thresholds, web
+from reportgen.artifacts import DIGITS_DATA
 from reportgen.config import PROFILES, profile_settings
 from reportgen.pipeline import RunOptions, _new_run
 from reportgen.report.pages import tryit
@@ -26,7 +27,6 @@ from reportgen.report.site import build_site
 from reportgen.results import ResultStore, utc_now
 from reportgen.runner import Context
 from reportgen.scenarios import browser, conversion, parity
-from reportgen.scenarios.conversion import DATA
 
 CLASSIFIED = "(before) => Number(document.querySelector('#rg-tryit').dataset.classified || 0) > before"
 
@@ -123,7 +123,7 @@ def test_the_try_it_page_classifies_gallery_images_like_python(demo: Demo) -> No
 
     site = demo.site
     manifest = json.loads((site / "tryit" / "gallery.json").read_text())
-    with np.load(demo.artifacts / DATA) as data:
+    with np.load(demo.artifacts / DIGITS_DATA) as data:
         x_eval = data["x_eval"]
     session = ort.InferenceSession(str(site / "tryit" / manifest["models"]["fp32"]["file"]))
     expected = [int(session.run(None, {session.get_inputs()[0].name: x_eval[g["index"]:g["index"] + 1]})[0].argmax())

@@ -1,13 +1,18 @@
-"""One small module per runtime: set threads, load the shared weights, run a batch, sync the device.
+"""One module per runtime: everything the harness does with that framework, end to end.
 
-Backends wrap the idiomatic workloads in ``benchmarks/`` with what the harness needs around them. Each is
-imported only inside its own measuring subprocess, so importing one never loads another framework.
+A backend wraps the idiomatic workloads in ``benchmarks/`` with what the harness needs around them:
+``make_backend`` (set threads, load the shared weights, run a batch, sync the device, peak device memory) for
+every runtime, and for each framework that converts models (the ``--frameworks`` families torch, tensorflow,
+onnxruntime and openvino) ``export_inference_model`` (its formats of the inference model) and
+``convert_digits`` (its exports and quantizations of the trained digits model, each run for the parity
+check). Each is imported only inside its own subprocess, so importing one never loads another framework.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
@@ -42,5 +47,12 @@ def load_backend(runtime: str, variant: str, threads: int, device: str) -> Backe
     """Import the runtime's backend module (this is where the framework itself is imported)."""
     if catalog.find(runtime, variant) is None:
         raise ValueError(f"variant {runtime}/{variant} is not in the catalog")
-    module = importlib.import_module(catalog.RUNTIMES[runtime].backend)
-    return module.make_backend(variant, threads, device)
+    return framework_module(runtime).make_backend(variant, threads, device)
+
+
+def framework_module(runtime: str) -> ModuleType:
+    """The backend module of ``runtime`` (a catalog runtime; importing it imports the framework)."""
+    backend = catalog.RUNTIMES[runtime].backend
+    if backend is None:
+        raise ValueError(f"runtime {runtime} has no backend module")
+    return importlib.import_module(backend)

@@ -1,14 +1,22 @@
-"""ONNX Runtime inference of the models exported from PyTorch and from Keras, and their INT8 versions."""
+"""ONNX Runtime: inference of the models exported from PyTorch and from Keras and of their INT8 versions, and
+the INT8 quantization (dynamic, static) of the inference and the digits models."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks.inference import predict_onnxruntime
 from reportgen import catalog
+from reportgen.artifacts import DIGITS_KERAS_ONNX, DIGITS_ONNX, DIGITS_ORT_INT8, ONNX_FILE, ORT_INT8_FILES
+from reportgen.inputs import calibration_images
+
+if TYPE_CHECKING:
+    from reportgen.runner import Context
+    from reportgen.scenarios.conversion import Converter
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -46,3 +54,42 @@ class OnnxRuntimeBackend:
 
 def make_backend(variant: str, threads: int, device: str) -> OnnxRuntimeBackend:
     return OnnxRuntimeBackend(variant, threads, device)
+
+
+def export_inference_model(conv: Converter, ctx: Context) -> None:
+    """Quantize the PyTorch ONNX file of the inference model to INT8: dynamic, and static QDQ calibrated on
+    the run's own images."""
+    from benchmarks.quantize import onnxruntime_int8
+
+    calibration, described = calibration_images(ctx.profile, ctx.seed)
+    source = str(ctx.artifacts / ONNX_FILE)
+    conv.attempt("int8-dynamic-for-inference", ORT_INT8_FILES["int8-dynamic"],
+                 lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)))
+    conv.attempt("int8-static-for-inference", ORT_INT8_FILES["int8-static"],
+                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), calibration), calibration=described)
+
+
+def convert_digits(conv: Converter, ctx: Context) -> None:
+    """Run both ONNX exports of the digits model (PyTorch's, Keras' in its NHWC layout) and quantize the
+    PyTorch one to INT8 (dynamic, and static calibrated on the digits), running each."""
+    from benchmarks.quantize import onnxruntime_int8
+
+    data = conv.data
+    x_eval, x_calib = data["x_eval"], data["x_calib"]
+
+    def run(path: Path, channels_last: bool = False) -> np.ndarray:
+        session = predict_onnxruntime.load_session(str(path), ctx.threads)
+        return predict_onnxruntime.predict(session, x_eval.transpose(0, 2, 3, 1).copy() if channels_last else x_eval)
+
+    for source, variant in ((DIGITS_ONNX, "from-torch"), (DIGITS_KERAS_ONNX, "from-keras")):
+        path = ctx.artifacts / source
+        if path.exists():  # the Keras export keeps Keras' NHWC input layout
+            conv.save_logits("onnxruntime", variant,
+                             lambda p=path, v=variant: run(p, catalog.find("onnxruntime", v).input_layout == "nhwc"))
+    source = str(ctx.artifacts / DIGITS_ONNX)
+    conv.attempt("int8-dynamic", DIGITS_ORT_INT8["int8-dynamic"],
+                 lambda p: onnxruntime_int8.quantize_int8_dynamic(source, str(p)),
+                 ("onnxruntime", lambda _, p: run(p)))
+    conv.attempt("int8-static", DIGITS_ORT_INT8["int8-static"],
+                 lambda p: onnxruntime_int8.quantize_int8_static(source, str(p), x_calib),
+                 ("onnxruntime", lambda _, p: run(p)))

@@ -1,17 +1,35 @@
-"""OpenVINO inference on the CPU: the PyTorch model's ONNX export as IR (fp32, or bf16 where the CPU has it), and
-its NNCF INT8 version."""
+"""OpenVINO on the CPU: inference of the PyTorch model's ONNX export as IR (fp32, or bf16 where the CPU has it)
+and of its NNCF INT8 version, and the conversions (IR from ONNX and from PyTorch, NNCF INT8, the
+``torch.compile`` backend) of the inference and the digits models."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import openvino as ov
 
 from benchmarks.inference import predict_openvino
 from reportgen import catalog
+from reportgen.artifacts import (
+    DIGITS_CLASSES,
+    DIGITS_IMAGE_SIZE,
+    DIGITS_ONNX,
+    DIGITS_OPENVINO,
+    DIGITS_WEIGHTS,
+    ONNX_FILE,
+    OPENVINO_FILES,
+)
+from reportgen.hardware import has_bf16
+from reportgen.inputs import calibration_images
+
+if TYPE_CHECKING:
+    from reportgen.runner import Context
+    from reportgen.scenarios.conversion import Converter
 
 PRECISION_HINTS = {"fp32": "f32", "int8": "f32", "bf16": "bf16"}  # INT8: the layers left in float run in f32
 RECORDED = ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT",
@@ -74,3 +92,88 @@ def _plain(value: Any) -> Any:
 
 def make_backend(variant: str, threads: int, device: str) -> OpenVinoBackend:
     return OpenVinoBackend(variant, threads, device)
+
+
+NO_IR = "needs the OpenVINO IR, whose conversion failed (see its record)"
+
+
+def nncf_missing() -> str | None:
+    """Why NNCF cannot quantize here (not installed), or None."""
+    if importlib.util.find_spec("nncf") is None:
+        return "nncf is not installed (pip install 'reportgen[openvino]')"
+    return None
+
+
+def export_inference_model(conv: Converter, ctx: Context) -> None:
+    """Convert the PyTorch ONNX file of the inference model to IR (fp32 weights) and quantize that to INT8 with
+    NNCF, calibrated on the same images as ONNX Runtime's static INT8."""
+    from benchmarks.export import to_openvino
+
+    source, fp32 = str(ctx.artifacts / ONNX_FILE), OPENVINO_FILES["fp32"]
+    converted = conv.attempt("ir-for-inference", fp32, lambda p: to_openvino.convert_onnx(source, str(p)))
+    if missing := nncf_missing() or (None if converted is not None else NO_IR):
+        conv.skip("int8-for-inference", OPENVINO_FILES["int8"], missing)
+        return
+    from benchmarks.quantize import openvino_int8
+
+    calibration, described = calibration_images(ctx.profile, ctx.seed)
+    conv.attempt("int8-for-inference", OPENVINO_FILES["int8"],
+                 lambda p: openvino_int8.quantize_int8(str(ctx.artifacts / fp32), str(p), calibration),
+                 calibration=described)
+
+
+def convert_digits(conv: Converter, ctx: Context) -> None:
+    """Convert the digits model to IR from its ONNX file and from the PyTorch module, quantize the IR to INT8
+    with NNCF and try ``torch.compile(backend="openvino")``, running each (fp32 pinned, so that a silent
+    fallback cannot check the wrong precision); on a CPU with bfloat16 instructions also run the IR in bf16."""
+    import torch
+
+    from benchmarks.export import to_openvino
+    from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy
+
+    torch.set_num_threads(ctx.threads)
+    data = conv.data
+    x_eval, x_calib = data["x_eval"], data["x_calib"]
+
+    def run(path: Path, precision: str = "f32") -> np.ndarray:
+        compiled = predict_openvino.compile_model(str(path), ctx.threads, precision)
+        actual = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        if actual != precision:  # a silent fallback would check the wrong precision
+            raise RuntimeError(f"inference precision {precision} requested but the CPU plugin runs {actual}")
+        return predict_openvino.predict(compiled.create_infer_request(), x_eval)
+
+    ir = ctx.artifacts / DIGITS_OPENVINO["ir"]
+    onnx = str(ctx.artifacts / DIGITS_ONNX)
+    conv.attempt("ir", DIGITS_OPENVINO["ir"], lambda p: to_openvino.convert_onnx(onnx, str(p)),
+                 ("openvino", lambda _, p: run(p)))
+    if ir.exists() and has_bf16():  # the same IR at OpenVINO's bf16 inference precision
+        conv.save_logits("openvino", "bf16", lambda: run(ir, "bf16"))
+
+    model = build_resnet18(DIGITS_CLASSES, seed=ctx.seed)
+    with np.load(ctx.artifacts / DIGITS_WEIGHTS) as npz:
+        load_state_numpy(model, {k: npz[k] for k in npz.files})
+    model.eval()
+    conv.attempt("ir-from-torch", DIGITS_OPENVINO["ir-from-torch"],
+                 lambda p: to_openvino.convert_torch(model, str(p), DIGITS_IMAGE_SIZE),
+                 ("openvino", lambda _, p: run(p)))
+    if missing := nncf_missing() or (None if ir.exists() else NO_IR):
+        conv.skip("int8", DIGITS_OPENVINO["int8"], missing)
+    else:
+        from benchmarks.quantize import openvino_int8
+
+        conv.attempt("int8", DIGITS_OPENVINO["int8"],
+                     lambda p: openvino_int8.quantize_int8(str(ir), str(p), x_calib), ("openvino", lambda _, p: run(p)))
+
+    def compile_openvino(_: Path) -> torch.nn.Module:
+        import openvino.torch  # noqa: F401  (registers the "openvino" backend of torch.compile)
+
+        compiled = torch.compile(model, backend="openvino")
+        with torch.inference_mode():
+            compiled(torch.from_numpy(x_eval[:2]))  # compiles on the first call
+        return compiled
+
+    def run_compiled(compiled: torch.nn.Module, _: Path) -> np.ndarray:
+        with torch.inference_mode():
+            return compiled(torch.from_numpy(x_eval)).numpy()
+
+    conv.attempt("torch.compile", "none (a compiled function)", compile_openvino, ("openvino", run_compiled))

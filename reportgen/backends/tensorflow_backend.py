@@ -1,9 +1,11 @@
-"""TensorFlow/Keras inference: eager, tf.function graph, XLA, and mixed precision (fp16 on CUDA, bf16)."""
+"""TensorFlow/Keras: inference (eager, tf.function graph, XLA, and mixed precision: fp16 on CUDA, bf16), and
+the Keras exports (ONNX, SavedModel, TFLite float32 and INT8) of the inference and the digits models."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,6 +13,26 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.inference import predict_keras  # noqa: E402
+from reportgen import catalog  # noqa: E402
+from reportgen.artifacts import (  # noqa: E402
+    DIGITS_CLASSES,
+    DIGITS_IMAGE_SIZE,
+    DIGITS_KERAS_ONNX,
+    DIGITS_LOGITS,
+    DIGITS_SAVEDMODEL,
+    DIGITS_TFLITE,
+    DIGITS_WEIGHTS,
+    KERAS_ONNX_FILE,
+    TFLITE_FILES,
+    WEIGHTS_FILE,
+)
+from reportgen.hardware import has_bf16  # noqa: E402
+from reportgen.inputs import calibration_images  # noqa: E402
+from reportgen.results import make_record  # noqa: E402
+
+if TYPE_CHECKING:
+    from reportgen.runner import Context
+    from reportgen.scenarios.conversion import Converter
 
 
 def onednn_enabled() -> bool:
@@ -72,3 +94,87 @@ class TensorFlowBackend:
 
 def make_backend(variant: str, threads: int, device: str) -> TensorFlowBackend:
     return TensorFlowBackend(variant, threads, device)
+
+
+def _set_threads(threads: int) -> None:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def export_inference_model(conv: Converter, ctx: Context) -> None:
+    """Load the reference weights into the Keras ResNet-18 and export ONNX (tf2onnx) and TFLite (float32, INT8
+    dynamic range, INT8 full integer calibrated on the run's own images)."""
+    from benchmarks.export import from_keras
+
+    _set_threads(ctx.threads)
+    settings = ctx.profile["inference"]
+    with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
+        model = predict_keras.load_model({k: npz[k] for k in npz.files}, settings["num_classes"],
+                                         settings["image_size"])
+    calibration, described = calibration_images(ctx.profile, ctx.seed)
+    calibration = calibration.transpose(0, 2, 3, 1).copy()  # Keras takes NHWC
+    conv.attempt("onnx-for-inference", KERAS_ONNX_FILE, lambda p: from_keras.export_onnx(model, str(p)))
+    for quantize, file, name in (("none", "fp32", "tflite-for-inference"),
+                                 ("dynamic", "int8-dynamic", "tflite-int8-dynamic-for-inference"),
+                                 ("full", "int8-full", "tflite-int8-full-for-inference")):
+        conv.attempt(name, TFLITE_FILES[file],
+                     lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, calibration),
+                     **({"calibration": described} if quantize == "full" else {}))
+
+
+def convert_digits(conv: Converter, ctx: Context) -> None:
+    """Count the Keras model's parameters; load the trained digits weights into the Keras ResNet-18 and export
+    ONNX (tf2onnx), a SavedModel and TFLite (float32, INT8 dynamic range, INT8 full integer), running each;
+    on a CPU with bfloat16 instructions also run it under ``mixed_bfloat16``."""
+    from benchmarks.export import from_keras
+    from benchmarks.inference import predict_tflite
+    from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+
+    _set_threads(ctx.threads)
+    data = conv.data
+    x_eval = data["x_eval"].transpose(0, 2, 3, 1).copy()  # Keras is channels-last
+    x_calib = data["x_calib"].transpose(0, 2, 3, 1).copy()
+
+    big = build_resnet18(1000, (224, 224, 3))
+    conv.records.append(make_record(
+        "model", "tensorflow", "resnet18",
+        metrics={"params_trainable": sum(int(np.prod(w.shape)) for w in big.trainable_weights),
+                 "params_total": big.count_params()},
+        settings={"num_classes": 1000, "note": "params_total includes the BatchNorm moving statistics"},
+    ))
+    del big
+
+    def trained(model: tf.keras.Model) -> tf.keras.Model:
+        with np.load(ctx.artifacts / DIGITS_WEIGHTS) as npz:
+            load_torch_state(model, {k: npz[k] for k in npz.files})
+        return model
+
+    shape = (DIGITS_IMAGE_SIZE, DIGITS_IMAGE_SIZE, 3)
+    model = trained(build_resnet18(DIGITS_CLASSES, shape))
+    keras_logits = conv.path(f"{DIGITS_LOGITS}/{catalog.logits_file('tensorflow', 'keras')}")
+    np.save(keras_logits, model.predict(x_eval, verbose=0))
+
+    def run_savedmodel(_: Any, path: Path) -> np.ndarray:
+        loaded = tf.saved_model.load(str(path))  # keep a reference: its variables live as long as it does
+        return loaded.serve(tf.constant(x_eval)).numpy()
+
+    def run_tflite(_: Any, path: Path) -> np.ndarray:
+        return predict_tflite.predict(predict_tflite.load_interpreter(str(path), ctx.threads), x_eval)
+
+    conv.attempt("onnx", DIGITS_KERAS_ONNX, lambda p: from_keras.export_onnx(model, str(p)))
+    conv.attempt("savedmodel", DIGITS_SAVEDMODEL,
+                 lambda p: from_keras.export_savedmodel(model, str(p)), ("tensorflow", run_savedmodel))
+    for variant, quantize in (("tflite", "none"), ("tflite-int8-dynamic", "dynamic"), ("tflite-int8-full", "full")):
+        conv.attempt(variant, DIGITS_TFLITE[variant],
+                     lambda p, q=quantize: from_keras.export_tflite(model, str(p), q, x_calib if q == "full" else None),
+                     ("tflite", run_tflite), interpreter=predict_tflite.INTERPRETER)
+
+    def run_mixed_bf16() -> np.ndarray:
+        predict_keras.use_mixed_precision("mixed_bfloat16")  # global: for the model built next, reset below
+        try:
+            return trained(build_resnet18(DIGITS_CLASSES, shape)).predict(x_eval, verbose=0)
+        finally:
+            tf.keras.mixed_precision.set_global_policy("float32")
+
+    if has_bf16():
+        conv.save_logits("tensorflow", "mixed-bf16", run_mixed_bf16)

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from reportgen import catalog, web
+from reportgen.artifacts import DIGITS_CLASSES, DIGITS_DATA, DIGITS_IMAGE_SIZE, DIGITS_MODEL, DIGITS_ONNX
 from reportgen.config import TimingSettings
 from reportgen.measure import stats
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
-from reportgen.scenarios.conversion import DATA, DIGITS_MODEL, IMAGE_SIZE, NUM_CLASSES, TORCH_ONNX
 
 SCENARIO = "browser"
 HARNESS = """<!doctype html>
@@ -71,7 +71,7 @@ def plan(frameworks: list[str]) -> list[Task]:
     return [Task(key=f"{SCENARIO}/{catalog.BROWSER_RUNTIME}", module=__name__, scenario=SCENARIO,
                  framework=catalog.BROWSER_RUNTIME, variant="all",
                  label="Browser: ONNX Runtime Web in headless Chromium vs Python ONNX Runtime (digits model)",
-                 needs=(DATA, TORCH_ONNX), kind="timing",
+                 needs=(DIGITS_DATA, DIGITS_ONNX), kind="timing",
                  params={"device": catalog.BROWSER_DEVICES[0], "unsupported": web.browser_missing()})]
 
 
@@ -142,7 +142,7 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     from benchmarks.inference import predict_onnxruntime
     from reportgen.measure import timer
 
-    with np.load(ctx.artifacts / DATA) as data:
+    with np.load(ctx.artifacts / DIGITS_DATA) as data:
         x_eval, labels = data["x_eval"], data["y_eval"]
     raw = web.all_held_out(ctx.seed)
     if not np.array_equal(raw["labels"], labels):
@@ -161,15 +161,15 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         stage_harness(Path(tmp), present)
         result = run_in_browser(Path(tmp), {
             "images": base64.b64encode(np.ascontiguousarray(raw["images"]).tobytes()).decode("ascii"),
-            "count": len(labels), "size": IMAGE_SIZE, "mean": [float(x) for x in raw["mean"]],
+            "count": len(labels), "size": DIGITS_IMAGE_SIZE, "mean": [float(x) for x in raw["mean"]],
             "std": [float(x) for x in raw["std"]], "timing": timing.__dict__,
             "models": [{"name": k, "file": f"model-{k}.onnx"} for k in present]})
     info = result["info"]
     threads = int(info["threads"])
     preprocess_diff = float(np.max(np.abs(np.asarray(result["preprocessed"], dtype=np.float32) - x_eval[0].ravel())))
     device = catalog.BROWSER_DEVICES[0]  # the page ships the WebAssembly runtime only
-    common = {"model": DIGITS_MODEL, "image_size": IMAGE_SIZE, "num_classes": NUM_CLASSES, "timing": timing.__dict__,
-              "check_images": len(labels)}
+    common = {"model": DIGITS_MODEL, "image_size": DIGITS_IMAGE_SIZE, "num_classes": DIGITS_CLASSES,
+              "timing": timing.__dict__, "check_images": len(labels)}
     for v in catalog.BROWSER:
         if v.name not in present:
             continue

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from reportgen import catalog
+from reportgen.artifacts import DIGITS_DATA, DIGITS_LOGITS, DIGITS_REFERENCE
 from reportgen.results import make_record
 from reportgen.runner import Context
-from reportgen.scenarios.conversion import DATA, LOGITS, REFERENCE
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -28,7 +28,7 @@ def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) ->
 
 def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
     """One parity record per candidate whose logits exist; none without the reference."""
-    ref_path, data_path = ctx.artifacts / REFERENCE, ctx.artifacts / DATA
+    ref_path, data_path = ctx.artifacts / DIGITS_REFERENCE, ctx.artifacts / DIGITS_DATA
     if not (ref_path.exists() and data_path.exists()):
         return []
     reference = np.load(ref_path)
@@ -36,7 +36,7 @@ def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
         labels = data["y_eval"]
     records = []
     for cand in catalog.CANDIDATES:
-        path = ctx.artifacts / LOGITS / catalog.logits_file(cand.runtime, cand.name)
+        path = ctx.artifacts / DIGITS_LOGITS / catalog.logits_file(cand.runtime, cand.name)
         if not path.exists():
             continue
         records.append(make_record(

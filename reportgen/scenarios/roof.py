@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import hardware
 from reportgen.config import TimingSettings
 from reportgen.measure import timer
 from reportgen.results import make_record
@@ -79,11 +80,11 @@ def peak(precision: str, cores: int, flags: frozenset[str], mhz: float | None) -
     lanes, vector = (16, "AVX-512") if "avx512f" in flags else (8, "AVX2") if "fma" in flags else (4, "SSE")
     per_cycle, how = 2 * 2 * lanes, f"2 {vector} FMA units x {lanes} fp32 lanes x 2"
     if precision == "bf16":
-        if not flags & {"avx512_bf16", "amx_bf16"}:
+        if not flags & set(hardware.BF16_FLAGS):
             return None
         per_cycle, how = per_cycle * 2, how + " x 2 (bf16 pairs)"
     if precision == "int8":
-        if not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}:
+        if not flags & set(hardware.INT8_DOT_FLAGS):
             return None
         per_cycle, how = per_cycle * 4, how + " x 4 (VNNI int8 quads)"
     value = cores * mhz / 1e3 * per_cycle
@@ -101,14 +102,12 @@ def plan() -> list[Task]:
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     """The library's roof per precision it offers here, at the run's thread count and (where the library sets
     its own) at one thread."""
-    from reportgen import hardware
-
     flags, mhz = hardware.cpu_flags(), hardware.cpu_mhz()
     counts = [ctx.threads] + ([1] if task.framework in OWN_THREADS and ctx.threads != 1
                               and 1 in ctx.profile.get("inference", {}).get("thread_counts", ()) else [])
     records = []
     for precision in PRECISIONS[task.framework]:
-        if precision == "bf16" and not flags & {"avx512_bf16", "amx_bf16"}:
+        if precision == "bf16" and not flags & set(hardware.BF16_FLAGS):
             continue  # no bfloat16 instructions: torch would emulate it, which is no roof
         for threads in counts:
             main = precision == "fp32" and threads == ctx.threads

@@ -19,15 +19,16 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen import catalog, hardware
+from reportgen.artifacts import TRAINING_INITIAL
 from reportgen.errors import ReportgenError
 from reportgen.runner import Context, Task
 from reportgen.scenarios.training.batch_sweep import run_batch_sweep
 from reportgen.scenarios.training.recipe_run import run_recipe
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.scaling import run_scaling, scaling_workers, worker_env
-from reportgen.scenarios.training.trainer import FOLDER, INITIAL, recipe_settings, setup
+from reportgen.scenarios.training.trainer import recipe_settings, setup
 
-__all__ = ["FOLDER", "INITIAL", "TRAINERS", "VARIANTS", "check_dataset", "history_record", "plan",
+__all__ = ["TRAINERS", "VARIANTS", "check_dataset", "history_record", "plan",
            "recipe_settings", "run_task", "scaling_workers", "worker_env"]
 
 
@@ -56,7 +57,8 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
             params["unsupported"] = f"{v.label} on a CPU needs {lacking}"
         tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
-                          needs=() if first else (INITIAL,), produces=(INITIAL,) if first else (), kind="training"))
+                          needs=() if first else (TRAINING_INITIAL,), produces=(TRAINING_INITIAL,) if first else (),
+                          kind="training"))
     for framework in chosen:
         tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
                           framework=framework, variant="batch-sweep",
@@ -65,7 +67,7 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     for framework in chosen:
         params = {"workers": workers} if isinstance(workers, int) else {"unsupported": workers}
         tasks.append(Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
-                          framework=framework, variant="data-parallel", params=params, needs=(INITIAL,),
+                          framework=framework, variant="data-parallel", params=params, needs=(TRAINING_INITIAL,),
                           label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training"))
     return tasks
 

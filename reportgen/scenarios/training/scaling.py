@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 
 from reportgen import launch
+from reportgen.artifacts import TRAINING_INITIAL, scaling_file
 from reportgen.config import task_timeout
 from reportgen.results import make_record
 from reportgen.runner import Context, Task, child_env
 from reportgen.scenarios.training.records import history_record
-from reportgen.scenarios.training.trainer import FOLDER, INITIAL, recipe_settings
+from reportgen.scenarios.training.trainer import recipe_settings
 
 
 def scaling_workers(settings: dict[str, Any], device: str, threads: int) -> int | str:
@@ -47,8 +48,8 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
     for world_size in (1, workers):
         job = {"dataset": settings["dataset"], "image_size": settings["image_size"], "seed": ctx.seed,
                "max_train_images": settings["max_train_images"], "num_classes": _num_classes(ctx),
-               "recipe": recipe, "initial_weights": str(ctx.artifacts / INITIAL),
-               "output": str(ctx.artifacts / FOLDER / f"scaling-{task.framework}-{world_size}.json")}
+               "recipe": recipe, "initial_weights": str(ctx.artifacts / TRAINING_INITIAL),
+               "output": str(ctx.artifacts / scaling_file(task.framework, world_size, "result"))}
         try:
             result = train_data_parallel(task.framework, job, world_size, per_worker_threads, ctx)
         except RuntimeError as exc:
@@ -72,7 +73,7 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
 
 
 def _num_classes(ctx: Context) -> int:
-    with np.load(ctx.artifacts / INITIAL) as state:
+    with np.load(ctx.artifacts / TRAINING_INITIAL) as state:
         return int(state["fc.weight"].shape[0])
 
 
@@ -83,17 +84,16 @@ def train_data_parallel(framework: str, job: dict[str, Any], world_size: int, th
     The workers stay in this measuring process's group: whatever kills it (its timeout, its watchdog)
     kills them too, and :func:`reportgen.launch.run` kills the sessions ``torchrun`` gives its workers.
     """
-    folder = ctx.artifacts / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    job_path = folder / f"job-{framework}-{world_size}.json"
+    job_path = ctx.artifacts / scaling_file(framework, world_size, "job")
+    job_path.parent.mkdir(parents=True, exist_ok=True)
     job_path.write_text(json.dumps(job), encoding="utf-8")
     env = worker_env(threads, ctx.device)
     timeout = task_timeout(ctx.profile, "training") * 0.45
     if framework == "torch":
-        logs = [folder / f"{framework}-{world_size}-worker0.log"]
+        logs = [ctx.artifacts / scaling_file(framework, world_size, "worker0")]
         children = launch.torchrun("benchmarks.training.distributed_torch", [str(job_path)], world_size, env, logs[0])
     else:
-        logs = [folder / f"{framework}-{world_size}-worker{i}.log" for i in range(world_size)]
+        logs = [ctx.artifacts / scaling_file(framework, world_size, f"worker{i}") for i in range(world_size)]
         children = launch.tf_multi_worker("benchmarks.training.distributed_keras", [str(job_path)], env, logs)
     codes = launch.run(children, timeout, own_session=False)
     if codes is None:

@@ -6,10 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.artifacts import TRAINING_INITIAL
 from reportgen.runner import Context
-
-FOLDER = "training"
-INITIAL = f"{FOLDER}/initial-weights.npz"  # torchvision state_dict of the untrained model all variants start from
 
 
 def recipe_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +45,7 @@ def _torch_model(ctx: Context, num_classes: int, save: bool):
     from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy, state_dict_numpy
 
     model = build_resnet18(num_classes, seed=ctx.seed)
-    path = ctx.artifacts / INITIAL
+    path = ctx.artifacts / TRAINING_INITIAL
     if save:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **state_dict_numpy(model))
@@ -61,8 +59,8 @@ def _keras_model(ctx: Context, num_classes: int, image_size: int):
     from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
 
     model = build_resnet18(num_classes, input_shape=(image_size, image_size, 3))
-    if (ctx.artifacts / INITIAL).exists():
-        with np.load(ctx.artifacts / INITIAL) as state:
+    if (ctx.artifacts / TRAINING_INITIAL).exists():
+        with np.load(ctx.artifacts / TRAINING_INITIAL) as state:
             load_torch_state(model, dict(state))
     return model
 
