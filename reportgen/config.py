@@ -150,12 +150,15 @@ class Profile:
     pin_cpus: tuple[int, ...] = ()  # CPU ids every measuring process is pinned to (Linux); empty: no pinning
     timeout_s: float = 600.0  # per measuring subprocess, unless timeouts sets its kind
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Tasks run side by side. Above 1 every task shares the CPU with others, so its timings are not comparable
+    # (its records say so and no page reads them as a verdict): only for proving that the code paths work.
+    tasks_at_once: int = 1
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self) -> None:
-        _require(self, positive=("timeout_s",))
+        _require(self, positive=("timeout_s",), at_least_one=("tasks_at_once",))
         if self.threads < 0:
             raise ReportgenError(f"threads must be 0 (one per physical core) or more, got {self.threads!r}")
 
@@ -168,14 +171,17 @@ def task_timeout(profile: dict[str, Any], kind: str) -> float:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="Every scenario at minimal size: proves each code path works (tests, CI). Minutes.",
-        timeout_s=300.0,
+        description="Every scenario at minimal size, two tasks at a time: proves each code path works (tests, CI); "
+                    "its timings are not for reading. Minutes.",
+        timeout_s=300.0, tasks_at_once=2,
         inference=InferenceSettings(
             rounds=1, batch_sizes=(1, 2), batch_sizes_cuda=(1, 2), thread_counts=(0, 1),
             timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2, max_time_s=3.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=0.0, max_time_s=2.0)),
         conversion=ConversionSettings(train_epochs=2, calibration_images=32),
-        training=TrainingSettings(max_train_images=256, epochs=2, target_top1=0.5, sweep_epochs=2, scaling_epochs=2),
+        # the compile/XLA variants probe 1 of the 2 epochs (quick's code path); the sweep and scaling time one epoch
+        training=TrainingSettings(max_train_images=256, epochs=2, target_top1=0.5, sweep_epochs=1, scaling_epochs=1,
+                                  probe_epochs=1),
     ),
     "quick": Profile(
         name="quick",

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,8 @@ from pathlib import Path
 import psutil
 
 LOG_TAIL_LINES = 6
+_LEADERS: set[int] = set()  # pids of the session leaders run() is waiting for, in any thread
+_LEADERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ def run(children: Sequence[Child], timeout_s: float, *, own_session: bool = True
                     procs.append(subprocess.Popen(
                         child.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child.env,
                         start_new_session=own_session, pass_fds=(*child.pass_fds, *child.hand_over)))
+                if own_session:
+                    with _LEADERS_LOCK:
+                        _LEADERS.add(procs[-1].pid)
         finally:
             for fd in (fd for child in children for fd in child.hand_over):
                 os.close(fd)
@@ -70,6 +76,16 @@ def run(children: Sequence[Child], timeout_s: float, *, own_session: bool = True
         kill(pids, groups=pids if own_session else ())
         for proc in procs:
             proc.wait()
+        with _LEADERS_LOCK:
+            _LEADERS.difference_update(pids)
+
+
+def stop_all() -> None:
+    """Kill everything every :func:`run` of this process is waiting for, from any thread: tasks run side by
+    side are in other threads' ``run()`` calls, which then return (and clean up) at once."""
+    with _LEADERS_LOCK:
+        leaders = list(_LEADERS)
+    kill(leaders, groups=leaders)
 
 
 def kill(pids: Iterable[int] = (), groups: Iterable[int] = ()) -> None:

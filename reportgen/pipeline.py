@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from reportgen import __version__, hardware, scenarios, web
+from reportgen import __version__, hardware, scenarios, schedule, web
+from reportgen.artifacts import LOGS_FOLDER
 from reportgen.backends import missing_reason
 from reportgen.config import Profile, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
@@ -103,6 +105,8 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     fds = (lock.fd,) if lock.fd is not None else ()
     rounds = [i for i, t in enumerate(tasks) if t.scenario == "inference" and not t.params.get("threads")]
     rounds_stop = ""
+    at_once = run["profile"].get("tasks_at_once", 1)  # side by side only where timings are not for reading (smoke)
+    saving, stopped = threading.Lock(), threading.Event()
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("starting", total=len(tasks))
 
@@ -117,21 +121,32 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
                 record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
                 if foreign is not None:
                     record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"])
-            run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
-            store.save(run)
+                if at_once > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
+                    record["settings"]["tasks_at_once"] = at_once
+            with saving:
+                if stopped.is_set():  # interrupted side by side: a killed child is no result, and resume reruns it
+                    return seconds
+                run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
+                store.save(run)
             _report(console, task, records, seconds)
             progress.advance(bar)
             return seconds
 
-        for index, task in enumerate(tasks):
+        def skip(task: Task) -> bool:
+            """A task a resumed run finished already (its records stored, its files still there)."""
             if task.key in done and all((ctx.artifacts / p).exists() for p in task.produces):
                 progress.advance(bar)
-            else:
-                execute(task)
-            if rounds and index == rounds[-1]:  # the planned rounds are done: more where a verdict is open
-                rounds_stop = _extra_rounds(run, device, threads, execute, lambda n: progress.update(
-                    bar, total=progress.tasks[0].total + n))
-                console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
+                return True
+            return False
+
+        def more_rounds() -> None:  # the planned rounds are done: more where a verdict is open
+            nonlocal rounds_stop
+            rounds_stop = _extra_rounds(run, device, threads, execute, lambda n: progress.update(
+                bar, total=progress.tasks[0].total + n))
+            console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
+
+        schedule.run_tasks(tasks, execute, skip, at_once, (rounds[-1], more_rounds) if rounds else None,
+                           stopping=stopped.set)
 
     console.print(duration_table(run["records"]))
     run["records"] = scenarios.finish(ctx, run["records"], rounds_stop)
@@ -173,12 +188,12 @@ def _run_one(task: Task, ctx: Context, run: dict[str, Any], inherit_fds: tuple[i
         task = replace(task, members=tuple(runnable))
         if not runnable:
             return skipped
-        return skipped + run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs",
+        return skipped + run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / LOGS_FOLDER,
                                       inherit_fds)
     reason = _why_not(task, ctx)
     if reason:
         return [failed_record(task, ctx, "skipped", reason)]
-    return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / "logs", inherit_fds)
+    return run_isolated(task, ctx, task_timeout(run["profile"], task.kind), ctx.artifacts / LOGS_FOLDER, inherit_fds)
 
 
 def _why_not(task: Task, ctx: Context) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 from conftest import SmokeRun, reportgen
 from PIL import Image
 
-from reportgen import hardware
+from reportgen import catalog, hardware
 from reportgen.config import TrainingSettings, get_profile, profile_settings
 from reportgen.results import ResultStore
 from reportgen.runner import Context, run_isolated
@@ -77,7 +77,9 @@ def test_every_training_variant_is_recorded(smoke_run: SmokeRun) -> None:
         for name in ("train_throughput_ips", "epoch_time_s", "first_epoch_s", "final_top1", "final_loss",
                      "initial_loss", "peak_rss_mb"):
             assert rec["metrics"][name]["value"] > 0, name
-        epochs = run["profile"]["training"]["epochs"]
+        epochs = rec["settings"]["recipe"]["epochs"]  # a probe of a compile/XLA variant runs fewer
+        assert epochs == (run["profile"]["training"]["epochs"] if v.role == catalog.REFERENCE
+                          else run["profile"]["training"]["probe_epochs"])
         assert all(len(rec["samples"][k]) == epochs for k in ("train_loss", "val_top1", "epoch_time_s"))
         assert rec["samples"]["elapsed_s"] == sorted(rec["samples"]["elapsed_s"])
         if v.framework == "tensorflow":  # Keras at its best: the process really ran oneDNN's kernels
@@ -240,5 +242,6 @@ def test_quick_probes_the_speed_of_every_variant_but_the_reference_loops() -> No
     assert probed["eager"] is None and probed["compile"] == profile["training"]["probe_epochs"]
     references = {(v.framework, v.name) for v in catalog.training_references()}
     assert {(t.framework, t.variant) for t in tasks if "probe_epochs" not in t.params} == references
-    smoke = profile_settings(PROFILES["smoke"])  # the whole recipe everywhere: it is short already
-    assert not any("probe_epochs" in t.params for t in training.plan(["torch"], smoke, "cpu", 2))
+    smoke = profile_settings(PROFILES["smoke"])  # the same code path, shorter
+    assert {t.variant: t.params.get("probe_epochs") for t in training.plan(["torch"], smoke, "cpu", 2)
+            if t.scenario == "training"}["compile"] == 1

@@ -97,3 +97,17 @@ def test_each_precision_is_held_to_its_own_agreement_limit() -> None:
 
     assert agrees(rec("bf16", 2e-2)) and not agrees(rec("fp32", 2e-2)) and agrees(rec("fp32", 5e-6))
     assert not agrees(rec("bf16", 0.5))
+
+
+def test_tasks_measured_side_by_side_decide_nothing() -> None:
+    """A smoke run times two tasks at once: however many rounds and however wide the gap, no verdict."""
+    from reportgen.report import findings
+
+    def rec(variant: str, medians: list[float], at_once: int) -> dict:
+        return {"framework": "torch", "variant": variant, "metrics": {},
+                "settings": {"round_medians_ms": medians, "round_numbers": [0, 1, 2], "tasks_at_once": at_once}}
+
+    base, cand = [20.0, 20.2, 19.9], [5.0, 5.1, 5.0]
+    assert findings.compare(rec("eager", base, 1), rec("fast", cand, 1))["verdict"] == "faster"
+    shared = findings.compare(rec("eager", base, 2), rec("fast", cand, 2))
+    assert shared["verdict"] == "inconclusive" and shared["disturbed"] == 3 and shared["low"] is None

@@ -47,9 +47,16 @@ def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
     (other processes or the hypervisor took more than ``DISTURBED_SHARE`` of the CPU)."""
     medians = round_medians(rec)
     numbers = rec["settings"].get("round_numbers") or list(range(len(medians)))
+    if side_by_side(rec):  # shared the CPU with other tasks by design: no round of it is calm
+        return dict(zip(numbers, medians, strict=True)), set(numbers)
     shares = rec["settings"].get("round_foreign_cpu") or [rec["settings"].get("foreign_cpu") or 0.0] * len(medians)
     return (dict(zip(numbers, medians, strict=True)),
             {n for n, share in zip(numbers, shares, strict=False) if share > thresholds.DISTURBED_SHARE})
+
+
+def side_by_side(rec: Record) -> bool:
+    """Whether ``rec`` was measured while other tasks ran (a profile with ``tasks_at_once`` above 1)."""
+    return rec["settings"].get("tasks_at_once", 1) > 1
 
 
 def compare(base: Record, cand: Record) -> dict[str, Any]:
@@ -153,7 +160,13 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     ref = catalog.reference().label
     lines = []
     load = disturbance(run)
-    if load and load["disturbed"]:
+    at_once = run["profile"].get("tasks_at_once", 1)
+    if at_once > 1:
+        lines.append(finding("Not a timing run", f"the {run['profile']['name']} profile ran {at_once} tasks at a "
+                             "time to prove every code path quickly, so each measurement shared the CPU with "
+                             f"another: no verdict against {ref} is drawn from it. Run the quick profile (or "
+                             "longer) for numbers to compare."))
+    elif load and load["disturbed"]:
         undecided = sum(1 for cmp in versus.values() if cmp.get("disturbed") and cmp["verdict"] == "inconclusive")
         steal = f", the hypervisor's steal up to {load['steal']:.0%}" if load["steal"] > 0.01 else ""
         lines.append(finding("Disturbed machine", f"other processes took more than "

@@ -1,0 +1,79 @@
+"""Tasks side by side (the smoke profile): never more than asked, never before the task that makes an input."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from reportgen.runner import Task
+from reportgen.schedule import run_tasks
+
+
+def task(key: str, needs: tuple[str, ...] = (), produces: tuple[str, ...] = (), member_needs: tuple[str, ...] = ()
+         ) -> Task:
+    members = ({"framework": "x", "variant": key, "label": key, "needs": member_needs},) if member_needs else ()
+    return Task(key=key, module="m", scenario="s", framework="x", variant=key, label=key, needs=needs,
+                produces=produces, members=members)
+
+
+class Recorder:
+    """Executes a task by sleeping; notes when each started and finished and how many ran at once."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds, self.lock = seconds, threading.Lock()
+        self.events: list[tuple[str, str]] = []
+        self.running = self.most = 0
+
+    def __call__(self, t: Task) -> float:
+        with self.lock:
+            self.events.append(("start", t.key))
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds.get(t.key, 0.02))
+        with self.lock:
+            self.running -= 1
+            self.events.append(("end", t.key))
+        return 0.0
+
+    def before(self, first: tuple[str, str], then: tuple[str, str]) -> bool:
+        return self.events.index(first) < self.events.index(then)
+
+
+def test_side_by_side_never_runs_more_than_asked_nor_before_an_inputs_maker() -> None:
+    tasks = [task("weights", produces=("w.npz",)), task("member-needs", member_needs=("w.npz",)),
+             task("needs-weights", needs=("w.npz",)), task("other"), task("third")]
+    execute = Recorder({"weights": 0.3})
+    run_tasks(tasks, execute, skip=lambda t: False, at_once=2)
+    assert execute.most == 2 and len(execute.events) == 10
+    for key in ("other", "third"):  # independent: they went ahead of the tasks that wait for the weights
+        assert execute.before(("end", key), ("end", "weights"))
+    for key in ("needs-weights", "member-needs"):
+        assert execute.before(("end", "weights"), ("start", key))
+
+
+def test_the_barrier_runs_alone_after_everything_before_it() -> None:
+    tasks = [task("a"), task("b"), task("c")]
+    execute = Recorder({"a": 0.1, "b": 0.15})
+    seen: list[list[tuple[str, str]]] = []
+    run_tasks(tasks, execute, skip=lambda t: t.key == "c", at_once=2, barrier=(1, lambda: seen.append(
+        list(execute.events))))
+    assert sorted(seen[0]) == sorted([("start", "a"), ("end", "a"), ("start", "b"), ("end", "b")])
+    assert ("start", "c") not in execute.events  # skipped (a resumed run finished it already)
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_an_error_in_one_task_stops_the_run_and_is_raised(at_once: int) -> None:
+    stopped = threading.Event()
+
+    def execute(t: Task) -> float:
+        if t.key == "bad":
+            raise OSError("disk full")
+        time.sleep(0.05)
+        return 0.0
+
+    with pytest.raises(OSError, match="disk full"):
+        run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, at_once=at_once,
+                  stopping=stopped.set)
+    assert stopped.is_set() == (at_once > 1)  # one at a time, nothing else is running to stop
