@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= quick
+# pytest workers: the real smoke run (and the tests that read it) in one, every other test beside it
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
 .PHONY: install report test fast-test fixture clean
@@ -25,11 +27,11 @@ report: install  ## measure this machine with $(PROFILE) and build the site into
 
 test: install  ## lint, then the whole test suite (includes a real smoke run and a strict site build)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 fast-test: install  ## the edit loop: everything but real measurements (pages, site, browser on the stored run)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadgroup
 
 fixture: install  ## regenerate tests/fixtures/results from a real smoke run (then commit it)
 	$(BIN)/python scripts/make_fixture.py

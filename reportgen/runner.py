@@ -41,6 +41,7 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # artifact files an earlier task must have produced
     produces: tuple[str, ...] = ()  # artifact files this task writes
+    reads: tuple[str, ...] = ()  # artifact files it uses where an earlier task made them (waited for, not needed)
     kind: str = "timing"  # which timeout applies: one of config.TASK_KINDS
     # a shared task: each member ({"framework", "variant", "label", "needs", "params"}) is measured in turn
     members: tuple[dict[str, Any], ...] = ()

@@ -17,8 +17,8 @@ from reportgen.runner import Task
 
 
 def inputs(task: Task) -> set[str]:
-    """The artifacts ``task`` reads: its own needs and each member's."""
-    return set(task.needs).union(*(m.get("needs", ()) for m in task.members))
+    """The artifacts ``task`` reads: its own needs and each member's, and those it uses where they were made."""
+    return set(task.needs).union(task.reads, *(m.get("needs", ()) for m in task.members))
 
 
 def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Callable[[Task], bool],

@@ -67,8 +67,7 @@ def main(argv: list[str]) -> int:
 def _run(spec_path: Path, out_path: Path) -> int:
     payload = json.loads(spec_path.read_text(encoding="utf-8"))
     task_data = payload["task"]
-    task = Task(**{**task_data, "needs": tuple(task_data["needs"]), "produces": tuple(task_data["produces"]),
-                   "members": tuple(task_data.get("members", ()))})
+    task = Task(**{**task_data, **{k: tuple(task_data.get(k, ())) for k in ("needs", "produces", "reads", "members")}})
     ctx = Context(**{**payload["context"], "artifacts": Path(payload["context"]["artifacts"])})
     pin = ctx.profile.get("pin_cpus")
     if pin and hasattr(os, "sched_setaffinity"):

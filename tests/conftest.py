@@ -32,11 +32,14 @@ class SmokeRun:
     stdout: str
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whatever needs the real smoke run is slow, wherever it is."""
+    """Whatever needs the real smoke run is slow, wherever it is, and runs in one worker of ``pytest -n``
+    (``--dist loadgroup``): the smoke run is a session fixture, made once per worker that asks for it."""
     for item in items:
         if "smoke_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("smoke-run"))
 
 
 def reportgen(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -50,7 +53,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     """``reportgen run --profile smoke`` into a temporary results and site directory."""
     root = tmp_path_factory.mktemp("smoke")
     proc = reportgen("run", "--profile", "smoke", "--results-dir", str(root / "results"),
-                     "--site-dir", str(root / "site"), cwd=root, timeout=1500)  # ~7 min on 2 idle cores
+                     "--site-dir", str(root / "site"), cwd=root, timeout=1500)  # ~6 min on 2 idle cores
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return SmokeRun(root / "results", root / "site", proc.stdout)
 

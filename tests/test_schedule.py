@@ -77,3 +77,16 @@ def test_an_error_in_one_task_stops_the_run_and_is_raised(at_once: int) -> None:
         run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, at_once=at_once,
                   stopping=stopped.set)
     assert stopped.is_set() == (at_once > 1)  # one at a time, nothing else is running to stop
+
+
+def test_a_file_a_task_reads_where_it_was_made_is_waited_for() -> None:
+    """ONNX Runtime's conversion runs the Keras export when there is one: beside the Keras task it must wait."""
+    from reportgen.scenarios import conversion
+
+    keras, ort = (next(t for t in conversion.TASKS if t.framework == f) for f in ("tensorflow", "onnxruntime"))
+    assert set(keras.produces) & set(ort.reads)
+    tasks = [task("keras", produces=keras.produces), task("other"),
+             Task(key="ort", module="m", scenario="s", framework="x", variant="ort", label="ort", reads=ort.reads)]
+    execute = Recorder({"keras": 0.2})
+    run_tasks(tasks, execute, skip=lambda t: False, at_once=2)
+    assert execute.before(("end", "keras"), ("start", "ort"))

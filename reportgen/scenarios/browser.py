@@ -71,7 +71,7 @@ def plan(frameworks: list[str]) -> list[Task]:
     return [Task(key=f"{SCENARIO}/{catalog.BROWSER_RUNTIME}", module=__name__, scenario=SCENARIO,
                  framework=catalog.BROWSER_RUNTIME, variant="all",
                  label="Browser: ONNX Runtime Web in headless Chromium vs Python ONNX Runtime (digits model)",
-                 needs=(DIGITS_DATA, DIGITS_ONNX), kind="timing",
+                 needs=(DIGITS_DATA, DIGITS_ONNX), reads=tuple(v.model_file for v in catalog.BROWSER), kind="timing",
                  params={"device": catalog.BROWSER_DEVICES[0], "unsupported": web.browser_missing()})]
 
 

@@ -36,6 +36,7 @@ from reportgen.artifacts import (
     DIGITS_LOGITS,
     DIGITS_MODEL,
     DIGITS_ONNX,
+    DIGITS_ORT_INT8,
     DIGITS_REFERENCE,
     DIGITS_WEIGHTS,
 )
@@ -53,6 +54,7 @@ TASKS = [
          needs=(DIGITS_WEIGHTS, DIGITS_DATA), produces=(DIGITS_KERAS_ONNX,), kind="conversion"),
     Task(key="conversion/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
          variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DIGITS_DATA, DIGITS_ONNX),
+         reads=(DIGITS_KERAS_ONNX,), produces=tuple(DIGITS_ORT_INT8.values()),  # runs the Keras export too
          kind="conversion"),
     Task(key="conversion/openvino", module=__name__, scenario="conversion", framework="openvino", variant="exports",
          label="Conversion: OpenVINO IR (from ONNX, from PyTorch) + NNCF INT8",
