@@ -31,6 +31,11 @@ import psutil
 LOG_TAIL_LINES = 6
 _LEADERS: set[int] = set()  # pids of the session leaders run() is waiting for, in any thread
 _LEADERS_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # set by stop_all(): no run() may start a child until allow_starts()
+
+
+class Stopped(Exception):
+    """A child was to start after :func:`stop_all`: the run is stopping."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,11 @@ def run(children: Sequence[Child], timeout_s: float, *, own_session: bool = True
                     procs.append(subprocess.Popen(
                         child.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child.env,
                         start_new_session=own_session, pass_fds=(*child.pass_fds, *child.hand_over)))
-                if own_session:
-                    with _LEADERS_LOCK:
+                with _LEADERS_LOCK:  # registered under the lock that stop_all() takes: it kills it, or it stops here
+                    if own_session:
                         _LEADERS.add(procs[-1].pid)
+                    if _STOPPING.is_set():
+                        raise Stopped("the run is stopping")
         finally:
             for fd in (fd for child in children for fd in child.hand_over):
                 os.close(fd)
@@ -81,11 +88,18 @@ def run(children: Sequence[Child], timeout_s: float, *, own_session: bool = True
 
 
 def stop_all() -> None:
-    """Kill everything every :func:`run` of this process is waiting for, from any thread: tasks run side by
-    side are in other threads' ``run()`` calls, which then return (and clean up) at once."""
+    """Kill everything every :func:`run` of this process is waiting for, from any thread, and let no new child
+    start (a ``run()`` that tries raises :class:`Stopped`): tasks run side by side are in other threads'
+    ``run()`` calls, which then return (and clean up) at once, and none can start its next child after."""
     with _LEADERS_LOCK:
+        _STOPPING.set()
         leaders = list(_LEADERS)
     kill(leaders, groups=leaders)
+
+
+def allow_starts() -> None:
+    """Let children start again (a new run in this process, after one that was stopped)."""
+    _STOPPING.clear()
 
 
 def kill(pids: Iterable[int] = (), groups: Iterable[int] = ()) -> None:

@@ -27,6 +27,7 @@ def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Ca
     """Execute every task not skipped, in order. ``barrier`` is ``(index, then)``: once every task up to
     ``index`` has finished, ``then()`` runs alone (it may execute more tasks). ``stopping`` is called first
     when an error or Ctrl-C ends the run while tasks run side by side."""
+    launch.allow_starts()
     if at_once <= 1:
         for index, task in enumerate(tasks):
             if not skip(task):

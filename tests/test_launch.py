@@ -135,3 +135,20 @@ def test_tf_multi_worker_gives_every_worker_the_cluster_and_its_index(tmp_path: 
     (torchrun,) = launch.torchrun("benchmarks.training.distributed_torch", ["job.json"], 2, {}, logs[0])
     assert torchrun.argv[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                                  "-m", "benchmarks.training.distributed_torch", "job.json"]
+
+
+def test_after_stop_all_no_child_starts_until_starts_are_allowed_again(tmp_path: Path) -> None:
+    """Tasks side by side: once Ctrl-C stopped the run, a thread about to start its next child cannot."""
+    sleeper = launch.Child([sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), tmp_path / "a.log")
+    launch.stop_all()
+    try:
+        started = time.monotonic()
+        with pytest.raises(launch.Stopped):
+            launch.run([sleeper], timeout_s=60)
+        assert time.monotonic() - started < 10  # killed at once, not waited for
+        left = [p for p in psutil.process_iter(["cmdline"]) if "time.sleep(30)" in " ".join(p.info["cmdline"] or [])]
+        assert not left
+    finally:
+        launch.allow_starts()
+    quick = launch.Child([sys.executable, "-c", "pass"], dict(os.environ), tmp_path / "b.log")
+    assert launch.run([quick], timeout_s=60) == [0]
