@@ -163,6 +163,11 @@ class Profile:
             raise ReportgenError(f"threads must be 0 (one per physical core) or more, got {self.threads!r}")
 
 
+def tasks_at_once(profile: dict[str, Any]) -> int:
+    """How many tasks a stored profile runs side by side (runs stored before the setting: one)."""
+    return profile.get("tasks_at_once", 1)
+
+
 def task_timeout(profile: dict[str, Any], kind: str) -> float:
     """Seconds a task of ``kind`` may run under a stored profile (runs stored before per-kind timeouts too)."""
     return (profile.get("timeouts") or {}).get(kind) or profile["timeout_s"]

@@ -19,7 +19,7 @@ from rich.text import Text
 from reportgen import __version__, hardware, scenarios, schedule, web
 from reportgen.artifacts import LOGS_FOLDER
 from reportgen.backends import missing_reason
-from reportgen.config import Profile, profile_settings, task_timeout
+from reportgen.config import Profile, profile_settings, task_timeout, tasks_at_once
 from reportgen.errors import ReportgenError
 from reportgen.lock import RunLock
 from reportgen.measure import machine_load
@@ -105,7 +105,7 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     fds = (lock.fd,) if lock.fd is not None else ()
     rounds = [i for i, t in enumerate(tasks) if t.scenario == "inference" and not t.params.get("threads")]
     rounds_stop = ""
-    at_once = run["profile"].get("tasks_at_once", 1)  # side by side only where timings are not for reading (smoke)
+    at_once = tasks_at_once(run["profile"])  # side by side only where timings are not for reading (smoke)
     saving, stopped = threading.Lock(), threading.Event()
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("starting", total=len(tasks))

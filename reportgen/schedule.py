@@ -39,24 +39,23 @@ def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Ca
     waiting = [(i, t) for i, t in enumerate(tasks)]  # in plan order; skip() is asked when a task's turn comes
     running: dict[Future[object], int] = {}
     unfinished: set[int] = set(range(len(tasks)))
-    barrier_due = barrier is not None
     try:
         while waiting or running:
             for index, task in list(waiting):
                 if len(running) == at_once:
                     break
-                if barrier_due and barrier is not None and index > barrier[0]:
+                if barrier and index > barrier[0]:
                     break  # the barrier comes first
-                if any(j < index and j in unfinished and set(tasks[j].produces) & inputs(task) for j in unfinished):
+                if any(j < index and set(tasks[j].produces) & inputs(task) for j in unfinished):
                     continue  # an earlier task still makes one of its inputs: later ones may go first
                 waiting.remove((index, task))
                 if skip(task):
                     unfinished.discard(index)
                     continue
                 running[pool.submit(execute, task)] = index
-            if barrier_due and barrier is not None and not running and not any(i <= barrier[0] for i, _ in waiting):
-                barrier_due = False
-                barrier[1]()  # alone: every task up to it has finished
+            if barrier and not running and not any(i <= barrier[0] for i, _ in waiting):
+                then, barrier = barrier[1], None
+                then()  # alone: every task up to it has finished
                 continue
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

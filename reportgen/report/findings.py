@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen import catalog, thresholds
+from reportgen.config import tasks_at_once
 from reportgen.measure import stats
 from reportgen.report.escape import MD, link
 from reportgen.report.format import finding, fmt, label, metric, name, records
@@ -56,7 +57,7 @@ def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
 
 def side_by_side(rec: Record) -> bool:
     """Whether ``rec`` was measured while other tasks ran (a profile with ``tasks_at_once`` above 1)."""
-    return rec["settings"].get("tasks_at_once", 1) > 1
+    return tasks_at_once(rec["settings"]) > 1  # every record of such a run is stamped with it
 
 
 def compare(base: Record, cand: Record) -> dict[str, Any]:
@@ -160,7 +161,7 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     ref = catalog.reference().label
     lines = []
     load = disturbance(run)
-    at_once = run["profile"].get("tasks_at_once", 1)
+    at_once = tasks_at_once(run["profile"])
     if at_once > 1:
         lines.append(finding("Not a timing run", f"the {run['profile']['name']} profile ran {at_once} tasks at a "
                              "time to prove every code path quickly, so each measurement shared the CPU with "
