@@ -68,3 +68,4 @@ def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Ca
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        launch.allow_starts()  # every thread is done: later runs in this process may start children again

@@ -77,6 +77,9 @@ def test_an_error_in_one_task_stops_the_run_and_is_raised(at_once: int) -> None:
         run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, at_once=at_once,
                   stopping=stopped.set)
     assert stopped.is_set() == (at_once > 1)  # one at a time, nothing else is running to stop
+    from reportgen import launch
+
+    assert not launch._STOPPING.is_set()  # a later run in this process (another test) can start children
 
 
 def test_a_file_a_task_reads_where_it_was_made_is_waited_for() -> None:
