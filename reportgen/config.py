@@ -74,6 +74,19 @@ class InferenceSettings:
 
 
 @dataclass(frozen=True)
+class RoofSettings:
+    """The machine's GEMM roofs: square GEMM sizes timed per library and precision; the fastest is the roof."""
+
+    sizes: tuple[int, ...] = (1024, 2048, 3072)  # the fp32 roof at the run's thread count
+    extra_sizes: tuple[int, ...] = (1024, 2048)  # the other roofs (one thread, bf16, int8): the best shapes only
+    timing: TimingSettings = field(default_factory=lambda: TimingSettings(warmup=2, min_count=5, min_time_s=0.5,
+                                                                           max_time_s=5.0))
+
+    def __post_init__(self) -> None:
+        _require(self, at_least_one=("sizes", "extra_sizes"))
+
+
+@dataclass(frozen=True)
 class ConversionSettings:
     """Exports and quantization, checked on a ResNet-18 the run trains on the bundled digits (32x32)."""
 
@@ -154,6 +167,7 @@ class Profile:
     # (its records say so and no page reads them as a verdict): only for proving that the code paths work.
     tasks_at_once: int = 1
     inference: InferenceSettings = field(default_factory=InferenceSettings)
+    roof: RoofSettings = field(default_factory=RoofSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
@@ -166,6 +180,15 @@ class Profile:
 def tasks_at_once(profile: dict[str, Any]) -> int:
     """How many tasks a stored profile runs side by side (runs stored before the setting: one)."""
     return profile.get("tasks_at_once", 1)
+
+
+def roof_settings(profile: dict[str, Any]) -> RoofSettings:
+    """The GEMM roof settings of a stored profile (runs stored before the setting: the defaults)."""
+    stored = profile.get("roof")
+    if not stored:
+        return RoofSettings()
+    return RoofSettings(sizes=tuple(stored["sizes"]), extra_sizes=tuple(stored["extra_sizes"]),
+                        timing=TimingSettings(**stored["timing"]))
 
 
 def task_timeout(profile: dict[str, Any], kind: str) -> float:
@@ -183,6 +206,8 @@ PROFILES: dict[str, Profile] = {
             rounds=1, batch_sizes=(1, 2), batch_sizes_cuda=(1, 2), thread_counts=(0, 1),
             timing=TimingSettings(warmup=1, min_count=5, min_time_s=0.2, max_time_s=3.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=0.0, max_time_s=2.0)),
+        roof=RoofSettings(sizes=(256, 512), extra_sizes=(256,),
+                          timing=TimingSettings(warmup=1, min_count=3, min_time_s=0.05, max_time_s=1.0)),
         conversion=ConversionSettings(train_epochs=2, calibration_images=32),
         # the compile/XLA variants probe 1 of the 2 epochs (quick's code path); the sweep and scaling time one epoch
         training=TrainingSettings(max_train_images=256, epochs=2, target_top1=0.5, sweep_epochs=1, scaling_epochs=1,

@@ -145,8 +145,12 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
                 bar, total=progress.tasks[0].total + n))
             console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
 
-        schedule.run_tasks(tasks, execute, skip, at_once, (rounds[-1], more_rounds) if rounds else None,
+        # the planned rounds must all be done before more can be chosen; a profile that adds none needs no wait
+        extra = bool(rounds) and inference.round_limit(run["profile"]) > run["profile"]["inference"]["rounds"]
+        schedule.run_tasks(tasks, execute, skip, at_once, (rounds[-1], more_rounds) if extra else None,
                            stopping=stopped.set)
+        if rounds and not extra:
+            more_rounds()  # none to add: says why the rounds stop
 
     console.print(duration_table(run["records"]))
     run["records"] = scenarios.finish(ctx, run["records"], rounds_stop)

@@ -32,14 +32,22 @@ class SmokeRun:
     stdout: str
 
 
+# Costly fixtures made once per pytest worker that asks for them: their tests share one worker of ``pytest -n``
+# (``--dist loadgroup``), so each is made once per test session
+ONE_WORKER = {"smoke_run": "smoke-run", "demo": "tryit-demo"}
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whatever needs the real smoke run is slow, wherever it is, and runs in one worker of ``pytest -n``
-    (``--dist loadgroup``): the smoke run is a session fixture, made once per worker that asks for it."""
+    """Whatever needs the real smoke run is slow, wherever it is; the tests of each costly fixture run in one
+    worker."""
     for item in items:
-        if "smoke_run" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "smoke_run" in names:
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("smoke-run"))
+        group = next((ONE_WORKER[n] for n in names if n in ONE_WORKER), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def reportgen(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,8 @@ def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatc
     monkeypatch.setitem(catalog.RUNTIMES, "tensorflow",
                         dataclasses.replace(catalog.RUNTIMES["tensorflow"], packages=("tensorflow_not_here",)))
     smoke = get_profile("smoke")
-    profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)))
+    profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)),
+                                  conversion=dataclasses.replace(smoke.conversion, train_epochs=1))
     opts = RunOptions(profile=profile, frameworks=["tensorflow", "onnxruntime"], results_dir=tmp_path, device="cpu",
                       threads=1, command=["test"])
     out = io.StringIO()

@@ -1,5 +1,6 @@
 """Isolation: a crash, hang or exception in a measuring subprocess becomes a record, never a lost run."""
 
+import dataclasses
 import os
 import signal
 import textwrap
@@ -10,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from reportgen.config import get_profile, profile_settings
 from reportgen.runner import Context, Task, child_env, describe_exit, run_isolated
 
 WORKLOADS = textwrap.dedent('''
@@ -213,8 +215,12 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
 
 @pytest.mark.slow
 def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None:
-    """An ONNX Runtime that fails to import used to lose the NumPy and torch roofs as well."""
+    """An ONNX Runtime that fails to import used to lose the NumPy and torch roofs as well. The GEMM sizes are
+    the profile's."""
     from reportgen.scenarios import roof
+
+    smoke = get_profile("smoke")
+    ctx = dataclasses.replace(ctx, profile=profile_settings(smoke))
 
     broken = tmp_path / "onnxruntime"
     broken.mkdir()
@@ -225,6 +231,7 @@ def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None
     (numpy,) = run_isolated(tasks["numpy"], ctx, 60, tmp_path / "w")
     assert ort["status"] == "failed" and "[/opt/ort/lib]" in ort["reason"]
     assert numpy["status"] == "ok" and numpy["metrics"]["gemm_gflops"]["value"] > 0
+    assert set(numpy["settings"]["gflops_per_size"]) == {str(size) for size in smoke.roof.sizes}
 
 
 # A measuring task that starts two data-parallel "workers" the way the training scaling task does, each of

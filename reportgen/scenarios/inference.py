@@ -54,6 +54,12 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     return tasks
 
 
+def round_limit(profile: dict[str, Any]) -> int:
+    """The most rounds of batch-1 timing a profile runs: its maximum, never fewer than its planned rounds."""
+    settings = profile["inference"]
+    return max(settings["rounds"], settings.get("max_rounds") or 0)
+
+
 def next_round(records: list[dict[str, Any]], profile: dict[str, Any], frameworks: list[str], device: str,
                threads: int, spent_s: float) -> tuple[list[Task], str]:
     """One more round for the variants whose verdict against the reference is still open (the reference is
@@ -61,8 +67,7 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
 
     ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
     """
-    settings = profile["inference"]
-    limit = max(settings["rounds"], settings.get("max_rounds") or 0)
+    settings, limit = profile["inference"], round_limit(profile)
     timed: dict[tuple[str, str], dict[int, float]] = {}
     disturbed: dict[tuple[str, str], set[int]] = {}
     cost: dict[int, dict[str, float]] = {}  # round -> task -> seconds

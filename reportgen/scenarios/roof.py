@@ -3,11 +3,11 @@
 Measured once per run with NumPy, PyTorch and ONNX Runtime where installed (the fastest differs by
 machine), each library in its own subprocess so that one that hangs or fails to import loses only its own
 roofs. One GEMM shape understates a roof (on a Zen 5 core ONNX Runtime's batch-1 ResNet-18 outran a 2048²
-SGEMM), so each library times several shapes and keeps its best. Per precision: fp32 (SGEMM, every
-library), bf16 (torch, on CPUs with bfloat16 instructions) and int8 (ONNX Runtime ``MatMulInteger``); at
-the run's thread count and at one thread (torch and ONNX Runtime set their own; NumPy's BLAS is fixed at
-start). Every inference record is divided by the roof of its own precision and thread count
-(:mod:`reportgen.scenarios.efficiency`). The record also carries the theoretical peak of its precision,
+SGEMM), so each library times several shapes (the profile's ``roof`` settings) and keeps its best. Per
+precision: fp32 (SGEMM, every library), bf16 (torch, on CPUs with bfloat16 instructions) and int8 (ONNX
+Runtime ``MatMulInteger``); at the run's thread count and at one thread (torch and ONNX Runtime set their
+own; NumPy's BLAS is fixed at start). Every inference record is divided by the roof of its own precision
+and thread count (:mod:`reportgen.scenarios.efficiency`). The record also carries the theoretical peak of its precision,
 cores x clock x operations per cycle from the SIMD flags (:func:`peak`), an upper bound shown beside it.
 """
 
@@ -20,14 +20,10 @@ from typing import Any
 import numpy as np
 
 from reportgen import hardware
-from reportgen.config import TimingSettings
+from reportgen.config import TimingSettings, roof_settings
 from reportgen.measure import timer
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
-
-SIZES = (1024, 2048, 3072)  # square GEMM shapes; the roof is the fastest
-SMALL_SIZES = (1024, 2048)  # for the extra roofs (one thread, bf16, int8): the same best shapes, less time
-TIMING = TimingSettings(warmup=2, min_count=5, min_time_s=0.5, max_time_s=5.0)
 
 VARIANTS = {"fp32": "sgemm", "bf16": "bf16-gemm", "int8": "int8-gemm"}  # the records' variant per precision
 VARIANT = VARIANTS["fp32"]
@@ -105,18 +101,19 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     flags, mhz = hardware.cpu_flags(), hardware.cpu_mhz()
     counts = [ctx.threads] + ([1] if task.framework in OWN_THREADS and ctx.threads != 1
                               and 1 in ctx.profile.get("inference", {}).get("thread_counts", ()) else [])
+    settings = roof_settings(ctx.profile)
     records = []
     for precision in PRECISIONS[task.framework]:
         if precision == "bf16" and not flags & set(hardware.BF16_FLAGS):
             continue  # no bfloat16 instructions: torch would emulate it, which is no roof
         for threads in counts:
             main = precision == "fp32" and threads == ctx.threads
-            records.append(_roof(task, ctx, precision, threads, SIZES if main else SMALL_SIZES,
-                                 peak(precision, threads, flags, mhz)))
+            records.append(_roof(task, ctx, precision, threads, settings.sizes if main else settings.extra_sizes,
+                                 settings.timing, peak(precision, threads, flags, mhz)))
     return records
 
 
-def _roof(task: Task, ctx: Context, precision: str, threads: int, sizes: tuple[int, ...],
+def _roof(task: Task, ctx: Context, precision: str, threads: int, sizes: tuple[int, ...], timing: TimingSettings,
           top: dict[str, Any] | None) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     per_size: dict[str, float] = {}
@@ -125,7 +122,7 @@ def _roof(task: Task, ctx: Context, precision: str, threads: int, sizes: tuple[i
     for size in sizes:
         a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
         call = make(a, b, threads) if precision == "fp32" else make(a, b, threads, precision)
-        samples = timer.time_loop(call, TIMING)
+        samples = timer.time_loop(call, timing)
         gflops = 2 * size**3 / float(np.median(samples)) / 1e9
         per_size[str(size)] = gflops
         best = max(best, (gflops, samples))

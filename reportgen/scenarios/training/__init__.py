@@ -37,12 +37,14 @@ TRAINERS = tuple(dict.fromkeys(v.framework for v in catalog.TRAINING))  # framew
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
-    """The training tasks: the recipe variants, the batch-size sweeps, then data-parallel scaling. None when
-    neither trainer was chosen; PyTorch eager always runs when one was, as it makes the initial weights."""
+    """The training tasks: PyTorch eager (it makes the initial weights every other task starts from, so it
+    always runs when a trainer was chosen), data-parallel scaling, the other recipe variants, then the
+    batch-size sweeps. Scaling goes early: its workers wait for each other, so it suffers most from sharing
+    the CPU, and a side-by-side run (smoke) that ended on it ran on for up to a minute on one task."""
     chosen = [f for f in TRAINERS if f in frameworks]
     if not chosen:
         return []
-    tasks = []
+    tasks: list[Task] = []
     for v in VARIANTS:
         first = v.makes_initial_weights  # everyone else starts from the weights it saves
         if v.framework not in frameworks and not first:
@@ -59,16 +61,18 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
                           needs=() if first else (TRAINING_INITIAL,), produces=(TRAINING_INITIAL,) if first else (),
                           kind="training"))
+    workers = scaling_workers(profile["training"], device, threads)
+    scaling = [Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
+                    framework=framework, variant="data-parallel", needs=(TRAINING_INITIAL,),
+                    params={"workers": workers} if isinstance(workers, int) else {"unsupported": workers},
+                    label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training")
+               for framework in chosen]
+    after = 1 + next(i for i, t in enumerate(tasks) if TRAINING_INITIAL in t.produces)
+    tasks[after:after] = scaling
     for framework in chosen:
         tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
                           framework=framework, variant="batch-sweep",
                           label=f"Training: {framework} epoch time per batch size + input pipeline", kind="training"))
-    workers = scaling_workers(profile["training"], device, threads)
-    for framework in chosen:
-        params = {"workers": workers} if isinstance(workers, int) else {"unsupported": workers}
-        tasks.append(Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
-                          framework=framework, variant="data-parallel", params=params, needs=(TRAINING_INITIAL,),
-                          label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training"))
     return tasks
 
 
@@ -84,10 +88,11 @@ def check_dataset(settings: dict[str, Any], seed: int) -> None:
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
-    """Run one training task in the measuring child (see :func:`plan`)."""
+    """Run one training task in the measuring child (see :func:`plan`). The scaling task only starts and
+    waits for its workers, which set up the framework themselves: it never imports it."""
+    if task.scenario == "training-scaling":
+        return run_scaling(task, ctx)
     setup(task.framework, ctx.threads, ctx.device)
     if task.scenario == "training":
         return [run_recipe(task, ctx)]
-    if task.scenario == "training-batch":
-        return run_batch_sweep(task, ctx)
-    return run_scaling(task, ctx)
+    return run_batch_sweep(task, ctx)
