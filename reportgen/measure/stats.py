@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from reportgen.thresholds import CONFIDENCE, PRACTICAL_MARGIN
 
@@ -29,13 +28,21 @@ def throughput(items_per_call: int, samples_s: Sequence[float]) -> float:
     return items_per_call * len(samples_s) / float(np.sum(samples_s))
 
 
+def _t_quantile(df: float) -> float:
+    """Student's t quantile of the two-sided ``CONFIDENCE`` interval. SciPy is imported here, not at the top:
+    every measuring child imports this module, and ``scipy.stats`` alone costs each of them most of a second."""
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf((1 + CONFIDENCE) / 2, df))
+
+
 def log_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
     """Geometric mean of positive ``values`` with its two-sided ``CONFIDENCE`` interval (Student's t on the
     logs), or None with fewer than 2 values: one round is not evidence of a spread."""
     logs = np.log(np.asarray(values, dtype=float))
     if len(logs) < 2:
         return None
-    half = float(student_t.ppf((1 + CONFIDENCE) / 2, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
+    half = float(_t_quantile(len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
     centre = float(logs.mean())
     return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
 
@@ -115,7 +122,7 @@ def unpaired_speedup(base_round_medians: Sequence[float], cand_round_medians: Se
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = float(np.sqrt(va + vb))
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else len(a) + len(b) - 2
-    half = float(student_t.ppf((1 + CONFIDENCE) / 2, df)) * se
+    half = _t_quantile(df) * se
     low, high = float(np.exp(a.mean() - b.mean() - half)), float(np.exp(a.mean() - b.mean() + half))
     return {"speedup": speedup, "low": low, "high": high, "rounds": min(len(a), len(b)),
             "verdict": ratio_verdict(low, high),
