@@ -56,6 +56,10 @@ def test_the_noise_flag_fires_only_when_the_rounds_are_too_uncertain_to_decide()
     assert not stats.too_noisy(stats.paired_speedup([20.0], [10.0]))  # one round: too few, not noisy
     wide_but_decided = stats.paired_speedup([20.0, 26.0, 18.0], [5.0, 6.6, 4.4])  # a 4x gap survives wide rounds
     assert wide_but_decided["verdict"] == "faster" and not stats.too_noisy(wide_but_decided)
+    # a ratio near the margin: the rounds agree within 1%, the interval straddles 1.05 -> open, but not noise
+    near = stats.paired_speedup([21.0, 21.2, 20.9, 21.1, 21.0], [20.0, 20.1, 20.0, 20.05, 20.1])
+    assert near["verdict"] == "inconclusive" and near["low"] < 1.05 < near["high"]
+    assert not stats.too_noisy(near) and stats.at_the_margin(near)
 
 
 def _run(run_id: str, started: str, medians: dict[str, list[float]]) -> dict:

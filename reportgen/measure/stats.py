@@ -106,9 +106,20 @@ def median_halfwidth(round_medians: Sequence[float]) -> float | None:
 
 
 def too_noisy(comparison: dict[str, Any]) -> bool:
-    """Too noisy to decide: the comparison has an interval, and it straddles the practical margin (its rounds
-    disagree by more than the difference being judged). One round (no interval) is not noise, just too few."""
-    return comparison["verdict"] == "inconclusive" and comparison.get("low") is not None
+    """Too noisy to decide: the verdict is inconclusive and its interval is wider than the whole tie band
+    (half-width beyond the practical margin), so the rounds disagree by more than the difference being judged
+    and no true ratio could have been decided from them. A narrow interval that straddles a boundary is open
+    because the ratio lies near the margin, not because of noise (:func:`at_the_margin`). One round (no
+    interval) is not noise, just too few."""
+    low, high = comparison.get("low"), comparison.get("high")
+    if comparison["verdict"] != "inconclusive" or low is None or high is None:
+        return False
+    return float(np.log(high / low)) / 2 > float(np.log1p(PRACTICAL_MARGIN))
+
+
+def at_the_margin(comparison: dict[str, Any]) -> bool:
+    """Inconclusive with an interval no wider than the tie band: the ratio lies near the practical margin."""
+    return comparison["verdict"] == "inconclusive" and comparison.get("low") is not None and not too_noisy(comparison)
 
 
 def unpaired_speedup(base_round_medians: Sequence[float], cand_round_medians: Sequence[float]) -> dict[str, Any]:

@@ -190,7 +190,9 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         else:
             why = {"tie": f"the whole interval lies within {thresholds.printed()['practical']}",
                    "inconclusive": "one round gives no interval" if cmp["low"] is None
-                   else "the interval is too wide to decide; more rounds can"}.get(cmp["verdict"], "")
+                   else f"the ratio lies near the {thresholds.printed()['practical']} margin"
+                   if stats.at_the_margin(cmp) else "the interval is too wide to decide; more rounds can"
+                   }.get(cmp["verdict"], "")
             lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
                                  f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {ratio_text(cmp)} against "
                                  f"{ref}), but that is {cmp['verdict']}: {why}."))
@@ -227,8 +229,8 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
     if noisy:
         lines.append(finding("Caveat", f"{', '.join(noisy)}: too noisy to decide against {ref} (the interval of "
-                             f"the per-round ratio straddles ±{thresholds.printed()['practical']}); more rounds, on a "
-                             "calmer machine, can decide."))
+                             f"the per-round ratio is wider than the whole ±{thresholds.printed()['practical']} band); "
+                             "more rounds, on a calmer machine, can decide."))
     return lines
 
 

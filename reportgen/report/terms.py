@@ -29,8 +29,10 @@ TERMS = {
                     "lies within ±{practical}; *inconclusive* when it straddles that margin (more rounds can decide)",
                     "verdicts"),
     "noisy": Term("too noisy ⚠",
-                  "a verdict whose interval straddles ±{practical}: the rounds disagree by more than the difference "
-                  "being judged, so it is inconclusive; more rounds on a calmer machine can decide", "noisy"),
+                  "an inconclusive verdict whose interval is wider than the whole ±{practical} band: the rounds "
+                  "disagree by more than the difference being judged; more rounds on a calmer machine can decide "
+                  "(a narrow interval that straddles ±{practical} is not noise: the ratio is near the margin)",
+                  "noisy"),
     "roof": Term("roof, of roof",
                  "the fastest matrix product measured on this machine in a variant's precision (fp32, bf16, "
                  "INT8) and thread count; *of roof* is the variant's G(FL)OP/s as a share of it (over 100%: "
