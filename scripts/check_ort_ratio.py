@@ -10,6 +10,7 @@ import argparse
 import os
 import statistics
 import tempfile
+import time
 import timeit
 
 import numpy as np
@@ -17,12 +18,17 @@ import onnxruntime as ort
 import torch
 import torchvision
 
+PAUSE_S = 0.5  # between blocks: ONNX Runtime's threads spin on after a call, taking CPU from a block right after
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=7, help="alternating blocks per runtime")
     parser.add_argument("--number", type=int, default=20, help="calls per block")
+    parser.add_argument("--no-spin", action="store_true",
+                        help="ONNX Runtime's threads sleep between calls instead of spinning (in one process its "
+                             "spinning threads take CPU from the PyTorch block that follows)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -34,6 +40,8 @@ def main() -> None:
         torch.onnx.export(model, (x,), path, dynamo=True, input_names=["images"], external_data=False)
         options = ort.SessionOptions()
         options.intra_op_num_threads = args.threads
+        if args.no_spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     xn = x.numpy()
 
@@ -48,7 +56,9 @@ def main() -> None:
         fn(), fn(), fn()
     times: dict[str, list[float]] = {"torch": [], "onnxruntime": []}
     for _ in range(args.repeats):
+        time.sleep(PAUSE_S)  # lets the other runtime's threads stop spinning before this block starts
         times["torch"].append(timeit.timeit(run_torch, number=args.number) / args.number * 1e3)
+        time.sleep(PAUSE_S)
         times["onnxruntime"].append(timeit.timeit(run_ort, number=args.number) / args.number * 1e3)
     t, o = statistics.median(times["torch"]), statistics.median(times["onnxruntime"])
     print(f"threads={args.threads}  PyTorch eager {t:.2f} ms  ONNX Runtime {o:.2f} ms  ratio ORT:PyTorch {o / t:.3f}"
