@@ -20,6 +20,9 @@ EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally sm
 # other processes or the hypervisor took more than 10% of the machine's CPU time during a measurement: its
 # round is left out of every verdict it takes part in (reportgen.measure.machine_load)
 DISTURBED_SHARE = 0.10
+# the reference's batch-1 median moved by more than this between rounds while no other process was seen: the
+# machine itself changed speed (on a VM, usually its host), which the pages say beside the verdicts
+REFERENCE_DRIFT = 0.20
 SWEEP_FLAT = 0.05  # the batch sweep stops at the first batch adding less than 5% throughput over the best smaller one
 
 
@@ -32,4 +35,5 @@ def printed() -> dict[str, str]:
                                            if p not in ("fp32", "int8"))
                                  + " (INT8 is judged by its accuracy change, not its logits)",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}",
-            "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_SHARE:.0%}"}
+            "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_SHARE:.0%}",
+            "drift": f"{REFERENCE_DRIFT:.0%}"}

@@ -1,5 +1,6 @@
 """A disturbed machine is seen, and its rounds are left out of the verdicts they would skew."""
 
+import html
 import subprocess
 import sys
 import time
@@ -51,3 +52,21 @@ def test_disturbed_rounds_are_left_out_and_without_calm_rounds_there_is_no_verdi
     assert cmp["verdict"] == "inconclusive" and cmp["low"] is None and cmp["disturbed"] == 2
     assert findings.compare(batch1("a", [20.0, 20.2], [calm, calm]),
                             batch1("b", [10.0, 10.1], [calm, calm]))["disturbed"] == 0
+
+
+def test_a_machine_that_changes_speed_unseen_is_said_to_drift() -> None:
+    """A host that slows the whole VM shows in no process count, only in the reference's rounds (a quick run on
+    a 2-core EPYC: PyTorch eager 16.0 ms in round 1, 24.8 ms in round 5, other processes under 1%)."""
+    calm = [0.006] * 5
+
+    def lines(reference: list[float]) -> str:
+        other = [m * 0.9 for m in reference]
+        recs = [batch1("eager", reference, calm), batch1("channels-last", other, calm)]
+        for rec in recs:
+            rec.update(device="cpu", reason="", samples={})
+        run = {"profile": {"name": "quick"}, "records": recs}
+        return html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
+
+    drifting = lines([15.97, 20.77, 17.01, 24.06, 24.81])
+    assert "Drifting machine" in drifting and "+55%" in drifting and "Disturbed machine" not in drifting
+    assert "Drifting machine" not in lines([16.67, 16.62, 15.89, 16.39, 15.86])  # 5%: a calm machine

@@ -102,6 +102,18 @@ def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
             "worst": max(shares), "steal": max(s.get("steal_cpu", 0.0) for s in tasks.values())}
 
 
+def drift(recs: list[Record]) -> dict[str, float] | None:
+    """How far the reference's batch-1 median moved between rounds (``low``, ``high`` in ms, ``change`` as a
+    fraction), or None when it stayed within ``REFERENCE_DRIFT``, or ran one round."""
+    ref = next((r for r in recs if is_reference(r)), None)
+    medians = round_medians(ref) if ref else []
+    if len(medians) < 2 or min(medians) <= 0:
+        return None
+    low, high = min(medians), max(medians)
+    change = high / low - 1
+    return {"low": low, "high": high, "change": change} if change > thresholds.REFERENCE_DRIFT else None
+
+
 def median_text(rec: Record) -> str:
     """A median latency with the half-width of its interval across rounds, e.g. ``12.3 ms ±4%``."""
     width = rec["settings"].get("median_halfwidth")
@@ -175,6 +187,14 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                              f"{load['tasks']} inference measurements (up to {load['worst']:.0%}{steal}). Their "
                              f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
                              "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
+    elif moved := drift(recs):
+        noisy = sum(1 for cmp in versus.values() if stats.too_noisy(cmp))
+        lines.append(finding("Drifting machine", f"{ref}'s batch-1 median moved between {fmt(moved['low'], 'ms')} "
+                             f"and {fmt(moved['high'], 'ms')} ms from round to round ({moved['change']:+.0%}, more "
+                             f"than {thresholds.printed()['drift']}) although no other process was seen: the machine "
+                             "itself changed speed (on a virtual machine, usually its host). Verdicts pair each "
+                             "round's medians, so a change that hits every variant alike cancels out; "
+                             f"{noisy} verdict(s) are too noisy to decide. Rerun on a calmer machine to decide them."))
     fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
     if fp32 and versus:
         best = fp32[0]
