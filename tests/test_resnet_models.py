@@ -1,17 +1,33 @@
 """ResNet-18 in PyTorch and Keras: same architecture, same numbers."""
 
+from __future__ import annotations
+
 import os
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
-import torch  # torch must be imported before tensorflow (segfaults otherwise)
 
-from benchmarks.models import resnet_torch
+# imported by _frameworks when the first test here runs, not at collection: every pytest worker collects this
+# module, and importing both frameworks costs each worker about 10 s it may never need
+torch: Any = None
+keras: Any = None
+resnet_torch: ModuleType
+resnet_keras: ModuleType
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import keras
 
-from benchmarks.models import resnet_keras
+@pytest.fixture(scope="module", autouse=True)
+def _frameworks() -> None:
+    global torch, keras, resnet_torch, resnet_keras
+    import torch  # torch must be imported before tensorflow (segfaults otherwise)
+
+    from benchmarks.models import resnet_torch
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from benchmarks.models import resnet_keras
 
 NUM_CLASSES = 10
 IMAGENET_TRAINABLE_PARAMS = 11_689_512
