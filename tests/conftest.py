@@ -61,7 +61,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     """``reportgen run --profile smoke`` into a temporary results and site directory."""
     root = tmp_path_factory.mktemp("smoke")
     proc = reportgen("run", "--profile", "smoke", "--results-dir", str(root / "results"),
-                     "--site-dir", str(root / "site"), cwd=root, timeout=1500)  # ~5 min on 2 idle cores
+                     "--site-dir", str(root / "site"), cwd=root, timeout=1500)  # ~4 min on 2 idle cores
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return SmokeRun(root / "results", root / "site", proc.stdout)
 
