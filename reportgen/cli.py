@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    profiles = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+    profiles = " ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
     run = sub.add_parser("run", help="measure, store the results, regenerate the pages and build the site",
                          description="Measure every scenario of a profile, each framework in its own "
                          "subprocess, store the results after each measurement, then build the site.")
