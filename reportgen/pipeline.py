@@ -146,7 +146,7 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
             console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
 
         # the planned rounds must all be done before more can be chosen; a profile that adds none needs no wait
-        extra = bool(rounds) and inference.round_limit(run["profile"]) > run["profile"]["inference"]["rounds"]
+        extra = bool(rounds) and inference.may_add_rounds(run["profile"])
         schedule.run_tasks(tasks, execute, skip, at_once, (rounds[-1], more_rounds) if extra else None,
                            stopping=stopped.set)
         if rounds and not extra:

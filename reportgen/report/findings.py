@@ -172,6 +172,7 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     versus = versus_reference(recs)
     ref = catalog.reference().label
     lines = []
+    noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
     load = disturbance(run)
     at_once = tasks_at_once(run["profile"])
     if at_once > 1:
@@ -188,13 +189,13 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                              f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
                              "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
     elif moved := drift(recs):
-        noisy = sum(1 for cmp in versus.values() if stats.too_noisy(cmp))
         lines.append(finding("Drifting machine", f"{ref}'s batch-1 median moved between {fmt(moved['low'], 'ms')} "
                              f"and {fmt(moved['high'], 'ms')} ms from round to round ({moved['change']:+.0%}, more "
                              f"than {thresholds.printed()['drift']}) although no other process was seen: the machine "
                              "itself changed speed (on a virtual machine, usually its host). Verdicts pair each "
                              "round's medians, so a change that hits every variant alike cancels out; "
-                             f"{noisy} verdict(s) are too noisy to decide. Rerun on a calmer machine to decide them."))
+                             f"{len(noisy)} verdict(s) are too noisy to decide. Rerun on a calmer machine to decide "
+                             "them."))
     fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
     if fp32 and versus:
         best = fp32[0]
@@ -246,7 +247,6 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         lean = min(recs, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
         lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
                              f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
-    noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
     if noisy:
         lines.append(finding("Caveat", f"{', '.join(noisy)}: too noisy to decide against {ref} (the interval of "
                              f"the per-round ratio is wider than the whole ±{thresholds.printed()['practical']} band); "

@@ -60,6 +60,11 @@ def round_limit(profile: dict[str, Any]) -> int:
     return max(settings["rounds"], settings.get("max_rounds") or 0)
 
 
+def may_add_rounds(profile: dict[str, Any]) -> bool:
+    """Whether a profile can add rounds after its planned ones (the run must then wait for all of them)."""
+    return round_limit(profile) > profile["inference"]["rounds"]
+
+
 def next_round(records: list[dict[str, Any]], profile: dict[str, Any], frameworks: list[str], device: str,
                threads: int, spent_s: float) -> tuple[list[Task], str]:
     """One more round for the variants whose verdict against the reference is still open (the reference is
