@@ -126,6 +126,9 @@ class TrainingSettings:
     # >0: every variant but each framework's reference loop trains this many epochs (a speed probe: throughput
     # and first-epoch cost) instead of the whole recipe; the references keep it, with time to target
     probe_epochs: int = 0
+    # >0: the speed probes and the data-parallel scaling runs train on the first N training images (their rates
+    # and compile costs need steps, not convergence); 0: on the same images as the reference loops
+    probe_images: int = 0
 
     def __post_init__(self) -> None:
         for key, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
@@ -134,8 +137,9 @@ class TrainingSettings:
         _require(self, positive=("learning_rate", "target_top1"),
                  at_least_one=("image_size", "epochs", "batch_size", "batch_sizes", "sweep_epochs", "scaling_epochs",
                                "workers"))
-        if self.probe_epochs < 0:
-            raise ReportgenError(f"training.probe_epochs must be 0 (off) or more, got {self.probe_epochs!r}")
+        for key in ("probe_epochs", "probe_images"):
+            if getattr(self, key) < 0:
+                raise ReportgenError(f"training.{key} must be 0 (off) or more, got {getattr(self, key)!r}")
 
 
 @dataclass(frozen=True)
@@ -217,9 +221,10 @@ PROFILES: dict[str, Profile] = {
         name="quick",
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
         inference=InferenceSettings(
-            rounds=3, max_rounds=5, timing=TimingSettings(warmup=5, min_count=30, min_time_s=1.5, max_time_s=10.0),
+            rounds=3, max_rounds=5, timing=TimingSettings(warmup=3, min_count=10, min_time_s=1.0, max_time_s=10.0),
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
-        training=TrainingSettings(probe_epochs=2),
+        conversion=ConversionSettings(train_epochs=2),
+        training=TrainingSettings(probe_epochs=2, probe_images=512),
     ),
     "standard": Profile(
         name="standard",

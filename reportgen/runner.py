@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -152,8 +153,11 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     env = child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device))
     if tasks_at_once(ctx.profile) > 1:  # side by side: an OpenMP thread that spins while it waits takes the CPU
         env["OMP_WAIT_POLICY"] = "PASSIVE"  # the other task needs (torch training 125 s instead of 20 s)
-    if task.params.get("fresh"):  # a cold start measures compilation, not the compile cache of earlier runs
-        env["TORCHINDUCTOR_CACHE_DIR"] = str(workdir / "compile-cache" / spec.stem)
+    # A cold start measures compilation, not the compile cache of earlier runs: a fresh child starts with an empty
+    # cache of its own. Later rounds read the run's shared cache, which every fresh child's cache is added to:
+    # their first call then loads what round 0 compiled (not this user's global cache, nor a recompilation).
+    cache, shared_cache = workdir / "compile-cache" / spec.stem, workdir / "compile-cache" / "shared"
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(cache if task.params.get("fresh") else shared_cache)
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
         child = Child([sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)], env, log,
@@ -163,6 +167,11 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
         os.close(parent_end)
     if codes is None:
         return None, f"timed out after {timeout_s:g} s; {log_tail(log)}"
+    if task.params.get("fresh") and cache.is_dir():
+        try:
+            shutil.copytree(cache, shared_cache, dirs_exist_ok=True)
+        except (OSError, shutil.Error):
+            pass  # later rounds then compile again: slower, not wrong
     (returncode,) = codes
     if returncode == 0 and out.exists():
         return json.loads(out.read_text(encoding="utf-8")), ""

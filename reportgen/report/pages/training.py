@@ -101,8 +101,11 @@ def _learning_table(recs: list[dict[str, Any]]) -> str:
 
 
 def _probe(r: dict[str, Any]) -> str | None:
-    """``speed probe, 2 epochs`` for a variant that ran a shortened recipe (see TrainingSettings.probe_epochs)."""
-    return f"speed probe, {r['settings']['epochs']} epochs" if r["settings"].get("probe") else None
+    """``speed probe, 2 epochs of 512 images`` for a variant that ran a shortened recipe (see
+    TrainingSettings.probe_epochs and probe_images)."""
+    if not r["settings"].get("probe"):
+        return None
+    return f"speed probe, {r['settings']['epochs']} epochs of {r['settings'].get('train_images', '?')} images"
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
@@ -142,6 +145,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "target": first.get("target_top1"), "threads": first.get("threads"),
                   "probes": ", ".join(_label(r) for r in probes),
                   "probe_epochs": probes[0]["settings"]["epochs"] if probes else None,
+                  "probe_images": probes[0]["settings"].get("train_images") if probes else None,
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
@@ -171,6 +175,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
               fmt(metric(r, "final_top1"), "fraction")] if r["status"] == "ok" else
              [name(r["framework"]), r["status"], r["reason"], "", ""]
              for r in scaling_all]) if scaling_all else "",
+        "scaling_images": scaling[0]["settings"].get("max_train_images") if scaling else None,
+        "scaling_epochs": scaling[0]["settings"].get("epochs") if scaling else None,
         "device": run["options"]["device"],
     }
 

@@ -14,15 +14,16 @@ def run_recipe(task: Task, ctx: Context) -> dict[str, Any]:
     from benchmarks.training.recipe import Recipe
 
     settings = ctx.profile["training"]
-    data = load_data(ctx)
     probe = task.params.get("probe_epochs")
+    data = load_data(ctx, probe=bool(probe))
     recipe = Recipe(**{**recipe_settings(settings), **({"epochs": probe} if probe else {})})
     save = task.framework == "torch" and task.variant == "eager"
     history = train(task.framework, task.variant, ctx, data, recipe, save_initial=save)
     extra = _data_settings(data, settings)
     if probe:
-        extra["probe"] = (f"a speed probe: the recipe shortened to {probe} of its {settings['epochs']} epochs "
-                          "(throughput and first-epoch cost; its accuracy is not comparable with a full run)")
+        extra["probe"] = (f"a speed probe: the recipe shortened to {probe} of its {settings['epochs']} epochs on "
+                          f"{len(data.train_labels)} training images (throughput and first-epoch cost; its "
+                          "accuracy is not comparable with a full run)")
         extra["recipe"] = {**extra["recipe"], "epochs": probe}
     return history_record(task.scenario, task.framework, task.variant, ctx, history, recipe.batch_size,
                           precision=task.params.get("precision", "fp32"), extra=extra,

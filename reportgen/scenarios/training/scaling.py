@@ -15,7 +15,7 @@ from reportgen.config import task_timeout
 from reportgen.results import make_record
 from reportgen.runner import Context, Task, child_env
 from reportgen.scenarios.training.records import history_record
-from reportgen.scenarios.training.trainer import recipe_settings
+from reportgen.scenarios.training.trainer import recipe_settings, train_images_limit
 
 
 def scaling_workers(settings: dict[str, Any], device: str, threads: int) -> int | str:
@@ -44,10 +44,11 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
     workers = task.params["workers"]
     per_worker_threads = max(1, ctx.threads // workers) if ctx.device == "cpu" else ctx.threads
     recipe = {**recipe_settings(settings), "epochs": settings["scaling_epochs"]}
+    limit = train_images_limit(settings, probe=True)  # throughput needs steps, not the whole data set
     records = []
     for world_size in (1, workers):
         job = {"dataset": settings["dataset"], "image_size": settings["image_size"], "seed": ctx.seed,
-               "max_train_images": settings["max_train_images"], "num_classes": _num_classes(ctx),
+               "max_train_images": limit, "num_classes": _num_classes(ctx),
                "recipe": recipe, "initial_weights": str(ctx.artifacts / TRAINING_INITIAL),
                "output": str(ctx.artifacts / scaling_file(task.framework, world_size, "result"))}
         try:
@@ -60,7 +61,7 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
         records.append(history_record(
             "training-scaling", task.framework, f"{world_size}-worker", ctx, result, recipe["batch_size"],
             world_size=world_size, in_process=False,
-            extra={"backend": result["backend"], "threads_per_worker": per_worker_threads,
+            extra={"backend": result["backend"], "threads_per_worker": per_worker_threads, "max_train_images": limit,
                    "global_batch": recipe["batch_size"], "per_worker_batch": recipe["batch_size"] // world_size,
                    "launcher": "torchrun --standalone" if task.framework == "torch" else "one process per worker, "
                                "TF_CONFIG on localhost"}))

@@ -16,12 +16,20 @@ def recipe_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: settings[k] for k in keys}
 
 
-def load_data(ctx: Context):
-    """The run's training data set (the same images, split and order in every task)."""
+def load_data(ctx: Context, probe: bool = False):
+    """The run's training data set (the same images, split and order in every task); a ``probe`` (a speed
+    probe, data-parallel scaling) takes the first ``probe_images`` of them where the profile sets it."""
     from benchmarks.data.datasets import load_dataset
 
     s = ctx.profile["training"]
-    return load_dataset(s["dataset"], s["image_size"], seed=ctx.seed, max_train=s["max_train_images"])
+    return load_dataset(s["dataset"], s["image_size"], seed=ctx.seed, max_train=train_images_limit(s, probe))
+
+
+def train_images_limit(settings: dict[str, Any], probe: bool) -> int:
+    """How many training images a task takes (0: all): ``max_train_images``, and for a probe at most
+    ``probe_images`` (runs stored before the setting: no limit of their own)."""
+    limits = [n for n in (settings["max_train_images"], settings.get("probe_images", 0) if probe else 0) if n]
+    return min(limits, default=0)
 
 
 def setup(framework: str, threads: int, device: str) -> None:
