@@ -119,7 +119,8 @@ class TrainingSettings:
     weight_decay: float = 5e-4
     schedule: str = "cosine"  # cosine or step
     target_top1: float = 0.9  # time_to_target_s: training time until validation top-1 reaches this
-    batch_sizes: tuple[int, ...] = (32, 128)  # epoch time per batch size (PyTorch eager, Keras graph)
+    # epoch time per batch size of each framework's reference loop (at batch_size: that loop's own run)
+    batch_sizes: tuple[int, ...] = (32, 128)
     sweep_epochs: int = 2  # per batch size; the first epoch is warm-up
     workers: int = 2  # data-parallel processes on a CPU machine (on GPUs: one per GPU)
     scaling_epochs: int = 2  # per worker count; the first epoch is warm-up

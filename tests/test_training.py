@@ -17,6 +17,7 @@ from PIL import Image
 
 from reportgen import catalog, hardware
 from reportgen.config import TrainingSettings, get_profile, profile_settings
+from reportgen.report.pages import training as training_page
 from reportgen.results import ResultStore
 from reportgen.runner import Context, run_isolated
 from reportgen.scenarios import training
@@ -99,7 +100,11 @@ def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:
     (run,) = ResultStore(smoke_run.results).load_all().runs
     settings = run["profile"]["training"]
     sweep = _training(run, "training-batch")
-    assert {(r["framework"], r["batch_size"]) for r in sweep if r["status"] == "ok"} == {
+    own = [b for b in settings["batch_sizes"] if b != settings["batch_size"]]  # the reference loop is the other
+    assert own and {(r["framework"], r["batch_size"]) for r in sweep if r["status"] == "ok"} == {
+        (f, b) for f in ("torch", "tensorflow") for b in own}
+    points = training_page.batch_points(run)
+    assert {(r["framework"], r["batch_size"]) for r in points} == {
         (f, b) for f in ("torch", "tensorflow") for b in settings["batch_sizes"]}
     assert {r["framework"] for r in _training(run, "input-pipeline")} == {"torch", "tensorflow"}
     scaling = [r for r in _training(run, "training-scaling") if r["status"] == "ok"]

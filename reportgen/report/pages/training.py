@@ -108,12 +108,24 @@ def _probe(r: dict[str, Any]) -> str | None:
     return f"speed probe, {r['settings']['epochs']} epochs of {r['settings'].get('train_images', '?')} images"
 
 
+def batch_points(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Epoch time per batch size: the sweep's records, and at the recipe's batch size (which the sweep leaves
+    out, see ``sweep_batch_sizes``) the framework's reference loop, the same variant on the same data."""
+    sweep = records(run, "training-batch")
+    have = {(r["framework"], r["batch_size"]) for r in sweep}
+    swept = {r["framework"] for r in sweep}
+    loops = [r for r in records(run, "training") if r["framework"] in swept and not _probe(r)
+             and (r["framework"], r["batch_size"]) not in have
+             and any(v.framework == r["framework"] and v.name == r["variant"] for v in catalog.training_references())]
+    return sweep + loops
+
+
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Training page."""
     all_recs = records(run, "training", status=None)
     recs = [r for r in all_recs if r["variant"] != catalog.DIGITS_REFERENCE]
     ok = [r for r in recs if r["status"] == "ok"]
-    sweep = records(run, "training-batch")
+    sweep = batch_points(run)
     pipeline = records(run, "input-pipeline")
     scaling_all = records(run, "training-scaling", status=None)
     scaling = [r for r in scaling_all if r["status"] == "ok"]

@@ -5,21 +5,29 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from reportgen import catalog
 from reportgen.results import make_record
 from reportgen.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
 
 
+def sweep_batch_sizes(settings: dict[str, Any]) -> tuple[int, ...]:
+    """The batch sizes the sweep trains itself. At the recipe's own batch size the framework's reference loop,
+    the same variant on the same data, already measured the point: the Training page reads it there."""
+    return tuple(b for b in settings["batch_sizes"] if b != settings["batch_size"])
+
+
 def run_batch_sweep(task: Task, ctx: Context) -> list[dict[str, Any]]:
-    """Epoch time at each batch size (recipe otherwise unchanged), then the input pipeline alone."""
+    """Epoch time of the framework's reference loop at each other batch size (recipe otherwise unchanged),
+    then the input pipeline alone."""
     from benchmarks.training.recipe import Recipe
 
     settings = ctx.profile["training"]
     data = load_data(ctx)
-    variant = "eager" if task.framework == "torch" else "graph"
+    variant = next(v.name for v in catalog.training_references() if v.framework == task.framework)
     records = []
-    for batch_size in settings["batch_sizes"]:
+    for batch_size in sweep_batch_sizes(settings):
         recipe = Recipe(**{**recipe_settings(settings), "epochs": settings["sweep_epochs"], "batch_size": batch_size})
         try:
             history = train(task.framework, variant, ctx, data, recipe)
