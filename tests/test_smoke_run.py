@@ -10,6 +10,7 @@ from html import unescape
 from conftest import SmokeRun
 
 from reportgen import catalog, hardware, thresholds, web
+from reportgen.report.format import fmt
 from reportgen.results import ResultStore
 
 
@@ -196,10 +197,10 @@ def test_site_shows_the_measured_numbers(smoke_run: SmokeRun) -> None:
     assert len(latency["data"]) == len(CPU_VARIANTS) and all(trace["type"] == "box" for trace in latency["data"])
     assert {"throughput-sweep", "cold-start-parts", "peak-memory", "efficiency"} <= set(charts)
     for rec in (r for r in run["records"] if r["scenario"] == "inference" and r["status"] == "ok"):
-        if rec["batch_size"] == 1:  # the latency table shows the stored value
-            assert f"{rec['metrics']['latency_ms_p50']['value']:.1f}" in html
+        if rec["batch_size"] == 1:  # the latency table shows the stored value, as the page formats it
+            assert fmt(rec["metrics"]["latency_ms_p50"]["value"], "ms") in html  # 1354.7 ms reads "1,355"
         else:  # the sweep table the throughput
-            assert f"{rec['metrics']['throughput_ips']['value']:.1f}" in html
+            assert fmt(rec["metrics"]["throughput_ips"]["value"], "img/s") in html
     assert "Which runtime when" in html and "Batch-1 serving" in html
     assert "Site:" in smoke_run.stdout and "reportgen serve" in smoke_run.stdout
 
