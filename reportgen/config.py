@@ -206,7 +206,7 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         description="Every scenario at minimal size, two tasks at a time: proves each code path works (tests, CI); "
                     "its timings are not for reading. Minutes.",
-        # training 600 s: side by side on a slow 2-core host, TensorFlow's 2-worker start passed 135 s (0.45 of 300)
+        # training 600 s: side by side on a slow 2-core host, TensorFlow's 2-worker scaling outran its share of 300 s
         timeout_s=300.0, timeouts=Timeouts(training=600.0), tasks_at_once=2,
         inference=InferenceSettings(
             rounds=1, batch_sizes=(1, 2), batch_sizes_cuda=(1, 2), thread_counts=(0, 1),
