@@ -57,7 +57,7 @@ class InferenceSettings:
     num_classes: int = 1000
     rounds: int = 3  # independent, interleaved repeats of each variant's batch-1 latency (the minimum)
     # then more rounds, up to max_rounds (at most rounds, 0 included: none), for the variants whose verdict
-    # against the reference is still open, while their estimated cost fits in extra_rounds_s seconds
+    # against the reference is still open and could be decided by max_rounds, while the cost fits extra_rounds_s
     max_rounds: int = 0
     extra_rounds_s: float = 120.0
     batch_sizes: tuple[int, ...] = (1, 8, 32, 128)  # throughput sweep on CPU (first round only)

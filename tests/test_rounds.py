@@ -17,10 +17,13 @@ def quick() -> dict:
     return profile_settings(PROFILES["quick"])
 
 
+OPEN = [17.74, 16.54, 15.04]  # 1.13x, 1.22x, 1.32x of the reference: open after 3 rounds, decidable by 5
+
+
 def test_only_the_open_verdicts_get_another_round_beside_the_reference() -> None:
     records = (timed("torch", "eager", [20.0, 20.2, 19.9])
                + timed("onnxruntime", "from-torch", [10.0, 10.1, 9.9])  # 2x: decided
-               + timed("tensorflow", "graph", [19.0, 23.0, 18.0]))  # about 1.03x, wide: open
+               + timed("tensorflow", "graph", OPEN))
     tasks, why = next_round(records, quick(), FRAMEWORKS, "cpu", 2, spent_s=0.0)
     assert why == ""
     members = {(m["framework"], m["variant"]) for t in tasks for m in t.members}
@@ -36,10 +39,20 @@ def test_rounds_stop_when_decided_at_the_maximum_or_past_the_budget() -> None:
                                                                            [19.0, 23.0, 18.0, 22.0, 18.5])
     tasks, why = next_round(open_, quick(), FRAMEWORKS, "cpu", 2, 0.0)
     assert tasks == [] and why.endswith("the profile's maximum")
-    expensive = timed("torch", "eager", [20.0, 20.2, 19.9], task_s=100.0) + timed("tensorflow", "graph",
-                                                                                 [19.0, 23.0, 18.0], task_s=100.0)
+    expensive = timed("torch", "eager", [20.0, 20.2, 19.9], task_s=100.0) + timed("tensorflow", "graph", OPEN,
+                                                                                 task_s=100.0)
     tasks, why = next_round(expensive, quick(), FRAMEWORKS, "cpu", 2, 0.0)
     assert tasks == [] and "1 verdict(s) still open" in why and "budget" in why
+
+
+def test_no_round_is_added_for_a_verdict_that_the_maximum_could_not_decide() -> None:
+    """About 1.0x with rounds 20% apart: even 5 rounds at that spread straddle the tie band, so none is added."""
+    near_tie = timed("torch", "eager", [20.0, 20.2, 19.9]) + timed("tensorflow", "graph", [19.0, 23.0, 18.0])
+    tasks, why = next_round(near_tie, quick(), FRAMEWORKS, "cpu", 2, 0.0)
+    assert tasks == [] and why.endswith("too close to call at their spread so far, even after 5 rounds")
+    # the same spread around a large difference is worth another round
+    assert next_round(near_tie + timed("onnxruntime", "from-torch", [12.0, 8.0, 16.0]), quick(), FRAMEWORKS, "cpu",
+                      2, 0.0)[0]
 
 
 def test_the_duration_table_counts_each_task_once() -> None:

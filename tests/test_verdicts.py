@@ -115,3 +115,14 @@ def test_tasks_measured_side_by_side_decide_nothing() -> None:
     assert findings.compare(rec("eager", base, 1), rec("fast", cand, 1))["verdict"] == "faster"
     shared = findings.compare(rec("eager", base, 2), rec("fast", cand, 2))
     assert shared["verdict"] == "inconclusive" and shared["disturbed"] == 3 and shared["low"] is None
+
+
+def test_a_projected_verdict_narrows_with_more_rounds_and_needs_a_spread() -> None:
+    from reportgen.measure.stats import paired_speedup, projected_verdict
+
+    base = [20.0, 20.2, 19.9]
+    open_ = paired_speedup(base, [17.74, 16.54, 15.04])  # 1.22x [1.02, 1.46]
+    assert open_["verdict"] == "inconclusive"
+    assert projected_verdict(open_, 3) == "inconclusive" and projected_verdict(open_, 5) == "faster"
+    assert projected_verdict(paired_speedup(base, [19.0, 23.0, 18.0]), 5) == "inconclusive"
+    assert projected_verdict(paired_speedup(base[:1], [10.0]), 5) is None

@@ -96,6 +96,20 @@ def calm_speedup(base: dict[int, float], cand: dict[int, float], disturbed: set[
     return {**result, "disturbed": len(common) - len(calm), "rounds": len(calm)}
 
 
+def projected_verdict(comparison: dict[str, Any], rounds: int) -> str | None:
+    """The verdict ``comparison`` would reach after ``rounds`` calm rounds if its ratio and its spread across
+    rounds so far held (the interval narrows as t(n-1)/sqrt(n)), or None where no spread is known yet (fewer
+    than 2 rounds). A verdict still ``inconclusive`` here is futile to pursue with ``rounds`` rounds: the rounds
+    disagree by more than such a count can average out."""
+    low, high, n = comparison.get("low"), comparison.get("high"), comparison.get("rounds", 0)
+    if low is None or high is None or n < 2:
+        return None
+    spread = float(np.log(high / low)) / 2 * np.sqrt(n) / _t_quantile(n - 1)  # std. deviation of the log ratios
+    centre = float(np.log(comparison["speedup"]))
+    half = _t_quantile(rounds - 1) * spread / np.sqrt(rounds) if rounds >= 2 else float("inf")
+    return ratio_verdict(float(np.exp(centre - half)), float(np.exp(centre + half)))
+
+
 def median_halfwidth(round_medians: Sequence[float]) -> float | None:
     """Relative half-width of the interval on a variant's median across rounds (None with one round)."""
     interval = log_interval(round_medians)

@@ -67,7 +67,8 @@ def may_add_rounds(profile: dict[str, Any]) -> bool:
 
 def next_round(records: list[dict[str, Any]], profile: dict[str, Any], frameworks: list[str], device: str,
                threads: int, spent_s: float) -> tuple[list[Task], str]:
-    """One more round for the variants whose verdict against the reference is still open (the reference is
+    """One more round for the variants whose verdict against the reference is still open but could be decided
+    within the profile's maximum rounds at their spread so far (:func:`stats.projected_verdict`; the reference is
     timed again beside them: rounds are paired), or no tasks and why the rounds stop.
 
     ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
@@ -91,12 +92,19 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
         return [], f"{ran}, the profile's maximum"
     if (ref.runtime, ref.name) not in timed:
         return [], f"{ran}: the reference was not timed, so no verdict can call for more"
-    base = timed[(ref.runtime, ref.name)]
-    open_ = [v for v in catalog.selected(frameworks) if v is not ref and (v.runtime, v.name) in timed
-             and stats.calm_speedup(base, timed[(v.runtime, v.name)], disturbed.get((ref.runtime, ref.name), set())
-                                    | disturbed.get((v.runtime, v.name), set()))["verdict"] == "inconclusive"]
+    base, ref_disturbed = timed[(ref.runtime, ref.name)], disturbed.get((ref.runtime, ref.name), set())
+    comparisons = {v: stats.calm_speedup(base, timed[(v.runtime, v.name)],
+                                         ref_disturbed | disturbed.get((v.runtime, v.name), set()))
+                   for v in catalog.selected(frameworks) if v is not ref and (v.runtime, v.name) in timed}
+    open_ = [v for v, c in comparisons.items() if c["verdict"] == "inconclusive"]
     if not open_:
         return [], f"{ran}: every verdict against the reference decided"
+    # futility: a verdict whose rounds disagree by more than the remaining rounds could average out stays open
+    open_ = [v for v in open_ if stats.projected_verdict(comparisons[v], comparisons[v]["rounds"] + limit - done)
+             != "inconclusive"]
+    if not open_:
+        return [], (f"{ran}: the verdicts still open are too close to call at their spread so far, even after "
+                    f"{limit} rounds")
     tasks = _shared([v for v in catalog.selected(frameworks) if v in open_ or v is ref], device, done, None)
     estimate = sum(cost[done - 1].get(t.key.replace(f"round{done}", f"round{done - 1}"), 0.0) for t in tasks)
     if spent_s + estimate > settings.get("extra_rounds_s", 0.0):
