@@ -18,9 +18,15 @@ DEVICES = ("auto", "cpu", "cuda")
 TASK_KINDS = ("timing", "conversion", "training")  # each kind of task has its own timeout (Profile.timeouts)
 
 
+def _section(obj: Any) -> str:
+    """How a settings object's own errors name its keys: ``timing.`` for TimingSettings, nothing for a Profile.
+    Where the object sits deeper in a profile, :func:`_override` puts the full path in its place."""
+    return "" if isinstance(obj, Profile) else type(obj).__name__.removesuffix("Settings").lower() + "."
+
+
 def _require(obj: Any, *, positive: tuple[str, ...] = (), at_least_one: tuple[str, ...] = ()) -> None:
     """One-line errors for settings out of range: durations and rates must be > 0, counts >= 1."""
-    section = "" if isinstance(obj, Profile) else type(obj).__name__.removesuffix("Settings").lower() + "."
+    section = _section(obj)
     for key in positive:
         value = getattr(obj, key)
         values = value if isinstance(value, tuple) else (value,)
@@ -303,7 +309,10 @@ def _override(obj: Any, data: dict[str, Any], source: str, prefix: str) -> Any:
     try:
         return dataclasses.replace(obj, **changes)
     except ReportgenError as exc:  # a value of the right type but out of range (checked by the settings)
-        raise ReportgenError(f"{source}: {exc}") from None
+        message, own = str(exc), _section(obj)
+        if prefix and own and not message.startswith(source):  # name the key by its path: inference.sweep_timing.
+            message = message.replace(own, prefix)
+        raise ReportgenError(message if message.startswith(source) else f"{source}: {message}") from None
 
 
 def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:

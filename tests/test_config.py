@@ -43,6 +43,9 @@ def test_config_overrides_nested_values(tmp_path: Path) -> None:
         ("inference = 3\n", "'inference' must be a table"),
         ("threads = -1\n", "'threads' must not be negative"),
         ("threads = [\n", "not valid TOML"),
+        ("[inference.sweep_timing]\nmin_time_s = 20.0\n",
+         "inference.sweep_timing.min_time_s (20.0) must not exceed inference.sweep_timing.max_time_s"),
+        ("[roof.timing]\nmin_count = 0\n", "roof.timing.min_count must be at least 1, got 0"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -49,10 +49,12 @@ def test_no_round_is_added_for_a_verdict_that_the_maximum_could_not_decide() -> 
     """About 1.0x with rounds 20% apart: even 5 rounds at that spread straddle the tie band, so none is added."""
     near_tie = timed("torch", "eager", [20.0, 20.2, 19.9]) + timed("tensorflow", "graph", [19.0, 23.0, 18.0])
     tasks, why = next_round(near_tie, quick(), FRAMEWORKS, "cpu", 2, 0.0)
-    assert tasks == [] and why.endswith("too close to call at their spread so far, even after 5 rounds")
-    # the same spread around a large difference is worth another round
-    assert next_round(near_tie + timed("onnxruntime", "from-torch", [12.0, 8.0, 16.0]), quick(), FRAMEWORKS, "cpu",
-                      2, 0.0)[0]
+    assert tasks == [] and why.endswith("too close to call at their spread so far, even if every round up to 5 "
+                                        "agreed")
+    # one outlying round around a large difference is worth another round (ONNX Runtime, quick run 2026-12-03)
+    outlier = timed("onnxruntime", "from-torch", [38.3 / 2.03, 31.7 / 0.95, 31.2 / 1.74])
+    reference = timed("torch", "eager", [38.3, 31.7, 31.2])
+    assert next_round(reference + outlier, quick(), FRAMEWORKS, "cpu", 2, 0.0)[0]
 
 
 def test_the_duration_table_counts_each_task_once() -> None:

@@ -126,3 +126,5 @@ def test_a_projected_verdict_narrows_with_more_rounds_and_needs_a_spread() -> No
     assert projected_verdict(open_, 3) == "inconclusive" and projected_verdict(open_, 5) == "faster"
     assert projected_verdict(paired_speedup(base, [19.0, 23.0, 18.0]), 5) == "inconclusive"
     assert projected_verdict(paired_speedup(base[:1], [10.0]), 5) is None
+    outlier = paired_speedup([38.3, 31.7, 31.2], [18.9, 33.3, 17.9])  # 1.50x [0.56, 4.04]: one round off
+    assert outlier["verdict"] == "inconclusive" and projected_verdict(outlier, 5) == "faster"

@@ -97,16 +97,20 @@ def calm_speedup(base: dict[int, float], cand: dict[int, float], disturbed: set[
 
 
 def projected_verdict(comparison: dict[str, Any], rounds: int) -> str | None:
-    """The verdict ``comparison`` would reach after ``rounds`` calm rounds if its ratio and its spread across
-    rounds so far held (the interval narrows as t(n-1)/sqrt(n)), or None where no spread is known yet (fewer
-    than 2 rounds). A verdict still ``inconclusive`` here is futile to pursue with ``rounds`` rounds: the rounds
-    disagree by more than such a count can average out."""
+    """The verdict ``comparison`` would reach after ``rounds`` calm rounds at best: if every further round
+    matched its ratio so far exactly (the spread of the rounds so far is kept, spread over more rounds), or None
+    where no spread is known yet (fewer than 2 rounds). Still ``inconclusive`` here, the verdict cannot be
+    decided by ``rounds`` rounds: a near-tie whose rounds disagree by more than the tie band. A wide interval
+    around a large ratio (one outlying round) is not given up: agreeing rounds would decide it."""
     low, high, n = comparison.get("low"), comparison.get("high"), comparison.get("rounds", 0)
     if low is None or high is None or n < 2:
         return None
+    if rounds <= n:
+        return comparison["verdict"]
     spread = float(np.log(high / low)) / 2 * np.sqrt(n) / _t_quantile(n - 1)  # std. deviation of the log ratios
+    spread *= np.sqrt((n - 1) / (rounds - 1))  # the same sum of squares over more rounds
+    half = _t_quantile(rounds - 1) * spread / np.sqrt(rounds)
     centre = float(np.log(comparison["speedup"]))
-    half = _t_quantile(rounds - 1) * spread / np.sqrt(rounds) if rounds >= 2 else float("inf")
     return ratio_verdict(float(np.exp(centre - half)), float(np.exp(centre + half)))
 
 

@@ -67,9 +67,9 @@ def may_add_rounds(profile: dict[str, Any]) -> bool:
 
 def next_round(records: list[dict[str, Any]], profile: dict[str, Any], frameworks: list[str], device: str,
                threads: int, spent_s: float) -> tuple[list[Task], str]:
-    """One more round for the variants whose verdict against the reference is still open but could be decided
-    within the profile's maximum rounds at their spread so far (:func:`stats.projected_verdict`; the reference is
-    timed again beside them: rounds are paired), or no tasks and why the rounds stop.
+    """One more round for the variants whose verdict against the reference is still open but could still be
+    decided within the profile's maximum rounds (:func:`stats.projected_verdict`; the reference is timed again
+    beside them: rounds are paired), or no tasks and why the rounds stop.
 
     ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
     """
@@ -103,8 +103,8 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
     open_ = [v for v in open_ if stats.projected_verdict(comparisons[v], comparisons[v]["rounds"] + limit - done)
              != "inconclusive"]
     if not open_:
-        return [], (f"{ran}: the verdicts still open are too close to call at their spread so far, even after "
-                    f"{limit} rounds")
+        return [], (f"{ran}: the verdicts still open are too close to call at their spread so far, even if "
+                    f"every round up to {limit} agreed")
     tasks = _shared([v for v in catalog.selected(frameworks) if v in open_ or v is ref], device, done, None)
     estimate = sum(cost[done - 1].get(t.key.replace(f"round{done}", f"round{done - 1}"), 0.0) for t in tasks)
     if spent_s + estimate > settings.get("extra_rounds_s", 0.0):
