@@ -44,7 +44,7 @@ def test_config_overrides_nested_values(tmp_path: Path) -> None:
         ("threads = -1\n", "'threads' must not be negative"),
         ("threads = [\n", "not valid TOML"),
         ("[inference.sweep_timing]\nmin_time_s = 20.0\n",
-         "inference.sweep_timing.min_time_s (20.0) must not exceed inference.sweep_timing.max_time_s"),
+         ": inference.sweep_timing.min_time_s .20.0. must not exceed inference.sweep_timing.max_time_s"),
         ("[roof.timing]\nmin_count = 0\n", "roof.timing.min_count must be at least 1, got 0"),
     ],
 )
