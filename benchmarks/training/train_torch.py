@@ -50,7 +50,7 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
     """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
 
-    ``compile`` wraps the model in ``torch.compile``; ``amp`` trains under autocast in that type:
+    ``compile`` wraps the model in ``torch.compile`` for the training steps; ``amp`` trains under autocast in that type:
     ``torch.float16`` with a gradient scaler (CUDA), ``torch.bfloat16`` without one (CUDA, or a CPU with
     bfloat16 instructions), and validates under the same autocast. The first batch's loss is reported before
     any update, so two frameworks that start from the same weights can be compared at step zero. Under
@@ -88,8 +88,9 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
             seen += len(labels)
         train_loss, train_accuracy = loss_sum.item() / seen, correct.item() / seen  # .item() waits for the GPU
         train_time = time.perf_counter() - start
+        # validation runs the module eagerly: a compiled one would compile twice more (eval mode, short last batch)
         with torch.autocast(device_type=device, dtype=amp, enabled=amp is not None):
-            val_loss, val_top1 = evaluate(step_model, val_loader, device)
+            val_loss, val_top1 = evaluate(model, val_loader, device)
         # --8<-- [end:loop]
         result = EpochResult(epoch, train_loss, train_accuracy, val_loss, val_top1, train_time, seen)
         history.epochs.append(result)
