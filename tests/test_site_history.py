@@ -131,3 +131,9 @@ def test_no_results_no_downloads(tmp_path: Path) -> None:
     for page in ("compare.html", "history.html", "downloads.html"):
         assert "No results yet" in page_text(tmp_path / "site" / page)
     assert not (tmp_path / "site" / "downloads").exists()
+
+
+def test_inference_says_why_its_rounds_stopped_in_a_sentence_of_its_own(stored_run: SmokeRun) -> None:
+    text = " ".join(page_text(stored_run.site / "inference.html").split())
+    assert "Rounds: 1 round(s) of batch-1 timing, the profile's maximum (extra rounds" in text
+    assert "beside the reference). Memory:" in text  # not run together with the next sentence
