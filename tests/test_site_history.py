@@ -137,3 +137,9 @@ def test_inference_says_why_its_rounds_stopped_in_a_sentence_of_its_own(stored_r
     text = " ".join(page_text(stored_run.site / "inference.html").split())
     assert "Rounds: 1 round(s) of batch-1 timing, the profile's maximum (extra rounds" in text
     assert "beside the reference). Memory:" in text  # not run together with the next sentence
+
+
+def test_training_scaling_text_keeps_its_sentences_apart(stored_run: SmokeRun) -> None:
+    text = " ".join(page_text(stored_run.site / "training.html").split())
+    assert "on the first 256 training images" in text
+    assert "not a training to convergence. On one CPU machine" in text
