@@ -309,10 +309,9 @@ def _override(obj: Any, data: dict[str, Any], source: str, prefix: str) -> Any:
     try:
         return dataclasses.replace(obj, **changes)
     except ReportgenError as exc:  # a value of the right type but out of range (checked by the settings)
-        message, own = str(exc), _section(obj)
-        if prefix and own and not message.startswith(source):  # name the key by its path: inference.sweep_timing.
-            message = message.replace(own, prefix)
-        raise ReportgenError(message if message.startswith(source) else f"{source}: {message}") from None
+        own = _section(obj)  # the settings name their keys by class (timing.); the path is inference.sweep_timing.
+        message = str(exc).replace(own, prefix) if prefix and own else str(exc)
+        raise ReportgenError(f"{source}: {message}") from None
 
 
 def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:

@@ -50,9 +50,9 @@ def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str =
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
     """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
 
-    ``compile`` wraps the model in ``torch.compile`` for the training steps; ``amp`` trains under autocast in that type:
-    ``torch.float16`` with a gradient scaler (CUDA), ``torch.bfloat16`` without one (CUDA, or a CPU with
-    bfloat16 instructions), and validates under the same autocast. The first batch's loss is reported before
+    ``compile`` wraps the model in ``torch.compile`` for the training steps; ``amp`` trains under autocast in
+    that type: ``torch.float16`` with a gradient scaler (CUDA), ``torch.bfloat16`` without one (CUDA, or a CPU
+    with bfloat16 instructions), and validates under the same autocast. The first batch's loss is reported before
     any update, so two frameworks that start from the same weights can be compared at step zero. Under
     ``DistributedDataParallel`` pass the wrapped model with ``rank`` and ``world_size``: each rank then trains
     on its shard of every epoch with ``recipe.batch_size // world_size`` images per step.

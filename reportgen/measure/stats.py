@@ -36,13 +36,18 @@ def _t_quantile(df: float) -> float:
     return float(student_t.ppf((1 + CONFIDENCE) / 2, df))
 
 
+def _half_width(log_std: float, n: int) -> float:
+    """Half-width of the ``CONFIDENCE`` t-interval on a mean of ``n`` logs with standard deviation ``log_std``."""
+    return float(_t_quantile(n - 1) * log_std / np.sqrt(n))
+
+
 def log_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
     """Geometric mean of positive ``values`` with its two-sided ``CONFIDENCE`` interval (Student's t on the
     logs), or None with fewer than 2 values: one round is not evidence of a spread."""
     logs = np.log(np.asarray(values, dtype=float))
     if len(logs) < 2:
         return None
-    half = float(_t_quantile(len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
+    half = _half_width(float(logs.std(ddof=1)), len(logs))
     centre = float(logs.mean())
     return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
 
@@ -107,9 +112,8 @@ def projected_verdict(comparison: dict[str, Any], rounds: int) -> str | None:
         return None
     if rounds <= n:
         return comparison["verdict"]
-    spread = float(np.log(high / low)) / 2 * np.sqrt(n) / _t_quantile(n - 1)  # std. deviation of the log ratios
-    spread *= np.sqrt((n - 1) / (rounds - 1))  # the same sum of squares over more rounds
-    half = _t_quantile(rounds - 1) * spread / np.sqrt(rounds)
+    log_std = float(np.log(high / low)) / 2 / _half_width(1.0, n)  # the rounds' spread, back from their interval
+    half = _half_width(log_std * np.sqrt((n - 1) / (rounds - 1)), rounds)  # the same sum of squares, more rounds
     centre = float(np.log(comparison["speedup"]))
     return ratio_verdict(float(np.exp(centre - half)), float(np.exp(centre + half)))
 
