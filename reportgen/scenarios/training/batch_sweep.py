@@ -61,7 +61,7 @@ def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
         from benchmarks.data.pipeline_tf import training_dataset
 
         count = sum(len(labels) for _, labels in training_dataset(data, size, batch_size, epochs, seed=ctx.seed))
-        name = "tf.data (AUTOTUNE map + prefetch)"
+        name = "tf.data (parallel map + prefetch, autotuner off)"
     seconds = time.perf_counter() - start
     return make_record("input-pipeline", framework, "augment", device="cpu", batch_size=batch_size,
                        metrics={"throughput_ips": count / seconds},
