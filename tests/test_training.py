@@ -29,7 +29,7 @@ import torch  # before TensorFlow: the other order crashes in one process
 from benchmarks.data.datasets import load_dataset
 from benchmarks.data.pipeline_torch import make_loaders
 import tensorflow as tf
-from benchmarks.data.pipeline_tf import training_dataset, steps_per_epoch
+from benchmarks.data.pipeline_tf import training_dataset, steps_per_epoch, validation_dataset
 
 data = load_dataset(sys.argv[1], 32, max_train=200)
 rank, world = int(sys.argv[2]), int(sys.argv[3])
@@ -44,6 +44,10 @@ assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in
 epoch0 = np.concatenate([y for _, y in torch_batches[: len(torch_batches) // 2]])
 epoch1 = np.concatenate([y for _, y in torch_batches[len(torch_batches) // 2 :]])
 assert not np.array_equal(epoch0, epoch1), "every epoch must have its own order"
+# no autotuner thread: with TF 2.21 deleting a finished iterator waited for its next wake-up (model.fit returned
+# up to a minute late)
+assert training_dataset(data, 32, 16, 1).options().autotune.enabled is False
+assert validation_dataset(data, 32).options().autotune.enabled is False
 print("identical", len(tf_batches))
 """
 
