@@ -48,7 +48,6 @@ def training_dataset(data, image_size: int, batch_size: int, epochs: int, seed: 
 # --8<-- [end:dataset]
 
 
-
 def normalise(image: tf.Tensor, mean: tf.Tensor, std: tf.Tensor, image_size: int) -> tf.Tensor:
     """uint8 pixels -> ``(x / 255 - mean) / std``, resized (bilinear) when the model wants another size."""
     image = (tf.cast(image, tf.float32) / 255.0 - mean) / std
