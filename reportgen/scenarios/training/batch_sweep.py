@@ -60,8 +60,10 @@ def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
     else:
         from benchmarks.data.pipeline_tf import training_dataset
 
-        count = sum(len(labels) for _, labels in training_dataset(data, size, batch_size, epochs, seed=ctx.seed))
-        name = "tf.data (parallel map + prefetch, autotuner off)"
+        dataset = training_dataset(data, size, batch_size, epochs, seed=ctx.seed)
+        count = sum(len(labels) for _, labels in dataset)
+        tuner = "off" if dataset.options().autotune.enabled is False else "on"  # as the pipeline sets it
+        name = f"tf.data (parallel map + prefetch, autotuner {tuner})"
     seconds = time.perf_counter() - start
     return make_record("input-pipeline", framework, "augment", device="cpu", batch_size=batch_size,
                        metrics={"throughput_ips": count / seconds},
