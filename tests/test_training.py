@@ -4,6 +4,7 @@ and ``--dataset`` on real folders (good and bad)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import subprocess
@@ -17,6 +18,7 @@ from PIL import Image
 
 from reportgen import catalog, hardware
 from reportgen.config import TrainingSettings, get_profile, profile_settings
+from reportgen.report import findings
 from reportgen.report.pages import training as training_page
 from reportgen.results import ResultStore
 from reportgen.runner import Context, run_isolated
@@ -140,6 +142,24 @@ def test_training_page_shows_the_measured_numbers(stored_run: SmokeRun) -> None:
     assert "keras-team/keras#20585" in page
     assert "oneDNN on" in page
     assert "Training speed" in (stored_run.site / "scorecard.html").read_text(encoding="utf-8")
+
+
+def test_data_parallel_workers_slower_than_one_are_called_a_slowdown(stored_run: SmokeRun) -> None:
+    """An efficiency of 0.4 reads like a partial gain; with 2 workers it is a loss, and every page says so."""
+    two = {"settings": {"workers": 2}}
+    assert findings.scaling_note({**two, "metrics": {"scaling_efficiency": {"value": 0.45}}}) == ": a slowdown"
+    assert findings.scaling_note({**two, "metrics": {"scaling_efficiency": {"value": 0.55}}}) == ""
+    (run,) = ResultStore(stored_run.results).load_all().runs
+    home, page = (html.unescape((stored_run.site / p).read_text(encoding="utf-8")) for p in ("index.html",
+                                                                                            "training.html"))
+    scaling = [r for r in _training(run, "training-scaling") if "scaling_efficiency" in r["metrics"]]
+    assert scaling
+    for rec in scaling:
+        efficiency = rec["metrics"]["scaling_efficiency"]["value"]
+        speedup = efficiency * rec["settings"]["workers"]
+        assert f"{speedup:.2f}x the throughput of 1 worker{': a slowdown' if speedup < 1 else ')'}" in home
+        assert (f"{efficiency:.3f} (slowdown)" in page) == (speedup < 1)
+    assert "one run each" in home
 
 
 def _image_folder(root: Path, classes: int = 3, per_class: int = 10) -> Path:

@@ -312,10 +312,23 @@ def training_findings(run: dict[str, Any]) -> list[MD]:
         f"{note['keras_top1']:.3f}).", link("Training", "training.md")))]
     scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
     if scaling:
-        parts = ", ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f}" for r in scaling)
-        lines.append(finding("Data-parallel training", f"{scaling[0]['settings']['workers']} workers reached a "
-                             f"scaling efficiency of {parts} on this machine."))
+        parts = "; ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f} "
+                          f"({scaling_speedup(r):.2f}x the throughput of 1 worker{scaling_note(r)})" for r in scaling)
+        once = all((r["settings"].get("rounds") or 1) == 1 for r in scaling)
+        lines.append(finding("Data-parallel training", f"with {scaling[0]['settings']['workers']} workers on this "
+                             f"machine, scaling efficiency {parts}{'; one run each' if once else ''}."))
     return lines
+
+
+def scaling_speedup(rec: Record) -> float:
+    """How many times the throughput of one worker a data-parallel record's N workers reached (efficiency x N)."""
+    return metric(rec, "scaling_efficiency") * rec["settings"]["workers"]
+
+
+def scaling_note(rec: Record) -> str:
+    """``: a slowdown`` where N workers were slower than one (efficiency under 1/N), else nothing: an efficiency
+    of 0.4 reads like a partial gain, but with 2 workers it is a loss."""
+    return ": a slowdown" if scaling_speedup(rec) < 1 else ""
 
 
 def run_changes(base: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

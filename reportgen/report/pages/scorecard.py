@@ -39,9 +39,8 @@ def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool)
     if rec is None:
         return "not measured"
     text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
-    workers = rec["settings"].get("workers") if metric_name == "scaling_efficiency" else None
-    if workers and metric(rec, metric_name) * workers < 1:  # N workers slower than one: a slowdown, say so
-        text += f", a slowdown: {workers} workers slower than 1"
+    if metric_name == "scaling_efficiency" and findings.scaling_note(rec):
+        text += f", a slowdown: {rec['settings']['workers']} workers slower than 1"
     return MD("**{}** ✓").format(text) if winner else text
 
 

@@ -183,7 +183,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
               f"{r['settings'].get('workers', '')} ({r['settings'].get('backend', '')}, "
               f"{r['settings'].get('threads_per_worker', '')} thread(s), "
               f"batch {r['settings'].get('per_worker_batch', '')})",
-              fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "scaling_efficiency"), "fraction"),
+              fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
               fmt(metric(r, "final_top1"), "fraction")] if r["status"] == "ok" else
              [name(r["framework"]), r["status"], r["reason"], "", ""]
              for r in scaling_all]) if scaling_all else "",
@@ -197,3 +197,10 @@ def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
     match = next((r for r in sweep if r["framework"] == pipe["framework"] and r["batch_size"] == pipe["batch_size"]),
                  None)
     return fmt(metric(match, "train_throughput_ips"), "img/s") if match else "–"
+
+
+def _efficiency(rec: dict[str, Any]) -> str:
+    """A data-parallel record's efficiency, calling N workers slower than one a slowdown."""
+    if metric(rec, "scaling_efficiency") is None:
+        return fmt(None)
+    return fmt(metric(rec, "scaling_efficiency"), "fraction") + (" (slowdown)" if findings.scaling_note(rec) else "")
