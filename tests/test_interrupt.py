@@ -24,11 +24,13 @@ train_epochs = 1
 
 
 def start_run(root: Path, *extra: str) -> subprocess.Popen[str]:
+    # no browser: its ~20 s of Chromium prove nothing here (the smoke run and test_browser measure it)
+    env = {**os.environ, "REPORTGEN_CHROMIUM": str(root / "no-chromium")}
     return subprocess.Popen(
         [sys.executable, "-m", "reportgen", "run", "--profile", "smoke", "--frameworks", "onnxruntime",
          "--config", str(root / "small.toml"), "--results-dir", str(root / "results"), "--site-dir",
          str(root / "site"), *extra],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def stored_runs(root: Path) -> list[dict]:

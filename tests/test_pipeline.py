@@ -16,6 +16,7 @@ from reportgen.pipeline import RunOptions, measure
 def test_missing_framework_is_skipped_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(catalog.RUNTIMES, "tensorflow",
                         dataclasses.replace(catalog.RUNTIMES["tensorflow"], packages=("tensorflow_not_here",)))
+    monkeypatch.setenv("REPORTGEN_CHROMIUM", str(tmp_path / "no-chromium"))  # the browser is not what this tests
     smoke = get_profile("smoke")
     profile = dataclasses.replace(smoke, inference=dataclasses.replace(smoke.inference, thread_counts=(0,)),
                                   conversion=dataclasses.replace(smoke.conversion, train_epochs=1))
