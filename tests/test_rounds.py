@@ -1,6 +1,16 @@
 """Adaptive rounds: more rounds only for the verdicts still open, within the profile's maximum and budget."""
 
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen import backends, thresholds
+from reportgen.artifacts import REFERENCE_OUTPUTS
 from reportgen.config import PROFILES, profile_settings
+from reportgen.inputs import check_images
+from reportgen.runner import Context, Task
+from reportgen.scenarios import inference
 from reportgen.scenarios.inference import next_round
 
 FRAMEWORKS = ["torch", "tensorflow", "onnxruntime"]
@@ -77,3 +87,39 @@ def test_the_duration_table_counts_each_task_once() -> None:
     table = duration_table(merge_rounds(records))
     rows = dict(zip(table.columns[0]._cells, table.columns[2]._cells, strict=True))
     assert rows["all tasks"] == "42" and rows["inference"] == "42"
+
+
+class LinearRuntime:
+    """A runtime whose logits are a fixed linear map of the image, recording the batch of every call."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.weights = np.random.default_rng(1).standard_normal((3 * 8 * 8, 10)).astype(np.float32)
+
+    def load(self, *args: object) -> None: ...
+    def to_input(self, images: np.ndarray) -> np.ndarray: return images
+    def sync(self, outputs: np.ndarray) -> None: ...
+    def to_numpy(self, outputs: np.ndarray) -> np.ndarray: return outputs
+    def thread_settings(self) -> dict: return {}
+    def peak_gpu_mem_mb(self) -> None: return None
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        self.batches.append(len(images))
+        return images.reshape(len(images), -1) @ self.weights
+
+
+def test_a_later_round_calls_the_runtime_at_batch_1_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parity check runs the timed batch-1 path too: another shape would make tf.function, XLA or
+    torch.compile trace and compile again in every round, only for the check."""
+    runtime = LinearRuntime()
+    monkeypatch.setattr(backends, "load_backend", lambda *args: runtime)
+    profile = profile_settings(PROFILES["smoke"])
+    profile["inference"].update(image_size=8, num_classes=10)
+    np.save(tmp_path / REFERENCE_OUTPUTS, check_images(0, 8).reshape(-1, 3 * 8 * 8) @ runtime.weights)
+    task = Task(key="inference/torch/round1", module=inference.__name__, scenario="inference", framework="torch",
+                variant="compile", label="compile", params={"round": 1, "threads": None, "fresh": False,
+                                                           "precision": "fp32", "device": "cpu"})
+    (record,) = inference.run_task(task, Context(tmp_path, threads=1, device="cpu", seed=0, profile=profile))
+    assert set(runtime.batches) == {1} and record["batch_size"] == 1
+    assert record["metrics"]["max_abs_diff"]["value"] < thresholds.agreement_limit("fp32")  # the batch's logits
+    assert record["metrics"]["top1_agreement"]["value"] == 1.0
