@@ -21,7 +21,8 @@ EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally sm
 # round is left out of every verdict it takes part in (reportgen.measure.machine_load)
 DISTURBED_SHARE = 0.10
 # the reference's batch-1 median moved by more than this between rounds while no other process was seen: the
-# machine itself changed speed (on a VM, usually its host), which the pages say beside the verdicts
+# machine itself changed speed (on a VM, usually its host) where the other variants moved as far, else the
+# reference's own processes differ; the pages say which beside the verdicts
 REFERENCE_DRIFT = 0.20
 SWEEP_FLAT = 0.05  # the batch sweep stops at the first batch adding less than 5% throughput over the best smaller one
 

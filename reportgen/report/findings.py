@@ -7,6 +7,7 @@ belongs to a timed variant, the edge pick and the plain-language lines all live 
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from reportgen import catalog, thresholds
@@ -102,16 +103,25 @@ def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
             "worst": max(shares), "steal": max(s.get("steal_cpu", 0.0) for s in tasks.values())}
 
 
-def drift(recs: list[Record]) -> dict[str, float] | None:
+def drift(recs: list[Record]) -> dict[str, Any] | None:
     """How far the reference's batch-1 median moved between rounds (``low``, ``high`` in ms, ``change`` as a
-    fraction), or None when it stayed within ``REFERENCE_DRIFT``, or ran one round."""
+    fraction), or None when it stayed within ``REFERENCE_DRIFT``, or ran one round. ``others`` is the median of
+    the same change over every other variant timed in 2 or more rounds (None without any): where they moved as
+    far (``machine``), the machine changed speed; where they stayed steadier, the reference's own processes ran
+    at different speeds (each round is a fresh process), which a machine-wide cause would not explain."""
     ref = next((r for r in recs if is_reference(r)), None)
     medians = round_medians(ref) if ref else []
     if len(medians) < 2 or min(medians) <= 0:
         return None
     low, high = min(medians), max(medians)
     change = high / low - 1
-    return {"low": low, "high": high, "change": change} if change > thresholds.REFERENCE_DRIFT else None
+    if change <= thresholds.REFERENCE_DRIFT:
+        return None
+    moves = [max(m) / min(m) - 1 for m in (round_medians(r) for r in recs if r is not ref)
+             if len(m) >= 2 and min(m) > 0]
+    others = statistics.median(moves) if moves else None
+    return {"low": low, "high": high, "change": change, "others": others,
+            "machine": others is None or others > thresholds.REFERENCE_DRIFT}
 
 
 def median_text(rec: Record) -> str:
@@ -189,13 +199,24 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                              f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
                              "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
     elif moved := drift(recs):
-        lines.append(finding("Drifting machine", f"{ref}'s batch-1 median moved between {fmt(moved['low'], 'ms')} "
-                             f"and {fmt(moved['high'], 'ms')} ms from round to round ({moved['change']:+.0%}, more "
-                             f"than {thresholds.printed()['drift']}) although no other process was seen: the machine "
-                             "itself changed speed (on a virtual machine, usually its host). Verdicts pair each "
-                             "round's medians, so a change that hits every variant alike cancels out; "
-                             f"{len(noisy)} verdict(s) are too noisy to decide. Rerun on a calmer machine to decide "
-                             "them."))
+        moved_text = (f"{ref}'s batch-1 median moved between {fmt(moved['low'], 'ms')} and "
+                      f"{fmt(moved['high'], 'ms')} ms from round to round ({moved['change']:+.0%}, more than "
+                      f"{thresholds.printed()['drift']})")
+        if moved["machine"]:
+            lines.append(finding("Drifting machine", f"{moved_text} although no other process was seen"
+                                 + (f", and the other variants' rounds moved as far ({moved['others']:+.0%}, median)"
+                                    if moved["others"] is not None else "")
+                                 + ": the machine itself changed speed (on a virtual machine, usually its host). "
+                                 "Verdicts pair each round's medians, so a change that hits every variant alike "
+                                 f"cancels out; {len(noisy)} verdict(s) are too noisy to decide. Rerun on a calmer "
+                                 "machine to decide them."))
+        else:
+            lines.append(finding("Unsteady reference", f"{moved_text}, while the other variants' rounds moved by "
+                                 f"{moved['others']:+.0%} (median): more likely {ref} itself running at different "
+                                 "speeds in different processes (each round runs in one of its own) than the "
+                                 "machine changing speed. Every "
+                                 "verdict against it carries that spread, and pairing rounds cannot cancel it; "
+                                 f"{len(noisy)} verdict(s) are too noisy to decide. More rounds narrow it."))
     fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
     if fp32 and versus:
         best = fp32[0]
