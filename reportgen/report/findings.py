@@ -110,18 +110,19 @@ def drift(recs: list[Record]) -> dict[str, Any] | None:
     far (``machine``), the machine changed speed; where they stayed steadier, the reference's own processes ran
     at different speeds (each round is a fresh process), which a machine-wide cause would not explain."""
     ref = next((r for r in recs if is_reference(r)), None)
-    medians = round_medians(ref) if ref else []
-    if len(medians) < 2 or min(medians) <= 0:
+    change = _spread(round_medians(ref)) if ref else None
+    if change is None or change <= thresholds.REFERENCE_DRIFT:
         return None
-    low, high = min(medians), max(medians)
-    change = high / low - 1
-    if change <= thresholds.REFERENCE_DRIFT:
-        return None
-    moves = [max(m) / min(m) - 1 for m in (round_medians(r) for r in recs if r is not ref)
-             if len(m) >= 2 and min(m) > 0]
+    moves = [m for m in (_spread(round_medians(r)) for r in recs if r is not ref) if m is not None]
     others = statistics.median(moves) if moves else None
-    return {"low": low, "high": high, "change": change, "others": others,
+    medians = round_medians(ref)
+    return {"low": min(medians), "high": max(medians), "change": change, "others": others,
             "machine": others is None or others > thresholds.REFERENCE_DRIFT}
+
+
+def _spread(medians: list[float]) -> float | None:
+    """How far a variant's round medians lie apart (largest / smallest - 1), or None with fewer than 2."""
+    return max(medians) / min(medians) - 1 if len(medians) >= 2 and min(medians) > 0 else None
 
 
 def median_text(rec: Record) -> str:
@@ -214,8 +215,8 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
             lines.append(finding("Unsteady reference", f"{moved_text}, while the other variants' rounds moved by "
                                  f"{moved['others']:+.0%} (median): more likely {ref} itself running at different "
                                  "speeds in different processes (each round runs in one of its own) than the "
-                                 "machine changing speed. Every "
-                                 "verdict against it carries that spread, and pairing rounds cannot cancel it; "
+                                 "machine changing speed. Every verdict against it carries that spread, and pairing "
+                                 "rounds cannot cancel it; "
                                  f"{len(noisy)} verdict(s) are too noisy to decide. More rounds narrow it."))
     fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
     if fp32 and versus:
