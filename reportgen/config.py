@@ -66,6 +66,10 @@ class InferenceSettings:
     # against the reference is still open and could be decided by max_rounds, while the cost fits extra_rounds_s
     max_rounds: int = 0
     extra_rounds_s: float = 120.0
+    # processes timing the reference in each round (its round value: their geometric mean). On small VMs the
+    # reference's batch-1 speed differs between processes far more than its rounds' machine state does, and each
+    # comparison pairs with it, so a second process narrows every interval; the second one closes the round.
+    reference_processes: int = 2
     batch_sizes: tuple[int, ...] = (1, 8, 32, 128)  # throughput sweep on CPU (first round only)
     batch_sizes_cuda: tuple[int, ...] = (1, 8, 32, 128, 256, 512)  # on a GPU; stops at out-of-memory
     thread_counts: tuple[int, ...] = (0, 1)  # batch-1 latency per thread count; 0: the run's default
@@ -74,7 +78,8 @@ class InferenceSettings:
                                                                                  min_time_s=1.0, max_time_s=10.0))
 
     def __post_init__(self) -> None:
-        _require(self, at_least_one=("image_size", "num_classes", "rounds", "batch_sizes", "batch_sizes_cuda"))
+        _require(self, at_least_one=("image_size", "num_classes", "rounds", "reference_processes", "batch_sizes",
+                                     "batch_sizes_cuda"))
         if self.extra_rounds_s < 0:
             raise ReportgenError(f"inference.extra_rounds_s must be 0 or more, got {self.extra_rounds_s!r}")
 

@@ -123,3 +123,49 @@ def test_a_later_round_calls_the_runtime_at_batch_1_only(tmp_path: Path, monkeyp
     assert set(runtime.batches) == {1} and record["batch_size"] == 1
     assert record["metrics"]["max_abs_diff"]["value"] < thresholds.agreement_limit("fp32")  # the batch's logits
     assert record["metrics"]["top1_agreement"]["value"] == 1.0
+
+
+def test_each_round_ends_with_the_reference_timed_again_in_a_process_of_its_own() -> None:
+    """The reference's speed differs between processes more than between rounds on a small VM, and every
+    comparison pairs with it: each round times it twice, the second time last, alone (not in threads runs)."""
+    profile = quick()
+    ref = ("torch", "eager")
+    tasks = inference.plan(FRAMEWORKS, profile, "cpu", 2)
+    for number in range(profile["inference"]["rounds"]):
+        in_round = [t for t in tasks if t.params["round"] == number and not t.params["threads"]]
+        timing_ref = [t for t in in_round if ref in {(m["framework"], m["variant"]) for m in t.members}
+                      or (t.framework, t.variant) == ref]
+        assert len(timing_ref) == profile["inference"]["reference_processes"] == 2
+        assert [(m["framework"], m["variant"]) for m in in_round[-1].members] == [ref]
+    assert all(len(t.members) > 1 for t in tasks if t.params["threads"])
+    profile["inference"]["reference_processes"] = 1
+    assert not [t for t in inference.plan(FRAMEWORKS, profile, "cpu", 2) if "again" in t.key]
+    records = (timed("torch", "eager", [20.0, 20.2, 19.9]) + timed("tensorflow", "graph", OPEN))
+    tasks, _ = next_round(records, quick(), FRAMEWORKS, "cpu", 2, spent_s=0.0)
+    assert [t.key for t in tasks] == ["inference/torch/round3", "inference/tensorflow/round3",
+                                      "inference/torch/eager/again1/round3"]
+
+
+def test_the_reference_timed_in_two_processes_counts_once_per_round() -> None:
+    """A round's value is the geometric mean of its processes: one slow process moves its round, not the count
+    of rounds, and rounds stay paired with the candidate's."""
+    from reportgen.report import findings
+    from reportgen.results import make_record
+    from reportgen.scenarios.inference import merge_rounds
+
+    def record(variant: str, number: int, median: float, task: str) -> dict:
+        return make_record("inference", "torch", variant, batch_size=1, metrics={"latency_ms_p50": median},
+                           samples={"latency_ms": [median]}, settings={"round": number, "task": task, "task_s": 5.0})
+
+    records = [record("eager", 0, 20.0, "inference/torch/eager/round0"),
+               record("eager", 0, 45.0, "inference/torch/eager/again1/round0"),
+               record("eager", 1, 30.0, "inference/torch/round1"),
+               record("eager", 1, 30.0, "inference/torch/eager/again1/round1"),
+               record("compile", 0, 15.0, "inference/torch/compile/round0"),
+               record("compile", 1, 15.0, "inference/torch/round1")]
+    merged = {r["variant"]: r for r in merge_rounds(records)}
+    assert merged["eager"]["settings"]["rounds"] == 2 and merged["eager"]["settings"]["processes"] == 4
+    assert findings.rounds(merged["eager"])[0] == pytest.approx({0: 30.0, 1: 30.0})  # sqrt(20 * 45) = 30
+    assert merged["eager"]["settings"]["round_spread"] == pytest.approx(0.0)
+    comparison = findings.compare(merged["eager"], merged["compile"])
+    assert comparison["rounds"] == 2 and comparison["speedup"] == pytest.approx(2.0)

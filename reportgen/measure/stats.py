@@ -52,6 +52,16 @@ def log_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
     return float(np.exp(centre)), float(np.exp(centre - half)), float(np.exp(centre + half))
 
 
+def by_round(numbers: Sequence[int], medians: Sequence[float]) -> dict[int, float]:
+    """A variant's median per round, in round order, from its processes' medians (``numbers[i]`` is the round
+    of ``medians[i]``): a round that timed it in several processes (the reference) counts their geometric mean
+    once, so that rounds, not processes, stay the independent unit."""
+    logs: dict[int, list[float]] = {}
+    for number, median in zip(numbers, medians, strict=True):
+        logs.setdefault(number, []).append(float(np.log(median)))
+    return {n: float(np.exp(np.mean(logs[n]))) for n in sorted(logs)}
+
+
 def ratio_verdict(low: float | None, high: float | None) -> str:
     """``faster``/``slower`` when the whole interval of a speed-up lies beyond the practical margin, ``tie``
     when it lies within it, ``inconclusive`` when it straddles a boundary (more rounds can decide)."""

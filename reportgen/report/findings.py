@@ -41,19 +41,20 @@ def is_reference(rec: Record) -> bool:
 
 def round_medians(rec: Record) -> list[float]:
     """A batch-1 record's median latency in each round, in round order (one value for a single-round record)."""
-    return rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
+    return list(rounds(rec)[0].values())
 
 
 def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
-    """A batch-1 record's median latency by round number, and the rounds measured on a disturbed machine
-    (other processes or the hypervisor took more than ``DISTURBED_SHARE`` of the CPU)."""
-    medians = round_medians(rec)
+    """A batch-1 record's median latency by round number (a round that timed it in several processes: their
+    geometric mean, :func:`stats.by_round`), and the rounds measured on a disturbed machine (other processes
+    or the hypervisor took more than ``DISTURBED_SHARE`` of the CPU in any of its processes)."""
+    medians = rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
     numbers = rec["settings"].get("round_numbers") or list(range(len(medians)))
+    by_round = stats.by_round(numbers, medians)
     if side_by_side(rec):  # shared the CPU with other tasks by design: no round of it is calm
-        return dict(zip(numbers, medians, strict=True)), set(numbers)
+        return by_round, set(numbers)
     shares = rec["settings"].get("round_foreign_cpu") or [rec["settings"].get("foreign_cpu") or 0.0] * len(medians)
-    return (dict(zip(numbers, medians, strict=True)),
-            {n for n, share in zip(numbers, shares, strict=False) if share > thresholds.DISTURBED_SHARE})
+    return by_round, {n for n, share in zip(numbers, shares, strict=False) if share > thresholds.DISTURBED_SHARE}
 
 
 def side_by_side(rec: Record) -> bool:

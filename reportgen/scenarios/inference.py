@@ -7,7 +7,9 @@ here: the process has run nothing else), then the batch-size sweep, which stops 
 flattened. Later rounds and the thread-scaling runs time batch-1 calls only, one child per framework
 family measuring its variants in turn (one import instead of one per variant; a crash loses only the
 variant it hit). Rounds are interleaved (every variant once, then every variant again) so background noise
-hits them alike; :func:`merge_rounds` pools a variant's rounds into one record in the parent.
+hits them alike; each round ends with the reference timed again in a process of its own
+(``reference_processes``), because every comparison pairs with it; :func:`merge_rounds` pools a variant's
+rounds into one record in the parent.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     runs (batch 1) in one shared process per framework family."""
     settings = profile["inference"]
     chosen = catalog.selected(frameworks)
-    tasks = [_task(v, device) for v in chosen]
+    tasks = [_task(v, device) for v in chosen] + _reference_again(chosen, device, 0, profile)
     for round_ in range(1, settings["rounds"]):
-        tasks += _shared(chosen, device, round_, threads=None)
+        tasks += _shared(chosen, device, round_, threads=None) + _reference_again(chosen, device, round_, profile)
     for count in settings["thread_counts"]:
         if count and count != threads:
             tasks += _shared(chosen, device, 0, threads=count)
@@ -74,17 +76,18 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
     ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
     """
     settings, limit = profile["inference"], round_limit(profile)
-    timed: dict[tuple[str, str], dict[int, float]] = {}
+    processes: dict[tuple[str, str], list[tuple[int, float]]] = {}  # (round, median) of each process
     disturbed: dict[tuple[str, str], set[int]] = {}
     cost: dict[int, dict[str, float]] = {}  # round -> task -> seconds
     for r in records:
         if r["scenario"] == "inference" and r["batch_size"] == 1 and r["status"] == "ok" \
                 and "round" in r["settings"]:
             key, number = (r["framework"], r["variant"]), r["settings"]["round"]
-            timed.setdefault(key, {})[number] = r["metrics"]["latency_ms_p50"]["value"]
+            processes.setdefault(key, []).append((number, r["metrics"]["latency_ms_p50"]["value"]))
             if r["settings"].get("foreign_cpu", 0.0) > thresholds.DISTURBED_SHARE:
                 disturbed.setdefault(key, set()).add(number)
             cost.setdefault(number, {})[r["settings"].get("task", "")] = r["settings"].get("task_s", 0.0)
+    timed = {key: stats.by_round(*zip(*pairs, strict=True)) for key, pairs in processes.items()}
     done = 1 + max(cost, default=-1)
     ref = catalog.reference()
     ran = f"{done} round(s) of batch-1 timing"
@@ -105,7 +108,8 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
     if not open_:
         return [], (f"{ran}: the verdicts still open are too close to call at their spread so far, even if "
                     f"every round up to {limit} agreed")
-    tasks = _shared([v for v in catalog.selected(frameworks) if v in open_ or v is ref], device, done, None)
+    chosen = [v for v in catalog.selected(frameworks) if v in open_ or v is ref]
+    tasks = _shared(chosen, device, done, None) + _reference_again(chosen, device, done, profile)
     estimate = sum(cost[done - 1].get(t.key.replace(f"round{done}", f"round{done - 1}"), 0.0) for t in tasks)
     if spent_s + estimate > settings.get("extra_rounds_s", 0.0):
         return [], (f"{ran}: {len(open_)} verdict(s) still open, but another round would pass the "
@@ -142,6 +146,22 @@ def _shared(chosen: list[Variant], device: str, round_: int, threads: int | None
                           label=f"Inference: {name}, {len(members)} variant(s) ({what})",
                           params={"round": round_, "threads": threads, "fresh": False}, members=members))
     return tasks
+
+
+def _reference_again(chosen: list[Variant], device: str, round_: int, profile: dict[str, Any]) -> list[Task]:
+    """The reference timed again at the end of round ``round_``, each time in a process of its own, until the
+    round has timed it in ``reference_processes`` processes (none where it is not selected or cannot run)."""
+    ref = catalog.reference()
+    if ref not in chosen or unsupported(ref, device):
+        return []
+    again = profile["inference"].get("reference_processes", 1) - 1  # runs stored before the setting: one
+    member = {"framework": ref.runtime, "variant": ref.name, "label": f"Inference: {ref.label}",
+              "needs": list(ref.needs), "params": _params(ref, device, round_, None, fresh=False)}
+    return [Task(key=f"inference/{ref.runtime}/{ref.name}/again{n}/round{round_}", module=__name__,
+                 scenario="inference", framework=ref.family, variant="shared",
+                 label=f"Inference: {ref.label}, again (round {round_ + 1})",
+                 params={"round": round_, "threads": None, "fresh": False}, members=(member,))
+            for n in range(1, again + 1)]
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
@@ -238,11 +258,11 @@ STARTUP_PARTS = ("import_s", "load_s", "first_call_s", "cold_start_s")
 def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[dict[str, Any]]:
     """Pool each variant's rounds into one record per measurement.
 
-    Batch-1 latency: all raw samples, the round medians (in round order: rounds are the independent unit
-    that comparisons pair), the relative half-width of the interval on the median across rounds, and a
-    no verdict: whether a variant is too noisy to decide is its comparison's business (the findings layer).
-    Start-up: the median of each part, with
-    every round's value kept as samples.
+    Batch-1 latency: all raw samples, each process's median with its round number (in round order: rounds are
+    the independent unit that comparisons pair; the reference has several processes per round, counted as one
+    by :func:`stats.by_round`), the relative half-width of the interval on the median across rounds, and no
+    verdict: whether a variant is too noisy to decide is its comparison's business (the findings layer).
+    Start-up: the median of each part, with every round's value kept as samples.
     """
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     rest = []
@@ -261,8 +281,8 @@ def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any
     first = group[0]
     settings = {k: v for k, v in first["settings"].items()
                 if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu")}
-    settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group),
-                    **extra)
+    settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group))
+    settings.update(extra)
     settings["round_tasks"] = [r["settings"].get("task") for r in group]  # where each round's samples came from
     if all("task_s" in r["settings"] for r in group):
         settings["task_s"] = round(sum(r["settings"]["task_s"] for r in group), 2)  # every round's task together
@@ -297,10 +317,11 @@ def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[s
         values = [r["metrics"][name]["value"] for r in group if name in r["metrics"]]
         if values:
             metrics[name] = pick(values)
-    spread = max(medians) / min(medians) - 1
-    halfwidth = stats.median_halfwidth(medians)  # None with one round: no interval, so no noise verdict either
+    per_round = list(stats.by_round([r["settings"]["round"] for r in group], medians).values())
+    spread = max(per_round) / min(per_round) - 1
+    halfwidth = stats.median_halfwidth(per_round)  # None with one round: no interval, so no noise verdict either
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
-                                median_halfwidth=halfwidth,
+                                median_halfwidth=halfwidth, processes=len(group), rounds=len(per_round),
                                 **({"rounds_stop": rounds_stop} if rounds_stop else {}))
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,
