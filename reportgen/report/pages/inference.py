@@ -205,9 +205,17 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "browser_table": browser_table(run),
         "browser_notes": browser_notes(run),
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
-                     "memory_method": settings.get("memory_method"), "rounds": settings.get("rounds", 1),
+                     "memory_method": settings.get("memory_method"),
+                     "rounds": _span(sorted({r["settings"].get("rounds", 1) for r in batch1}) or [1]),
+                     "reference_processes": max((r["settings"].get("processes", 1) // r["settings"].get("rounds", 1)
+                                                 for r in batch1 if findings.is_reference(r)), default=1),
                      "rounds_stop": settings.get("rounds_stop")},
     }
+
+
+def _span(values: list[int]) -> str:
+    """``3`` or ``3 to 5``: the range of a sorted list of counts."""
+    return str(values[0]) if values[0] == values[-1] else f"{values[0]} to {values[-1]}"
 
 
 def _roof_table(roofs: list[dict[str, Any]]) -> str:
