@@ -198,6 +198,11 @@ def tasks_at_once(profile: dict[str, Any]) -> int:
     return profile.get("tasks_at_once", 1)
 
 
+def reference_processes(profile: dict[str, Any]) -> int:
+    """How many processes time the reference in each round of a stored profile (runs stored before: one)."""
+    return profile["inference"].get("reference_processes", 1)
+
+
 def roof_settings(profile: dict[str, Any]) -> RoofSettings:
     """The GEMM roof settings of a stored profile (runs stored before the setting: the defaults)."""
     stored = profile.get("roof")

@@ -15,6 +15,7 @@ rounds into one record in the parent.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from reportgen import catalog, hardware, thresholds
 from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
-from reportgen.config import TimingSettings
+from reportgen.config import TimingSettings, reference_processes
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
 from reportgen.results import make_record
@@ -154,14 +155,10 @@ def _reference_again(chosen: list[Variant], device: str, round_: int, profile: d
     ref = catalog.reference()
     if ref not in chosen or unsupported(ref, device):
         return []
-    again = profile["inference"].get("reference_processes", 1) - 1  # runs stored before the setting: one
-    member = {"framework": ref.runtime, "variant": ref.name, "label": f"Inference: {ref.label}",
-              "needs": list(ref.needs), "params": _params(ref, device, round_, None, fresh=False)}
-    return [Task(key=f"inference/{ref.runtime}/{ref.name}/again{n}/round{round_}", module=__name__,
-                 scenario="inference", framework=ref.family, variant="shared",
-                 label=f"Inference: {ref.label}, again (round {round_ + 1})",
-                 params={"round": round_, "threads": None, "fresh": False}, members=(member,))
-            for n in range(1, again + 1)]
+    (alone,) = _shared([ref], device, round_, threads=None)  # the reference's own member, as in every round
+    return [replace(alone, key=f"inference/{ref.runtime}/{ref.name}/again{n}/round{round_}",
+                    label=f"Inference: {ref.label}, again (round {round_ + 1})")
+            for n in range(1, reference_processes(profile))]
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen import catalog, thresholds
+from reportgen.config import reference_processes
 from reportgen.measure import stats
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
@@ -207,8 +208,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
                      "memory_method": settings.get("memory_method"),
                      "rounds": _span(sorted({r["settings"].get("rounds", 1) for r in batch1}) or [1]),
-                     "reference_processes": max((r["settings"].get("processes", 1) // r["settings"].get("rounds", 1)
-                                                 for r in batch1 if findings.is_reference(r)), default=1),
+                     "reference_processes": reference_processes(run["profile"]),
                      "rounds_stop": settings.get("rounds_stop")},
     }
 
