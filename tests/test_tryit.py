@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import FIXTURE_RESULTS
 from test_browser import CHROMIUM, TABLE_FIT, serve, sync_playwright
 
 from reportgen import catalog, hardware, thresholds, web
@@ -227,3 +228,13 @@ def test_a_history_of_results_files_finds_the_demo_through_demo_dir(demo: Demo, 
     assert built.returncode == 0, built.stdout + built.stderr
     assert "The demo was not built" not in (tmp_path / "with" / "tryit.html").read_text()
     assert (tmp_path / "with" / "tryit" / web.model_name(catalog.BROWSER[0])).is_file()
+
+
+def test_the_browser_notes_name_the_timed_model_as_the_run_set_it() -> None:
+    """The browser's rows warn that they time another model than the Inference page: that model's size and
+    classes come from the run's own profile, so a run configured for 160x160 and 100 classes says so."""
+    (path,) = FIXTURE_RESULTS.glob("*/*.json")
+    run = json.loads(path.read_text(encoding="utf-8"))
+    assert tryit.browser_notes(run)["timed"] == "224x224, 1000-class"
+    run["profile"]["inference"].update(image_size=160, num_classes=100)
+    assert tryit.browser_notes(run)["timed"] == "160x160, 100-class"

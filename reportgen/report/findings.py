@@ -379,7 +379,7 @@ def history_changes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def browser_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The browser runtime's records (the trained digits model, not the timed 224x224 one), each with the
+    """The browser runtime's records (the trained digits model, not the timed one), each with the
     Python ONNX Runtime record timed on the same file in the same task, and how many times slower it ran."""
     recs = records(run, "browser")
     rows = []

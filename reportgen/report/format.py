@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import catalog
+from reportgen.config import InferenceSettings
 from reportgen.report.escape import MD
 
 
@@ -54,12 +55,13 @@ def name(framework: str) -> str:
 
 def label(rec: dict[str, Any], device: bool = True) -> str:
     """A record's series name, e.g. ``PyTorch (eager)``, with device, precision and image size added when
-    they are not cpu, fp32 (or named by the variant) and 224: records with the same label measured the same
-    thing. Leave the device out (``device=False``) to line up the same work on a CPU and a GPU machine."""
+    they are not cpu, fp32 (or named by the variant) and the default image size: records with the same label
+    measured the same thing. Leave the device out (``device=False``) to line up the same work on a CPU and a GPU
+    machine."""
     extras = [rec["device"]] if device and rec["device"] != "cpu" else []
     if rec["precision"] != "fp32" and rec["precision"] not in rec["variant"]:
         extras.append(rec["precision"])
-    if rec["settings"].get("image_size") not in (None, 224):
+    if rec["settings"].get("image_size") not in (None, InferenceSettings.image_size):
         extras.append(f"{rec['settings']['image_size']}px")
     return f"{name(rec['framework'])} ({', '.join([rec['variant'], *extras])})"
 
