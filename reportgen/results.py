@@ -57,7 +57,8 @@ METRICS: dict[str, Metric] = {
     "import_s": Metric("s", "Importing the framework in a fresh process"),
     "load_s": Metric("s", "Building or loading the model"),
     "first_call_s": Metric("s", "The first inference call (tracing, compilation, allocation)"),
-    "gflops_per_s": Metric("GFLOP/s", "Achieved GFLOP/s (3.64 GFLOP per 224x224 image)", "higher"),
+    "gflops_per_s": Metric("GFLOP/s", "Achieved GFLOP/s: images/s x 2 x the model's multiply-adds per image at "
+                                      "the run's image size (ResNet-18 at 224x224: 3.64 GFLOP)", "higher"),
     "roof_fraction": Metric("fraction", "Achieved GFLOP/s / measured GEMM roof", "higher"),
     # conversion
     "convert_s": Metric("s", "Time to export or convert the model"),
