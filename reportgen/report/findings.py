@@ -378,6 +378,12 @@ def history_changes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def timed_model(run: dict[str, Any]) -> str:
+    """The model the Inference page times, as the run's profile set it, e.g. ``224x224, 1000-class``."""
+    settings = run["profile"]["inference"]
+    return f"{settings['image_size']}x{settings['image_size']}, {settings['num_classes']}-class"
+
+
 def browser_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     """The browser runtime's records (the trained digits model, not the timed one), each with the
     Python ONNX Runtime record timed on the same file in the same task, and how many times slower it ran."""

@@ -40,7 +40,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                        for p in findings.precisions(batch1)],
         "chart": chart_html(fig, "home-latency", "Median batch-1 latency per framework") if batch1 else "",
         "image_size": batch1[0]["settings"]["image_size"] if batch1 else None,
-        "num_classes": batch1[0]["settings"]["num_classes"] if batch1 else None,
+        "timed_model": findings.timed_model(run),
         "counts": {s: sum(r["status"] == s for r in run["records"]) for s in ("ok", "failed", "skipped")},
         "n_runs": len(loaded.runs),
         "machines": sorted({r["machine_id"] for r in loaded.runs}),

@@ -121,9 +121,7 @@ def browser_notes(run: dict[str, Any]) -> dict[str, Any]:
         return {}
     rec = rows[0]["record"]
     python = rows[0]["python"]
-    timed = run["profile"]["inference"]  # the model the Inference page times, as this run's profile set it
-    return {"model": rec["settings"].get("model", ""),
-            "timed": f"{timed['image_size']}x{timed['image_size']}, {timed['num_classes']}-class",
+    return {"model": rec["settings"].get("model", ""), "timed": findings.timed_model(run),
             "backend": rec["settings"].get("backend", rec["device"]),
             "files": ", ".join(f"{r['variant'].name}: {r['variant'].label}" for r in rows),
             "browser": rec["settings"].get("browser", ""),
