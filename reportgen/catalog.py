@@ -44,6 +44,7 @@ class Runtime:
     backend: str | None  # module with ``make_backend(variant, threads, device)``; None: not an inference backend
     packages: tuple[str, ...] = ()  # one of them must be importable
     extra: str = ""  # the pip extra that installs it
+    cuda_packages: tuple[str, ...] = ()  # distributions of which one must be installed to run on a CUDA GPU
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,9 @@ for _runtime in (
     Runtime("torch", "PyTorch", "torch", "reportgen.backends.torch_backend", ("torch",), "torch"),
     Runtime("tensorflow", "TensorFlow/Keras", "tensorflow", "reportgen.backends.tensorflow_backend",
             ("tensorflow",), "tensorflow"),
+    # the `onnxruntime` wheel runs on the CPU only; its CUDA provider comes with the `onnxruntime-gpu` wheel
     Runtime("onnxruntime", "ONNX Runtime", "onnxruntime", "reportgen.backends.onnxruntime_backend",
-            ("onnxruntime",), "onnxruntime"),
+            ("onnxruntime",), "onnxruntime", cuda_packages=("onnxruntime-gpu",)),
     Runtime("tflite", "TFLite", "tensorflow", "reportgen.backends.tflite_backend", ("ai_edge_litert", "tensorflow"),
             "tensorflow"),
     Runtime("openvino", "OpenVINO", "openvino", "reportgen.backends.openvino_backend", ("openvino",), "openvino"),

@@ -91,6 +91,15 @@ def lacks_cuda() -> str:
     return f"this run measured the CPU (--device cpu) although this machine's {gpus[0]['name']} is usable"
 
 
+def installed(distribution: str) -> bool:
+    """Whether the pip distribution ``distribution`` is installed (not: importable under some name)."""
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def library_versions() -> dict[str, str | None]:
     """Installed version of each library that can affect a result (None when not installed)."""
     versions: dict[str, str | None] = {}

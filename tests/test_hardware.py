@@ -83,3 +83,44 @@ def test_a_cuda_only_skip_says_what_this_machine_lacks(gpus: list, cuda: dict | 
         assert inference.unsupported(catalog.find("torch", "amp-fp16"), "cuda") is None
     finally:
         hardware.lacks_cuda.cache_clear()
+
+
+@pytest.mark.parametrize("gpu_wheel", [False, True])
+def test_onnx_runtime_on_a_gpu_without_its_cuda_wheel_is_skipped_with_the_fix(gpu_wheel: bool,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on an H200: the CPU-only `onnxruntime` wheel made every ONNX Runtime variant of a CUDA run a
+    failure; the reason now comes before the run and says what to install. CPU-only variants still run."""
+    from reportgen import catalog, hardware
+    from reportgen.scenarios import inference
+
+    monkeypatch.setattr(hardware, "installed", lambda name: gpu_wheel and name == "onnxruntime-gpu")
+    reason = inference.unsupported(catalog.find("onnxruntime", "from-torch"), "cuda")
+    if gpu_wheel:
+        assert reason is None
+    else:
+        assert reason == ("ONNX Runtime (PyTorch export) on a GPU needs onnxruntime-gpu (pip install onnxruntime-gpu); "
+                          "the installed ONNX Runtime runs on the CPU only")
+    assert inference.unsupported(catalog.find("onnxruntime", "int8-static"), "cuda") is None  # runs on the CPU
+    assert inference.unsupported(catalog.find("onnxruntime", "from-torch"), "cpu") is None
+    assert inference.unsupported(catalog.find("torch", "eager"), "cuda") is None
+
+
+def test_installed_reads_distributions() -> None:
+    from reportgen import hardware
+
+    assert hardware.installed("numpy") and not hardware.installed("no-such-distribution-reportgen")
+
+
+@pytest.mark.slow
+def test_tensorflow_in_a_cuda_run_refuses_to_fall_back_to_the_cpu() -> None:
+    """A TensorFlow wheel without CUDA support runs a `--device cuda` run's Keras work on the CPU without a word;
+    its records would say cuda. The backend and the trainer refuse instead (here: a machine without a GPU)."""
+    import subprocess
+    import sys
+
+    code = ("from reportgen.backends.tensorflow_backend import use_device\n"
+            "use_device('cpu')\n"
+            "try:\n    use_device('cuda')\nexcept RuntimeError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == ("--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
+                           "support with pip install 'tensorflow[and-cuda]'")

@@ -46,6 +46,16 @@ def onednn_enabled() -> bool:
         return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "") in ("1", "true", "True")
 
 
+def use_device(device: str) -> None:
+    """Make TensorFlow run where the run measures: hide the GPUs in a CPU run; in a CUDA run refuse to go on
+    when TensorFlow sees no GPU, where it would run on the CPU without a word (a wheel without CUDA support)."""
+    if device == "cpu" and tf.config.get_visible_devices("GPU"):
+        tf.config.set_visible_devices([], "GPU")
+    if device == "cuda" and not tf.config.list_physical_devices("GPU"):
+        raise RuntimeError("--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
+                           "support with pip install 'tensorflow[and-cuda]'")
+
+
 class TensorFlowBackend:
     def __init__(self, variant: str, threads: int, device: str) -> None:
         # settable only before TensorFlow starts its runtime: in a process shared by several variants, the first
@@ -54,8 +64,7 @@ class TensorFlowBackend:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
         if tf.config.threading.get_inter_op_parallelism_threads() != 1:
             tf.config.threading.set_inter_op_parallelism_threads(1)
-        if device == "cpu" and tf.config.get_visible_devices("GPU"):
-            tf.config.set_visible_devices([], "GPU")
+        use_device(device)
         self.variant, self.device = variant, device
         self.predict_fn: Any = None
 

@@ -57,7 +57,10 @@ def _onnxruntime(a: np.ndarray, b: np.ndarray, threads: int, precision: str = "f
                               [helper.make_tensor_value_info("c", out, [n, n])])
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(helper.make_model(graph).SerializeToString(), options,
+    # an IR version and opset every supported ONNX Runtime reads: by default onnx writes its own newest IR
+    # version, which an older ONNX Runtime refuses (onnx 1.23 writes IR 14; ONNX Runtime 1.30 reads up to 13)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+    session = ort.InferenceSession(model.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
     return lambda: session.run(None, inputs)
 

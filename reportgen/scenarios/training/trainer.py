@@ -43,10 +43,11 @@ def setup(framework: str, threads: int, device: str) -> None:
     else:
         import tensorflow as tf
 
+        from reportgen.backends.tensorflow_backend import use_device
+
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        if device == "cpu":
-            tf.config.set_visible_devices([], "GPU")
+        use_device(device)
 
 
 def _torch_model(ctx: Context, num_classes: int, save: bool):
