@@ -64,7 +64,7 @@ def test_a_machine_that_changes_speed_unseen_is_said_to_drift() -> None:
         recs = [batch1("eager", reference, calm), batch1("channels-last", other, calm)]
         for rec in recs:
             rec.update(device="cpu", reason="", samples={})
-        run = {"profile": {"name": "quick"}, "records": recs}
+        run = {"profile": {"name": "quick"}, "options": {"device": "cpu"}, "records": recs}
         return html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
 
     drifting = lines([15.97, 20.77, 17.01, 24.06, 24.81])

@@ -43,7 +43,11 @@ class TorchBackend:
             torch.cuda.reset_peak_memory_stats()
 
     def thread_settings(self) -> dict[str, Any]:
-        return {"torch.intra_op": torch.get_num_threads(), "torch.inter_op": torch.get_num_interop_threads()}
+        settings = {"torch.intra_op": torch.get_num_threads(), "torch.inter_op": torch.get_num_interop_threads()}
+        if self.device == "cuda":  # fp32 convolutions on TF32 tensor cores (PyTorch's default) move logits ~1e-3
+            settings |= {"torch.cudnn_tf32": torch.backends.cudnn.allow_tf32,
+                         "torch.matmul_precision": torch.get_float32_matmul_precision()}
+        return settings
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
         model = predict_torch.load_model(state, num_classes, self.device)

@@ -28,6 +28,12 @@ def batch1(run: dict[str, Any], scenario: str = "inference", precision: str | No
     return sorted(picked, key=lambda r: metric(r, key) if metric(r, key) is not None else float("inf"))
 
 
+def on_run_device(run: dict[str, Any], recs: list[Record]) -> list[Record]:
+    """The records measured on the run's device. A CUDA run also times the CPU-only variants (INT8, TFLite,
+    OpenVINO) on the CPU; rankings of speed, memory and start-up compare like with like and leave them out."""
+    return [r for r in recs if r["device"] == run["options"]["device"]]
+
+
 def precisions(recs: list[Record]) -> list[str]:
     """The precisions present in ``recs``, in the pages' order."""
     present = {r["precision"] for r in recs}
@@ -255,19 +261,19 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
             if cmp.get("verdict") == "slower":
                 lines.append(finding("A quantized variant that is slower", f"{label(r)} runs at "
                                      f"{ratio_text(cmp)} the speed of {ref} on this machine: slower, beyond doubt."))
-    sweep = [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1]
+    sweep = on_run_device(run, [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1])
     if sweep:  # each variant at its best batch size (a sweep stops where throughput flattens)
         best = max(sweep, key=lambda r: metric(r, "throughput_ips"))
         lines.append(finding("Throughput serving", f"{label(best)} processes the most images, at batch "
                              f"{best['batch_size']} ({fmt(metric(best, 'throughput_ips'))} img/s; measured once, "
                              "in the first round)."))
-    startup = batch1(run, "startup")
+    startup = on_run_device(run, batch1(run, "startup"))
     if startup:
         quick = startup[0]
         lines.append(finding("Start-up", f"{label(quick)} goes from a fresh process to its first result fastest "
                              f"({fmt(metric(quick, 'cold_start_s'), 's')} s)."))
-    if recs:
-        lean = min(recs, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
+    if on_device := on_run_device(run, recs):
+        lean = min(on_device, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
         lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
                              f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
     if noisy:

@@ -100,8 +100,9 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Scorecard page."""
-    inference = [r for r in records(run, "inference") if r["precision"] == "fp32"]  # like for like
-    batch1 = findings.batch1(run, precision="fp32")
+    # like for like: fp32, on the run's device
+    inference = findings.on_run_device(run, [r for r in records(run, "inference") if r["precision"] == "fp32"])
+    batch1 = findings.on_run_device(run, findings.batch1(run, precision="fp32"))
     stability, formats = _conversion_row(run)
     rows = [
         _simple_row("Training speed (steady-state images/s)",
@@ -114,7 +115,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         _simple_row("Memory (peak resident memory at batch 1)", batch1, "peak_rss_mb", "MB", True,
                     link("Inference", "inference.md")),
         _simple_row("Start-up (fresh process to first result)",
-                    findings.batch1(run, "startup", precision="fp32"), "cold_start_s", "s", True,
+                    findings.on_run_device(run, findings.batch1(run, "startup", precision="fp32")), "cold_start_s", "s",
+                    True,
                     link("Inference", "inference.md")),
         stability,
         _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),
@@ -122,5 +124,5 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         formats,
     ]
     rows = [[MD("{}<br>{}").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # evidence under the title
-    return {"run": provenance(run),
+    return {"run": provenance(run), "device": run["options"]["device"],
             "table": md_table(["measure and evidence", *FAMILIES], rows)}

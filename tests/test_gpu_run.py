@@ -1,0 +1,33 @@
+"""A CUDA run's findings compare like with like: the CPU-only variants it also times are not picked against
+the GPU processes (seen on an H200: ONNX Runtime INT8 on the CPU was named the leanest and quickest to start)."""
+
+import html
+
+from reportgen.report import findings
+
+
+def _record(framework: str, variant: str, precision: str, device: str, scenario: str, batch: int,
+            **metrics: float) -> dict:
+    return {"framework": framework, "variant": variant, "scenario": scenario, "batch_size": batch, "status": "ok",
+            "precision": precision, "device": device, "reason": "", "samples": {},
+            "metrics": {k: {"value": v, "unit": ""} for k, v in metrics.items()}, "settings": {}}
+
+
+def test_start_up_memory_and_throughput_picks_stay_on_the_runs_device() -> None:
+    recs = []  # measured on an H200 (torch 2.11): PyTorch on CUDA, ONNX Runtime INT8 on the CPU beside it
+    for framework, variant, precision, device, ms, rss, cold, ips in (
+            ("torch", "eager", "fp32", "cuda", 2.7, 1078.0, 9.6, 21689.0),
+            ("torch", "channels-last", "fp32", "cuda", 2.4, 1051.0, 9.2, 29222.0),
+            ("onnxruntime", "int8-static", "int8", "cpu", 17.1, 194.3, 0.15, 154.0)):
+        recs += [_record(framework, variant, precision, device, "inference", 1, latency_ms_p50=ms, peak_rss_mb=rss),
+                 _record(framework, variant, precision, device, "inference", 512, throughput_ips=ips),
+                 _record(framework, variant, precision, device, "startup", 1, cold_start_s=cold)]
+    run = {"profile": {"name": "quick"}, "options": {"device": "cuda"}, "records": recs}
+    text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
+    assert "PyTorch (channels-last, cuda) goes from a fresh process to its first result fastest (9.2 s)" in text
+    assert "PyTorch (channels-last, cuda) has the smallest peak resident memory at batch 1 (1,051 MB)" in text
+    assert "PyTorch (channels-last, cuda) processes the most images, at batch 512" in text
+    assert "int8-static) goes from" not in text and "int8-static) has the smallest" not in text
+    run["options"]["device"] = "cpu"  # the same records read as a CPU run's: the CPU process is the only one
+    text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
+    assert "ONNX Runtime (int8-static) goes from a fresh process to its first result fastest (0.15 s)" in text
