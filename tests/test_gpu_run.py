@@ -31,3 +31,18 @@ def test_start_up_memory_and_throughput_picks_stay_on_the_runs_device() -> None:
     run["options"]["device"] = "cpu"  # the same records read as a CPU run's: the CPU process is the only one
     text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
     assert "ONNX Runtime (int8-static) goes from a fresh process to its first result fastest (0.15 s)" in text
+
+
+def test_fp32_on_tf32_tensor_cores_is_judged_by_its_own_mantissa() -> None:
+    """On an H200 every fp32 PyTorch variant was 1.9e-3 to 2.2e-3 off the CPU reference (cuDNN convolutions on
+    TF32 by default) and was flagged, which also dropped all of them from the batch-1 pick and the Scorecard."""
+    from reportgen.report.pages.inference import _detail_table
+
+    eager = _record("torch", "eager", "fp32", "cuda", "inference", 1, latency_ms_p50=2.7, max_abs_diff=1.9e-3)
+    tf32 = {**eager, "variant": "compile", "settings": {"threads": {"torch.intra_op": 16, "tf32": True}}}
+    exact = {**eager, "variant": "channels-last", "settings": {"threads": {"torch.intra_op": 16, "tf32": False}}}
+    assert findings.arithmetic(tf32) == "tf32" and findings.agrees(tf32)
+    assert findings.arithmetic(exact) == "fp32" and not findings.agrees(exact)  # true fp32 keeps the fp32 limit
+    assert findings.arithmetic(eager) == "fp32" and not findings.agrees(eager)  # records that do not say: fp32
+    table = html.unescape(str(_detail_table([tf32, exact])))  # cells are escaped: text from results is data
+    assert "| 1.9e-03 (tf32) |" in table and "| 1.9e-03 ⚠ |" in table

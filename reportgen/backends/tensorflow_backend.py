@@ -69,8 +69,12 @@ class TensorFlowBackend:
         self.predict_fn: Any = None
 
     def thread_settings(self) -> dict[str, Any]:
-        return {"tf.intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads(), "tf.onednn": onednn_enabled()}
+        settings = {"tf.intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                    "tf.inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+                    "tf.onednn": onednn_enabled()}
+        if self.device == "cuda":  # TensorFlow runs fp32 convolutions and matmuls on TF32 tensor cores by default
+            settings["tf32"] = tf.config.experimental.tensor_float_32_execution_enabled()
+        return settings
 
     def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
         policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(self.variant)

@@ -45,7 +45,7 @@ class TorchBackend:
     def thread_settings(self) -> dict[str, Any]:
         settings = {"torch.intra_op": torch.get_num_threads(), "torch.inter_op": torch.get_num_interop_threads()}
         if self.device == "cuda":  # fp32 convolutions on TF32 tensor cores (PyTorch's default) move logits ~1e-3
-            settings |= {"torch.cudnn_tf32": torch.backends.cudnn.allow_tf32,
+            settings |= {"tf32": torch.backends.cudnn.allow_tf32,
                          "torch.matmul_precision": torch.get_float32_matmul_precision()}
         return settings
 

@@ -138,9 +138,19 @@ def median_text(rec: Record) -> str:
     return fmt(metric(rec, "latency_ms_p50"), "ms") + (f" ±{width:.0%}" if width is not None else "")
 
 
+def arithmetic(rec: Record) -> str:
+    """The precision a record computed in: its own, except ``tf32`` for an fp32 variant whose backend reported
+    TF32 tensor cores on (the ``tf32`` thread setting of a CUDA run's PyTorch and TensorFlow records)."""
+    settings = rec["settings"].get("threads")
+    if rec["precision"] == "fp32" and isinstance(settings, dict) and settings.get("tf32"):
+        return "tf32"
+    return rec["precision"]
+
+
 def agrees(rec: Record) -> bool:
-    """Its logits match the reference's within the agreement limit (unknown counts as agreeing)."""
-    return (metric(rec, "max_abs_diff") or 0) <= thresholds.agreement_limit(rec["precision"])
+    """Its logits match the reference's within the agreement limit of what it computed in (unknown counts as
+    agreeing)."""
+    return (metric(rec, "max_abs_diff") or 0) <= thresholds.agreement_limit(arithmetic(rec))
 
 
 def accuracy_record(run: dict[str, Any], rec: Record) -> Record | None:

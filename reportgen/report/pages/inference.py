@@ -42,7 +42,8 @@ def _detail_table(batch1: list[dict[str, Any]]) -> str:
     for r in batch1:
         diff = metric(r, "max_abs_diff")
         roof = metric(r, "roof_fraction")
-        rows.append([label(r), fmt(diff, "abs") + ("" if findings.agrees(r) else " ⚠"),
+        tf32 = " (tf32)" if findings.arithmetic(r) == "tf32" else ""
+        rows.append([label(r), fmt(diff, "abs") + tf32 + ("" if findings.agrees(r) else " ⚠"),
                      fmt(metric(r, "top1_agreement"), "fraction"), fmt(metric(r, "peak_rss_mb")),
                      fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")])
     return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"],
