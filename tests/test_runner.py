@@ -220,7 +220,7 @@ def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None
     from reportgen.scenarios import roof
 
     smoke = get_profile("smoke")
-    ctx = dataclasses.replace(ctx, profile=profile_settings(smoke))
+    ctx = dataclasses.replace(ctx, profile=profile_settings(smoke), device="cuda")  # as in a CUDA run: CPU roofs
 
     broken = tmp_path / "onnxruntime"
     broken.mkdir()
@@ -229,7 +229,7 @@ def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None
     assert {"numpy", "onnxruntime"} <= set(tasks) and len({t.key for t in tasks.values()}) == len(tasks)
     (ort,) = run_isolated(tasks["onnxruntime"], ctx, 60, tmp_path / "w")
     (numpy,) = run_isolated(tasks["numpy"], ctx, 60, tmp_path / "w")
-    assert ort["status"] == "failed" and "[/opt/ort/lib]" in ort["reason"]
+    assert ort["status"] == "failed" and "[/opt/ort/lib]" in ort["reason"] and ort["device"] == "cpu"
     assert numpy["status"] == "ok" and numpy["metrics"]["gemm_gflops"]["value"] > 0
     assert set(numpy["settings"]["gflops_per_size"]) == {str(size) for size in smoke.roof.sizes}
 

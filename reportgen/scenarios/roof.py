@@ -92,9 +92,10 @@ def peak(precision: str, cores: int, flags: frozenset[str], mhz: float | None) -
 
 
 def plan() -> list[Task]:
-    """One task per installed library with a fast GEMM."""
+    """One task per installed library with a fast GEMM: the CPU's roofs, also in a CUDA run (where a failed
+    roof is then a cpu record too, and the child does not touch the GPU)."""
     return [Task(key=f"machine/gemm/{library}", module=__name__, scenario="machine", framework=library,
-                 variant=VARIANT, label=f"Machine: GEMM roofs ({library})")
+                 variant=VARIANT, label=f"Machine: GEMM roofs ({library})", params={"device": "cpu"})
             for library in LIBRARIES if importlib.util.find_spec(library) is not None]
 
 
