@@ -46,3 +46,28 @@ def test_fp32_on_tf32_tensor_cores_is_judged_by_its_own_mantissa() -> None:
     assert findings.arithmetic(eager) == "fp32" and not findings.agrees(eager)  # records that do not say: fp32
     table = html.unescape(str(_detail_table([tf32, exact])))  # cells are escaped: text from results is data
     assert "| 1.9e-03 (tf32) |" in table and "| 1.9e-03 ⚠ |" in table
+
+
+def test_a_cuda_runs_pages_say_which_rows_ran_on_the_cpu() -> None:
+    """The stored smoke run read as if its PyTorch processes had run on a GPU: the rows of the variants that run
+    only on the CPU carry no device in their label, so the Inference page names them, and the Scorecard's
+    memory and start-up rows leave them out."""
+    from conftest import FIXTURE_RESULTS
+
+    from reportgen.report.pages import inference, scorecard
+    from reportgen.results import ResultStore
+
+    loaded = ResultStore(FIXTURE_RESULTS).load_all()
+    (run,) = loaded.runs
+    assert inference.context(run, loaded)["on_cpu"] == []  # a CPU run: every row ran on the run's device
+    run["options"]["device"] = "cuda"
+    for rec in run["records"]:
+        if rec["framework"] == "torch" and rec["scenario"] in ("inference", "startup"):
+            rec["device"] = "cuda"
+    on_cpu = inference.context(run, loaded)["on_cpu"]
+    assert on_cpu and all("cuda" not in name and not name.startswith("PyTorch") for name in on_cpu)
+    assert "ONNX Runtime (from-torch)" in on_cpu
+    table = html.unescape(str(scorecard.context(run, loaded)["table"]))
+    memory = next(line for line in table.splitlines() if line.startswith("| Memory"))
+    assert "(eager)" in memory or "(channels-last)" in memory or "(compile)" in memory  # PyTorch's, on the GPU
+    assert memory.count(" MB") == 1, memory  # the other frameworks' CPU processes are not ranked beside it

@@ -173,6 +173,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
+        # in a CUDA run, the CPU-only variants' rows (their labels name no device)
+        "on_cpu": [label(r) for r in batch1 if r["device"] != run["options"]["device"]],
         "summary": findings.inference_findings(run),
         "table": _latency_table(batch1, versus) if batch1 else "",
         "detail_table": _detail_table(batch1) if batch1 else "",
