@@ -50,16 +50,17 @@ def test_fp32_on_tf32_tensor_cores_is_judged_by_its_own_mantissa() -> None:
 
 def test_a_cuda_runs_pages_say_which_rows_ran_on_the_cpu() -> None:
     """The stored smoke run read as if its PyTorch processes had run on a GPU: the rows of the variants that run
-    only on the CPU carry no device in their label, so the Inference page names them, and the Scorecard's
-    memory and start-up rows leave them out."""
+    only on the CPU carry no device in their label, so the Inference page names them, Home's key numbers get a
+    device column, and the Scorecard's memory and start-up rows leave them out."""
     from conftest import FIXTURE_RESULTS
 
-    from reportgen.report.pages import inference, scorecard
+    from reportgen.report.pages import home, inference, scorecard
     from reportgen.results import ResultStore
 
     loaded = ResultStore(FIXTURE_RESULTS).load_all()
     (run,) = loaded.runs
     assert inference.context(run, loaded)["on_cpu"] == []  # a CPU run: every row ran on the run's device
+    assert "| device |" not in html.unescape(str(home.context(run, loaded)["key_tables"][0]["table"]))
     run["options"]["device"] = "cuda"
     for rec in run["records"]:
         if rec["framework"] == "torch" and rec["scenario"] in ("inference", "startup"):
@@ -67,6 +68,9 @@ def test_a_cuda_runs_pages_say_which_rows_ran_on_the_cpu() -> None:
     on_cpu = inference.context(run, loaded)["on_cpu"]
     assert on_cpu and all("cuda" not in name and not name.startswith("PyTorch") for name in on_cpu)
     assert "ONNX Runtime (from-torch)" in on_cpu
+    keys = {t["precision"]: html.unescape(str(t["table"])) for t in home.context(run, loaded)["key_tables"]}
+    assert keys["fp32"].startswith("| framework | variant | device |") and "| eager | cuda |" in keys["fp32"]
+    assert "| ONNX Runtime | from-torch | cpu |" in keys["fp32"]  # Home's key numbers say where each row ran
     table = html.unescape(str(scorecard.context(run, loaded)["table"]))
     memory = next(line for line in table.splitlines() if line.startswith("| Memory"))
     assert "(eager)" in memory or "(channels-last)" in memory or "(compile)" in memory  # PyTorch's, on the GPU

@@ -18,8 +18,9 @@ PAGE = "index.md"
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Home page: what was compared, on what, and the key numbers."""
     batch1 = findings.batch1(run)
+    devices = len({r["device"] for r in batch1}) > 1  # a CUDA run's CPU-only variants: say where each row ran
     fig = go.Figure(go.Bar(
-        x=[f"{name(r['framework'])} ({r['variant']})" for r in batch1],
+        x=[f"{name(r['framework'])} ({r['variant']}{', ' + r['device'] if devices else ''})" for r in batch1],
         y=[metric(r, "latency_ms_p50") for r in batch1],
         error_y={"type": "data", "symmetric": False,
                  "array": [float(np.percentile(r["samples"]["latency_ms"], 75)) - metric(r, "latency_ms_p50")
@@ -36,7 +37,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "findings": findings.inference_findings(run) + findings.edge_findings(run) + findings.training_findings(run),
         "machine": {"cpu": m["cpu"]["model"], "cores": m["cpu"]["available_cores"], "memory_gb": m["memory_gb"],
                     "gpus": ", ".join(g["name"] for g in m["gpus"]) or "none", "device": run["options"]["device"]},
-        "key_tables": [{"precision": p, "table": _key_table(run, [r for r in batch1 if r["precision"] == p])}
+        "key_tables": [{"precision": p, "table": _key_table(run, [r for r in batch1 if r["precision"] == p], devices)}
                        for p in findings.precisions(batch1)],
         "chart": chart_html(fig, "home-latency", "Median batch-1 latency per framework") if batch1 else "",
         "image_size": batch1[0]["settings"]["image_size"] if batch1 else None,
@@ -47,12 +48,15 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     }
 
 
-def _key_table(run: dict[str, Any], recs: list[dict[str, Any]]) -> str:
-    """Batch-1 numbers of one precision; quantized and half-precision rows carry their accuracy change."""
+def _key_table(run: dict[str, Any], recs: list[dict[str, Any]], devices: bool) -> str:
+    """Batch-1 numbers of one precision; quantized and half-precision rows carry their accuracy change, and
+    every row its device where the run's rows ran on more than one."""
     accuracy = {id(r): findings.accuracy_record(run, r) for r in recs}
     with_accuracy = any(accuracy.values()) and any(r["precision"] != "fp32" for r in recs)
-    header = ["framework", "variant", "median latency (ms)", "IQR (ms)", "throughput (img/s)"]
-    rows = [[name(r["framework"]), r["variant"], fmt(metric(r, "latency_ms_p50"), "ms"),
+    header = ["framework", "variant"] + (["device"] if devices else []) + [
+        "median latency (ms)", "IQR (ms)", "throughput (img/s)"]
+    rows = [[name(r["framework"]), r["variant"], *([r["device"]] if devices else []),
+             fmt(metric(r, "latency_ms_p50"), "ms"),
              fmt(metric(r, "latency_ms_iqr"), "ms"), fmt(metric(r, "throughput_ips"))]
             + ([f"{metric(accuracy[id(r)], 'top1_delta'):+.3f}" if accuracy[id(r)] else "–"] if with_accuracy else [])
             for r in recs]
