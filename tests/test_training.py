@@ -136,6 +136,9 @@ def test_training_page_shows_the_measured_numbers(stored_run: SmokeRun) -> None:
     page = (stored_run.site / "training.html").read_text(encoding="utf-8")
     eager = next(r for r in _training(run, "training") if r["framework"] == "torch" and r["variant"] == "eager")
     assert f"{eager['metrics']['initial_loss']['value']:.4f}" in page
+    # the smoke run's probes trained one epoch: their rate is not a steady state, and their rows say so
+    once = [r for r in _training(run, "training") if r["status"] == "ok" and r["settings"]["epochs"] == 1]
+    assert once and html.unescape(page).count(" (one epoch, warm-up included)</td>") == len(once)
     for chart in ("train-top1-epoch", "train-top1-time", "train-throughput", "train-memory", "train-batch",
                   "train-scaling"):
         assert f'id="{chart}"' in page

@@ -85,7 +85,10 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
             continue
         target = (_probe(r) or (fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached")
                                 else "not reached"))
-        rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "epoch_time_s"), "s"),
+        # a training of one epoch has no steady state: its rate is the first epoch's (a smoke run's probes)
+        once = " (one epoch, warm-up included)" if r["settings"].get("epochs") == 1 else ""
+        rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s") + once,
+                     fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
                     + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
     return md_table(header, rows)
