@@ -28,10 +28,16 @@ def batch1(run: dict[str, Any], scenario: str = "inference", precision: str | No
     return sorted(picked, key=lambda r: metric(r, key) if metric(r, key) is not None else float("inf"))
 
 
+def on_device(run: dict[str, Any], rec: Record) -> bool:
+    """Whether ``rec`` was measured on the run's device. A CUDA run also times the CPU-only variants (INT8,
+    TFLite, OpenVINO) on the CPU: rankings of speed, memory and start-up compare like with like and leave them
+    out, and the pages say where those rows ran."""
+    return rec["device"] == run["options"]["device"]
+
+
 def on_run_device(run: dict[str, Any], recs: list[Record]) -> list[Record]:
-    """The records measured on the run's device. A CUDA run also times the CPU-only variants (INT8, TFLite,
-    OpenVINO) on the CPU; rankings of speed, memory and start-up compare like with like and leave them out."""
-    return [r for r in recs if r["device"] == run["options"]["device"]]
+    """The records of ``recs`` measured on the run's device (:func:`on_device`)."""
+    return [r for r in recs if on_device(run, r)]
 
 
 def precisions(recs: list[Record]) -> list[str]:

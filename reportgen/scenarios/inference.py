@@ -36,10 +36,11 @@ def unsupported(variant: Variant, device: str) -> str | None:
     """Why ``variant`` does not run on ``device``, or None when it does (on a CPU: one with the flags it needs)."""
     if variant.cuda_only and device != "cuda":
         return f"{variant.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
-    gpu_packages = catalog.RUNTIMES[variant.runtime].cuda_packages
-    if device == "cuda" and not variant.cpu_only and gpu_packages and not any(map(hardware.installed, gpu_packages)):
-        return (f"{variant.label} on a GPU needs {' or '.join(gpu_packages)} (pip install {gpu_packages[0]}); "
-                f"the installed {catalog.RUNTIMES[variant.runtime].display} runs on the CPU only")
+    runtime = catalog.RUNTIMES[variant.runtime]
+    needs = runtime.cuda_packages
+    if device == "cuda" and not variant.cpu_only and needs and not any(map(hardware.installed, needs)):
+        return (f"{variant.label} on a GPU needs {' or '.join(needs)} (pip install {needs[0]}); "
+                f"the installed {runtime.display} runs on the CPU only")
     if variant.cpu_flags and (variant.cpu_only or device == "cpu"):
         lacking = hardware.lacks_cpu_flags(variant.cpu_flags)
         if lacking:

@@ -18,7 +18,7 @@ PAGE = "index.md"
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Home page: what was compared, on what, and the key numbers."""
     batch1 = findings.batch1(run)
-    devices = len({r["device"] for r in batch1}) > 1  # a CUDA run's CPU-only variants: say where each row ran
+    devices = not all(findings.on_device(run, r) for r in batch1)  # a CUDA run's CPU-only rows: say where each ran
     fig = go.Figure(go.Bar(
         x=[f"{name(r['framework'])} ({r['variant']}{', ' + r['device'] if devices else ''})" for r in batch1],
         y=[metric(r, "latency_ms_p50") for r in batch1],

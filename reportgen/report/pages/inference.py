@@ -174,7 +174,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     return {
         "run": provenance(run),
         # in a CUDA run, the CPU-only variants' rows (their labels name no device)
-        "on_cpu": [label(r) for r in batch1 if r["device"] != run["options"]["device"]],
+        "on_cpu": [label(r) for r in batch1 if not findings.on_device(run, r)],
         "summary": findings.inference_findings(run),
         "table": _latency_table(batch1, versus) if batch1 else "",
         "detail_table": _detail_table(batch1) if batch1 else "",
