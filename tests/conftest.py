@@ -34,7 +34,7 @@ class SmokeRun:
 
 # Costly fixtures made once per pytest worker that asks for them: their tests share one worker of ``pytest -n``
 # (``--dist loadgroup``), so each is made once per test session
-ONE_WORKER = {"smoke_run": "smoke-run", "demo": "tryit-demo"}
+ONE_WORKER = {"smoke_run": "smoke-run"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

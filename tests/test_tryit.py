@@ -1,10 +1,10 @@
 """Try it: the trained digits model in the reader's browser, and the browser measured as a runtime.
 
-One module-scoped fixture makes the real files a run makes: the conversion scenario trains the digits model for
-one epoch and exports it (ONNX fp32, ONNX Runtime INT8), the browser task measures it in headless Chromium,
-and the run is stored with its demo files kept beside it, as ``reportgen run`` does. Tests that need Chromium,
-Playwright or the npm-installed runtime skip with the reason when one is missing. All but the planning test are
-``slow`` (a real training, export and Chromium): ``pytest -m "not slow"`` leaves them out.
+The ``demo`` fixture is the session's real smoke run (``smoke_run``): its conversion scenario trained the digits
+model and exported it (ONNX fp32, ONNX Runtime INT8), its browser task measured it in headless Chromium, and it
+kept the demo files beside its results, as every ``reportgen run`` does. Tests that need Chromium, Playwright or
+the npm-installed runtime skip with the reason when one is missing. All but the planning tests are ``slow`` (a
+real run and Chromium): ``pytest -m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -16,25 +16,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_RESULTS
+from conftest import FIXTURE_RESULTS, SmokeRun
 from test_browser import CHROMIUM, TABLE_FIT, serve, sync_playwright
 
-from reportgen import catalog, hardware, thresholds, web
-from reportgen.artifacts import DIGITS_DATA
-from reportgen.config import PROFILES, profile_settings
-from reportgen.pipeline import RunOptions, _new_run
+from reportgen import catalog, thresholds, web
+from reportgen.config import PROFILES
 from reportgen.report.pages import tryit
 from reportgen.report.site import build_site
-from reportgen.results import ResultStore, utc_now
-from reportgen.runner import Context
-from reportgen.scenarios import browser, conversion, parity
+from reportgen.results import ResultStore
+from reportgen.scenarios import browser
 
 CLASSIFIED = "(before) => Number(document.querySelector('#rg-tryit').dataset.classified || 0) > before"
 
 
 @dataclass(frozen=True)
 class Demo:
-    artifacts: Path
     results: Path
     site: Path
     run: dict[str, Any]
@@ -50,29 +46,18 @@ def _needs_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """A stored run with the trained model's conversions and (where Chromium is) the browser's records, and
-    its site built under the test's own folder."""
-    pytest.importorskip("torch")
-    pytest.importorskip("onnxruntime")
-    root = tmp_path_factory.mktemp("tryit")
-    profile = profile_settings(PROFILES["smoke"])
-    profile["conversion"]["train_epochs"] = 1
-    ctx = Context(artifacts=root / "artifacts", threads=1, device="cpu", seed=0, profile=profile)
-    ctx.artifacts.mkdir()
-    tasks = {t.framework: t for t in conversion.TASKS}
-    records = conversion.run_task(tasks["torch"], ctx) + conversion.run_task(tasks["onnxruntime"], ctx)
-    (task,) = browser.plan(["torch", "onnxruntime"])
-    if task.params["unsupported"] is None:
-        records += browser.run_task(task, ctx)
-    opts = RunOptions(profile=PROFILES["smoke"], frameworks=["torch", "onnxruntime"], results_dir=root / "results",
-                      command=["reportgen", "run", "--profile", "smoke", "--frameworks", "torch,onnxruntime"])
-    run = _new_run(opts, hardware.detect(probe_cuda=False), "cpu", 1)
-    run.update(records=records + parity.compare_outputs(ctx), status="complete", finished_at=utc_now())
-    path = ResultStore(root / "results").save(run)
-    assert web.keep_demo(ctx.artifacts, web.demo_dir(path), run["seed"]) == web.demo_dir(path)
-    build_site(root / "results", root / "site")
-    return Demo(ctx.artifacts, root / "results", root / "site", run)
+def demo(smoke_run: SmokeRun) -> Demo:
+    """The session's real smoke run: its conversions trained and exported the digits model, its browser task
+    measured it in headless Chromium (where there is one), and it kept the Try-it files beside its results."""
+    (run,) = ResultStore(smoke_run.results).load_all().runs
+    return Demo(smoke_run.results, smoke_run.site, run)
+
+
+def gallery_inputs(demo: Demo) -> np.ndarray:
+    """The kept gallery's images normalised as the digits pipeline does, (x / 255 - mean) / std, in NCHW."""
+    with np.load(next(demo.results.rglob(web.GALLERY_FILE))) as data:
+        x = (data["images"].astype(np.float32) / 255.0 - data["mean"]) / data["std"]
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def test_the_browser_is_skipped_with_one_line_without_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,11 +109,10 @@ def test_the_try_it_page_classifies_gallery_images_like_python(demo: Demo) -> No
 
     site = demo.site
     manifest = json.loads((site / "tryit" / "gallery.json").read_text())
-    with np.load(demo.artifacts / DIGITS_DATA) as data:
-        x_eval = data["x_eval"]
+    x_gallery = gallery_inputs(demo)  # in the order of the page's gallery (both are the kept gallery.npz)
     session = ort.InferenceSession(str(site / "tryit" / manifest["models"]["fp32"]["file"]))
-    expected = [int(session.run(None, {session.get_inputs()[0].name: x_eval[g["index"]:g["index"] + 1]})[0].argmax())
-                for g in manifest["gallery"][:3]]
+    expected = [int(session.run(None, {session.get_inputs()[0].name: x_gallery[i:i + 1]})[0].argmax())
+                for i in range(3)]
 
     problems: list[str] = []
     fetched: list[str] = []
