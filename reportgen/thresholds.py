@@ -20,7 +20,7 @@ def agreement_limit(precision: str) -> float:
     return PRECISION_AGREEMENT.get(precision, AGREEMENT_LIMIT)
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
-EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the fastest of them wins
+EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the lowest median latency wins
 # other processes or the hypervisor took more than 10% of the machine's CPU time during a measurement: its
 # round is left out of every verdict it takes part in (reportgen.measure.machine_load)
 DISTURBED_SHARE = 0.10

@@ -128,3 +128,37 @@ def test_a_projected_verdict_narrows_with_more_rounds_and_needs_a_spread() -> No
     assert projected_verdict(paired_speedup(base[:1], [10.0]), 5) is None
     outlier = paired_speedup([38.3, 31.7, 31.2], [18.9, 33.3, 17.9])  # 1.50x [0.56, 4.04]: one round off
     assert outlier["verdict"] == "inconclusive" and projected_verdict(outlier, 5) == "faster"
+
+
+@pytest.mark.parametrize(("second_ms", "verdict"), [([5.2, 6.6, 5.0], "inconclusive"), ([10.1, 9.9, 10.2], "faster")])
+def test_a_lower_median_is_called_faster_only_when_the_paired_rounds_say_so(second_ms: list[float],
+                                                                             verdict: str) -> None:
+    """Home's INT8 and Edge lines name the variant with the lowest median; beside the runners-up they give its
+    paired ratio and verdict, and never call the others slower on the strength of a median."""
+    import json
+    from html import unescape
+
+    from conftest import FIXTURE_RESULTS
+
+    from reportgen.report import findings
+
+    (path,) = FIXTURE_RESULTS.glob("*/*.json")
+    run = json.loads(path.read_text(encoding="utf-8"))
+    timed = {("openvino", "int8"): [5.0, 5.6, 5.1], ("tflite", "int8-full"): second_ms,
+             ("tflite", "int8-dynamic"): [30.0, 31.0, 29.5], ("onnxruntime", "int8-static"): [40.0, 41.0, 39.0],
+             ("onnxruntime", "int8-dynamic"): [90.0, 95.0, 91.0]}
+    for rec in findings.batch1(run):
+        rec["settings"].update(tasks_at_once=1, round_numbers=[0, 1, 2], round_medians_ms=[25.0, 25.5, 24.8])
+        medians = timed.get((rec["framework"], rec["variant"]))
+        if medians:
+            rec["settings"]["round_medians_ms"] = medians
+            rec["metrics"]["latency_ms_p50"]["value"] = float(np.median(medians))
+    (int8,) = [unescape(line) for line in findings.inference_findings(run) if "INT8" in line]
+    (edge,) = [unescape(line) for line in findings.edge_findings(run)]
+    lead = findings.lead(*(r for key in (("openvino", "int8"), ("tflite", "int8-full"))
+                           for r in findings.batch1(run) if (r["framework"], r["variant"]) == key))
+    assert lead["verdict"] == verdict
+    assert f"the speed of the next, TFLite (int8-full): {verdict}" in int8
+    assert ("the fastest quantized variant is OpenVINO (int8)" in int8) == (verdict == "faster")
+    assert f"the pick {findings.ratio_text(lead)} its speed ({verdict})" in edge
+    assert "slower" not in edge

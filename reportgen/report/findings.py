@@ -98,6 +98,12 @@ def ratio_text(cmp: dict[str, Any]) -> str:
     return f"{cmp['speedup']:.2f}x [{cmp['low']:.2f}, {cmp['high']:.2f}]" + (f" ({left_out[2:]})" if left_out else "")
 
 
+def lead(first: Record, second: Record) -> dict[str, Any]:
+    """How much faster ``first`` (the lower median) is than ``second``, paired by round like every verdict: a
+    lower median alone does not make a variant the faster one."""
+    return compare(second, first)
+
+
 def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
     """How often the machine was not ours while inference was timed: measurements (tasks) measured, how many
     were disturbed, the largest foreign and steal shares; None where the run did not measure it."""
@@ -180,7 +186,8 @@ def edge_pick(run: dict[str, Any]) -> dict[str, Any] | None:
 
     Candidates: every timed variant that loads an exported file whose size and accuracy change were
     measured. Those that lost more than ``EDGE_MAX_TOP1_LOSS`` top-1 are left out; of the rest, the files
-    within ``EDGE_SIZE_TIE`` of the smallest count as equally small, and the fastest of them is the pick.
+    within ``EDGE_SIZE_TIE`` of the smallest count as equally small, and the one with the lowest median latency is
+    the pick (:func:`edge_findings` says, paired by round, whether it is faster than each of the others).
     """
     rows = []
     for rec in batch1(run):
@@ -268,9 +275,14 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         acc = accuracy_record(run, fastest)
         accuracy = (f"the same recipe on the trained digits model changed top-1 by "
                     f"{metric(acc, 'top1_delta'):+.3f}" if acc else "its accuracy change was not measured")
+        ahead = lead(fastest, int8[1]) if len(int8) > 1 else None
+        named = ("the fastest quantized variant" if ahead is None or ahead["verdict"] == "faster"
+                 else "the quantized variant with the lowest median latency")
+        versus_next = (f" ({ratio_text(ahead)} the speed of the next, {label(int8[1])}: {ahead['verdict']})"
+                       if ahead else "")
         lines.append(finding("INT8", MD("{}; {} (see {}).").format(
-            f"the fastest quantized variant is {label(fastest)} at {fmt(metric(fastest, 'latency_ms_p50'), 'ms')} "
-            f"ms, its logits {fmt(metric(fastest, 'max_abs_diff'), 'abs')} from the float model's", accuracy,
+            f"{named} is {label(fastest)} at {fmt(metric(fastest, 'latency_ms_p50'), 'ms')} ms{versus_next}, "
+            f"its logits {fmt(metric(fastest, 'max_abs_diff'), 'abs')} from the float model's", accuracy,
             link("Parity & Conversion", "parity.md"))))
         for r in int8:
             cmp = versus.get((r["framework"], r["variant"]), {})
@@ -286,8 +298,9 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     startup = on_run_device(run, batch1(run, "startup"))
     if startup:
         quick = startup[0]
-        lines.append(finding("Start-up", f"{label(quick)} goes from a fresh process to its first result fastest "
-                             f"({fmt(metric(quick, 'cold_start_s'), 's')} s)."))
+        lines.append(finding("Start-up", f"{label(quick)} went from a fresh process to its first result in the "
+                             f"least time ({fmt(metric(quick, 'cold_start_s'), 's')} s; one cold start per variant: "
+                             "an observation, not a verdict)."))
     if on_device := on_run_device(run, recs):
         lean = min(on_device, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
         lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
@@ -305,9 +318,12 @@ def edge_findings(run: dict[str, Any]) -> list[MD]:
     if pick is None:
         return []
     rec = pick["record"]
-    others = "; ".join(f"{label(r['record'])} {fmt(r['size_mb'])} MB, {fmt(r['latency_ms'], 'ms')} ms"
-                       for r in pick["tied"])
-    tie = (f" Within {thresholds.printed()['edge_tie']} of its size, and slower: {others}." if others else "")
+    others = []
+    for r in pick["tied"]:  # the pick has the lowest median of the equally small files: is it faster than each?
+        ahead = lead(rec, r["record"])
+        others.append(f"{label(r['record'])} {fmt(r['size_mb'])} MB, {fmt(r['latency_ms'], 'ms')} ms, the pick "
+                      f"{ratio_text(ahead)} its speed ({ahead['verdict']})")
+    tie = f" Within {thresholds.printed()['edge_tie']} of its size: {'; '.join(others)}." if others else ""
     return [finding("Edge and size", MD("{}{} ({})").format(
         f"of {pick['considered']} exported files timed here, {label(rec)} is the pick: {fmt(pick['size_mb'])} MB, "
         f"{fmt(pick['latency_ms'], 'ms')} ms at batch 1, top-1 change {pick['top1_delta']:+.3f} for the same recipe "
