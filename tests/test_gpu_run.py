@@ -28,6 +28,7 @@ def test_start_up_memory_and_throughput_picks_stay_on_the_runs_device() -> None:
         in text
     assert "PyTorch (channels-last, cuda) has the smallest peak resident memory at batch 1 (1,051 MB)" in text
     assert "PyTorch (channels-last, cuda) processes the most images, at batch 512" in text
+    assert "in the variant's first round: an observation, not a verdict" in text  # one sweep per variant
     assert "int8-static) went from" not in text and "int8-static) has the smallest" not in text
     run["options"]["device"] = "cpu"  # the same records read as a CPU run's: the CPU process is the only one
     text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))

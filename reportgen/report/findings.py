@@ -293,8 +293,8 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
     if sweep:  # each variant at its best batch size (a sweep stops where throughput flattens)
         best = max(sweep, key=lambda r: metric(r, "throughput_ips"))
         lines.append(finding("Throughput serving", f"{label(best)} processes the most images, at batch "
-                             f"{best['batch_size']} ({fmt(metric(best, 'throughput_ips'))} img/s; measured once, "
-                             "in the first round)."))
+                             f"{best['batch_size']} ({fmt(metric(best, 'throughput_ips'))} img/s; each sweep is "
+                             "measured once, in the variant's first round: an observation, not a verdict)."))
     startup = on_run_device(run, batch1(run, "startup"))
     if startup:
         quick = startup[0]
