@@ -9,6 +9,10 @@ child dies, the member it was measuring gets a failed record and the rest go on 
 The child leads its own process group and holds the read end of a pipe whose write end only the
 parent holds: when the parent dies by any signal, the pipe closes and the child's watchdog kills the whole
 group and everything it started (see :mod:`reportgen.worker`).
+
+Each child gets a temporary folder of its own (``TMPDIR``), removed when it ends, whether it finished or
+crashed: what the frameworks leave there (TensorFlow's autograph sources, torchrun's folders: some 60 files
+per quick run) goes with it instead of piling up in the user's ``/tmp``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -158,6 +163,8 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     # their first call then loads what round 0 compiled (not this user's global cache, nor a recompilation).
     cache, shared_cache = workdir / "compile-cache" / spec.stem, workdir / "compile-cache" / "shared"
     env["TORCHINDUCTOR_CACHE_DIR"] = str(cache if task.params.get("fresh") else shared_cache)
+    scratch = tempfile.mkdtemp(prefix="reportgen-task-")  # short: socket paths in it stay within their limit
+    env["TMPDIR"] = scratch
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
         child = Child([sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)], env, log,
@@ -165,6 +172,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
         codes = launch.run([child], timeout_s)
     finally:
         os.close(parent_end)
+        shutil.rmtree(scratch, ignore_errors=True)  # launch.run has killed whatever the child started
     if codes is None:
         return None, f"timed out after {timeout_s:g} s; {log_tail(log)}"
     if task.params.get("fresh") and cache.is_dir():

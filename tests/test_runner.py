@@ -25,6 +25,14 @@ WORKLOADS = textwrap.dedent('''
                                 settings={"threads_env": os.environ["OMP_NUM_THREADS"], "pid": os.getpid()})]
         if how == "raise":
             raise RuntimeError("converter said no")
+        if how in ("leave-files", "leave-files-and-crash"):  # as TensorFlow's autograph does
+            import tempfile
+
+            with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as left:
+                left.write("generated = True")
+            if how == "leave-files-and-crash":
+                os.abort()
+            return [make_record("inference", task.framework, task.variant, settings={"left": left.name})]
         if how == "segfault":
             print("about to crash", flush=True)
             ctypes.string_at(0)
@@ -59,6 +67,18 @@ def test_ok_task_returns_its_records_with_thread_env(ctx: Context, tmp_path: Pat
     (rec,) = run_isolated(task("ok"), ctx, 60, tmp_path / "w")
     assert rec["status"] == "ok"
     assert rec["settings"] == {"threads_env": "1", "task": "test/ok", "pid": rec["settings"]["pid"]}
+
+
+def test_what_a_child_leaves_in_its_temporary_folder_goes_with_it(ctx: Context, tmp_path: Path) -> None:
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    (rec,) = run_isolated(task("leave-files"), ctx, 60, tmp_path / "w")
+    left = Path(rec["settings"]["left"])
+    assert left.parent.parent == Path(tempfile.gettempdir()) and not left.parent.exists()
+    (crashed,) = run_isolated(task("leave-files-and-crash"), ctx, 60, tmp_path / "w")
+    assert crashed["status"] == "failed" and "SIGABRT" in crashed["reason"]
+    assert {p for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith("reportgen-task-")} <= before
 
 
 @pytest.mark.parametrize(
