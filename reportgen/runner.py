@@ -31,8 +31,10 @@ from reportgen.config import tasks_at_once
 from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.results import make_record
 
-__all__ = ["LOG_TAIL_LINES", "Context", "Task", "child_env", "describe_exit", "failed_record", "log_tail",
-           "member_task", "partial_path", "run_isolated"]
+SCRATCH_PREFIX = "reportgen-task-"  # each child's temporary folder: TMPDIR=<system temp>/reportgen-task-XXXX
+
+__all__ = ["LOG_TAIL_LINES", "SCRATCH_PREFIX", "Context", "Task", "child_env", "describe_exit", "failed_record",
+           "log_tail", "member_task", "partial_path", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     # their first call then loads what round 0 compiled (not this user's global cache, nor a recompilation).
     cache, shared_cache = workdir / "compile-cache" / spec.stem, workdir / "compile-cache" / "shared"
     env["TORCHINDUCTOR_CACHE_DIR"] = str(cache if task.params.get("fresh") else shared_cache)
-    scratch = tempfile.mkdtemp(prefix="reportgen-task-")  # short: socket paths in it stay within their limit
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)  # short: socket paths in it stay within their limit
     env["TMPDIR"] = scratch
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from reportgen import launch
 from reportgen.results import write_json_atomic
-from reportgen.runner import Context, Task, failed_record, member_task, partial_path
+from reportgen.runner import SCRATCH_PREFIX, Context, Task, failed_record, member_task, partial_path
 
 
 def start_watchdog(lifeline: int) -> int:
@@ -39,6 +40,9 @@ def start_watchdog(lifeline: int) -> int:
             pass
         try:  # the parent is gone: so is every process of this task, in this group or in a session of its own
             launch.kill([worker])  # the worker and all it started (torchrun's workers lead sessions of their own)
+            scratch = os.environ.get("TMPDIR", "")
+            if os.path.basename(scratch).startswith(SCRATCH_PREFIX):  # the task's own temporary folder
+                shutil.rmtree(scratch, ignore_errors=True)  # which the parent can no longer remove
         finally:
             os.killpg(os.getpgrp(), signal.SIGKILL)  # then the rest of this group, this watchdog with it
         os._exit(0)  # not reached

@@ -173,12 +173,14 @@ def test_describe_exit() -> None:
 
 
 SPAWNER = textwrap.dedent('''
-    import os, subprocess, sys, time
+    import os, subprocess, sys, tempfile, time
 
     def run_task(task, ctx):
         grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        with tempfile.NamedTemporaryFile(delete=False) as left:  # in the task's own temporary folder
+            left.write(b"left behind")
         with open(task.params["pids"], "w") as fh:
-            fh.write(f"{os.getpid()} {grandchild.pid}")
+            fh.write(f"{os.getpid()} {grandchild.pid} {left.name}")
         time.sleep(600)
 ''')
 
@@ -220,7 +222,8 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
     while not (tmp_path / "pids").is_file() or not (tmp_path / "pids").read_text():
         assert time.monotonic() < deadline and parent.poll() is None, "the measuring child never started"
         time.sleep(0.1)
-    child, grandchild = map(int, (tmp_path / "pids").read_text().split())
+    child, grandchild, left = (tmp_path / "pids").read_text().split()
+    child, grandchild, left = int(child), int(grandchild), Path(left)
     with pytest.raises(ReportgenError, match=f"another reportgen run \\(pid {parent.pid}"):
         RunLock(tmp_path / "results").__enter__()
     parent.send_signal(signal.SIGKILL)
@@ -229,6 +232,7 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
     while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(child) and not _alive(grandchild), "a measuring process outlived its parent"
+    assert not left.parent.exists(), "the task's temporary folder outlived its parent"
     with RunLock(tmp_path / "results"):  # the lock went with the last process of the run
         pass
 
