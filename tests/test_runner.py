@@ -31,6 +31,8 @@ WORKLOADS = textwrap.dedent('''
             with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as left:
                 left.write("generated = True")
             if how == "leave-files-and-crash":
+                with open(task.params["where"], "w") as fh:
+                    fh.write(left.name)
                 os.abort()
             return [make_record("inference", task.framework, task.variant, settings={"left": left.name})]
         if how == "segfault":
@@ -72,13 +74,15 @@ def test_ok_task_returns_its_records_with_thread_env(ctx: Context, tmp_path: Pat
 def test_what_a_child_leaves_in_its_temporary_folder_goes_with_it(ctx: Context, tmp_path: Path) -> None:
     import tempfile
 
-    before = set(Path(tempfile.gettempdir()).iterdir())
     (rec,) = run_isolated(task("leave-files"), ctx, 60, tmp_path / "w")
     left = Path(rec["settings"]["left"])
     assert left.parent.parent == Path(tempfile.gettempdir()) and not left.parent.exists()
-    (crashed,) = run_isolated(task("leave-files-and-crash"), ctx, 60, tmp_path / "w")
+    crash = dataclasses.replace(task("leave-files-and-crash"), params={"how": "leave-files-and-crash",
+                                                                       "where": str(tmp_path / "where")})
+    (crashed,) = run_isolated(crash, ctx, 60, tmp_path / "w")
     assert crashed["status"] == "failed" and "SIGABRT" in crashed["reason"]
-    assert {p for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith("reportgen-task-")} <= before
+    left = Path((tmp_path / "where").read_text())
+    assert left.parent.name.startswith("reportgen-task-") and not left.parent.exists()
 
 
 @pytest.mark.parametrize(
