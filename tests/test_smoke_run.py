@@ -71,7 +71,7 @@ def test_run_is_complete_and_every_variant_measured(smoke_run: SmokeRun) -> None
         parts = sum(rec["metrics"][k]["value"] for k in ("import_s", "load_s", "first_call_s"))
         assert abs(rec["metrics"]["cold_start_s"]["value"] - parts) < 1e-9
     roof = [r for r in run["records"] if r["scenario"] == "machine"]
-    assert {r["framework"] for r in roof} == {"numpy", "torch", "onnxruntime"}
+    assert {r["framework"] for r in roof} == {"numpy", "torch", "onnxruntime", "openvino"}
     # no working files are left behind next to the results, only the trained model's files the Try-it page shows
     assert sorted(p.name for p in (smoke_run.results / run["machine_id"]).iterdir()) == \
         [f"{run['run_id']}.demo", f"{run['run_id']}.json"]
