@@ -88,7 +88,7 @@ class InferenceSettings:
 class RoofSettings:
     """The machine's GEMM roofs: square GEMM sizes timed per library and precision; the fastest is the roof."""
 
-    # Small squares too: on a 2-core Zen 5 EPYC (2026-12-04) 512² and 768² products ran 5-10% faster than 1024²
+    # Small squares too: on a 2-core Zen 5 EPYC (2026-12-04) 512² and 768² products ran 2-12% faster than 1024²
     # and larger ones (they stay in cache), and batch-1 convolutions outran a roof of 1024² and up.
     sizes: tuple[int, ...] = (512, 768, 1024, 2048, 3072)  # the fp32 roof at the run's thread count
     extra_sizes: tuple[int, ...] = (512, 768, 1024, 2048)  # the other roofs (one thread, bf16, int8)
