@@ -242,7 +242,7 @@ PROFILES: dict[str, Profile] = {
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
         # 3072² ran within 1% of 2048² on 2 cores (2026-12-04): not worth its seconds here
         roof=RoofSettings(sizes=(512, 768, 1024, 2048), extra_sizes=(512, 768, 1024)),
-        # Rounds, not longer loops, narrow an interval: in tonight's quick runs (2-core EPYC, 2026-12-04) the
+        # Rounds, not longer loops, narrow an interval: in quick runs on a 2-core EPYC (2026-12-04) the
         # median of one process's batch-1 calls had a standard error of 0.1-2% (bootstrap; about the same from
         # half the calls), while the medians of a variant's processes spread 3-27%. So each process times
         # 0.5 s, and the time that saves buys a sixth round for the verdicts still open.
