@@ -184,13 +184,16 @@ class Profile:
     # Tasks run side by side. Above 1 every task shares the CPU with others, so its timings are not comparable
     # (its records say so and no page reads them as a verdict): only for proving that the code paths work.
     tasks_at_once: int = 1
+    # Conversions (exports, quantization: no timed loop) that may run side by side, with each other only: a
+    # timed task still runs alone. Their conversion times are then not comparable with a one-at-a-time run's.
+    conversions_at_once: int = 1
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     roof: RoofSettings = field(default_factory=RoofSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self) -> None:
-        _require(self, positive=("timeout_s",), at_least_one=("tasks_at_once",))
+        _require(self, positive=("timeout_s",), at_least_one=("tasks_at_once", "conversions_at_once"))
         if self.threads < 0:
             raise ReportgenError(f"threads must be 0 (one per physical core) or more, got {self.threads!r}")
 
@@ -198,6 +201,13 @@ class Profile:
 def tasks_at_once(profile: dict[str, Any]) -> int:
     """How many tasks a stored profile runs side by side (runs stored before the setting: one)."""
     return profile.get("tasks_at_once", 1)
+
+
+def places(profile: dict[str, Any], kind: str) -> int:
+    """How many tasks, one of ``kind`` (:data:`TASK_KINDS`) among them, may run at once under a stored profile:
+    ``tasks_at_once`` for every kind, or ``conversions_at_once`` for conversions beside each other."""
+    conversions = profile.get("conversions_at_once", 1) if kind == "conversion" else 1
+    return max(tasks_at_once(profile), conversions)
 
 
 def reference_processes(profile: dict[str, Any]) -> int:
@@ -242,6 +252,8 @@ PROFILES: dict[str, Profile] = {
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
         # 3072² ran within 1% of 2048² on 2 cores (2026-12-04): not worth its seconds here
         roof=RoofSettings(sizes=(512, 768, 1024, 2048), extra_sizes=(512, 768, 1024)),
+        # the eight conversion tasks two at a time: 70 s instead of 113 on a 2-core Xeon (2026-12-05)
+        conversions_at_once=2,
         # Rounds, not longer loops, narrow an interval: in quick runs on a 2-core EPYC (2026-12-04) the
         # median of one process's batch-1 calls had a standard error of 0.1-2% (bootstrap; about the same from
         # half the calls), while the medians of a variant's processes spread 3-27%. So each process times

@@ -19,7 +19,7 @@ from rich.text import Text
 from reportgen import __version__, hardware, scenarios, schedule, web
 from reportgen.artifacts import LOGS_FOLDER
 from reportgen.backends import missing_reason
-from reportgen.config import Profile, profile_settings, task_timeout, tasks_at_once
+from reportgen.config import Profile, places, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
 from reportgen.lock import RunLock
 from reportgen.measure import machine_load
@@ -105,7 +105,9 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     fds = (lock.fd,) if lock.fd is not None else ()
     rounds = [i for i, t in enumerate(tasks) if t.scenario == "inference" and not t.params.get("threads")]
     rounds_stop = ""
-    at_once = tasks_at_once(run["profile"])  # side by side only where timings are not for reading (smoke)
+    def room(task: Task) -> int:  # side by side only where timings are not for reading (smoke; conversions)
+        return places(run["profile"], task.kind)
+
     saving, stopped = threading.Lock(), threading.Event()
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("starting", total=len(tasks))
@@ -121,8 +123,8 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
                 record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
                 if foreign is not None:
                     record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"])
-                if at_once > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
-                    record["settings"]["tasks_at_once"] = at_once
+                if room(task) > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
+                    record["settings"]["tasks_at_once"] = room(task)
             with saving:
                 if stopped.is_set():  # interrupted side by side: a killed child is no result, and resume reruns it
                     return seconds
@@ -147,7 +149,7 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
         # the planned rounds must all be done before more can be chosen; a profile that adds none needs no wait
         extra = bool(rounds) and inference.may_add_rounds(run["profile"])
-        schedule.run_tasks(tasks, execute, skip, at_once, (rounds[-1], more_rounds) if extra else None,
+        schedule.run_tasks(tasks, execute, skip, room, (rounds[-1], more_rounds) if extra else None,
                            stopping=stopped.set)
         if rounds and not extra:
             more_rounds()  # none to add: says why the rounds stop

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen import launch
-from reportgen.config import tasks_at_once
+from reportgen.config import places
 from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.results import make_record
 
@@ -158,7 +158,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
     env = child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device))
-    if tasks_at_once(ctx.profile) > 1:  # side by side: an OpenMP thread that spins while it waits takes the CPU
+    if places(ctx.profile, task.kind) > 1:  # side by side: an OpenMP thread that spins while it waits takes the CPU
         env["OMP_WAIT_POLICY"] = "PASSIVE"  # the other task needs (torch training 125 s instead of 20 s)
     # A cold start measures compilation, not the compile cache of earlier runs: a fresh child starts with an empty
     # cache of its own. Later rounds read the run's shared cache, which every fresh child's cache is added to:

@@ -1,10 +1,11 @@
-"""The order tasks run in: the plan's order, one at a time, or ``at_once`` side by side for a profile whose
-timings are not meant to be read (smoke): whenever a place is free, the first task in plan order whose inputs
-no earlier unfinished task still makes.
+"""The order tasks run in: the plan's order, one at a time, or side by side where a task's ``places`` allow it
+(:func:`reportgen.config.places`: every task of a profile whose timings are not meant to be read, smoke; the
+conversions of quick, beside each other only): whenever a place is free, the first task in plan order whose
+inputs no earlier unfinished task still makes and which fits beside those running.
 
 Side by side, tasks run in threads of this process (each waits for its own measuring subprocess), and the
-records of every task are stamped ``tasks_at_once`` so that no page reads them as a calm measurement. Ctrl-C
-or an error stops every running child at once (:func:`reportgen.launch.stop_all`).
+records of every task that may share the CPU are stamped ``tasks_at_once`` so that no page reads them as a calm
+measurement. Ctrl-C or an error stops every running child at once (:func:`reportgen.launch.stop_all`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ def inputs(task: Task) -> set[str]:
 
 
 def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Callable[[Task], bool],
-              at_once: int = 1, barrier: tuple[int, Callable[[], None]] | None = None,
+              places: int | Callable[[Task], int] = 1, barrier: tuple[int, Callable[[], None]] | None = None,
               stopping: Callable[[], None] = lambda: None) -> None:
-    """Execute every task not skipped, in order. ``barrier`` is ``(index, then)``: once every task up to
-    ``index`` has finished, ``then()`` runs alone (it may execute more tasks). ``stopping`` is called first
-    when an error or Ctrl-C ends the run while tasks run side by side."""
+    """Execute every task not skipped, in order. ``places``: how many tasks, itself included, may run while a
+    task runs (one number for all, or per task); a task starts only where it fits beside every running one and
+    they beside it. ``barrier`` is ``(index, then)``: once every task up to ``index`` has finished, ``then()``
+    runs alone (it may execute more tasks). ``stopping`` is called first when an error or Ctrl-C ends the run
+    while tasks run side by side."""
     launch.allow_starts()
+    room = places if callable(places) else (lambda _task, n=places: n)
+    at_once = max((room(t) for t in tasks), default=1)
     if at_once <= 1:
         for index, task in enumerate(tasks):
             if not skip(task):
@@ -44,6 +49,8 @@ def run_tasks(tasks: Sequence[Task], execute: Callable[[Task], object], skip: Ca
             for index, task in list(waiting):
                 if len(running) == at_once:
                     break
+                if len(running) >= min([room(task)] + [room(tasks[i]) for i in running.values()]):
+                    continue  # it does not fit beside the running tasks: a later one may
                 if barrier and index > barrier[0]:
                     break  # the barrier comes first
                 if any(j < index and set(tasks[j].produces) & inputs(task) for j in unfinished):

@@ -45,7 +45,7 @@ def test_side_by_side_never_runs_more_than_asked_nor_before_an_inputs_maker() ->
     tasks = [task("weights", produces=("w.npz",)), task("member-needs", member_needs=("w.npz",)),
              task("needs-weights", needs=("w.npz",)), task("other"), task("third")]
     execute = Recorder({"weights": 0.3})
-    run_tasks(tasks, execute, skip=lambda t: False, at_once=2)
+    run_tasks(tasks, execute, skip=lambda t: False, places=2)
     assert execute.most == 2 and len(execute.events) == 10
     for key in ("other", "third"):  # independent: they went ahead of the tasks that wait for the weights
         assert execute.before(("end", key), ("end", "weights"))
@@ -57,7 +57,7 @@ def test_the_barrier_runs_alone_after_everything_before_it() -> None:
     tasks = [task("a"), task("b"), task("c")]
     execute = Recorder({"a": 0.1, "b": 0.15})
     seen: list[list[tuple[str, str]]] = []
-    run_tasks(tasks, execute, skip=lambda t: t.key == "c", at_once=2, barrier=(1, lambda: seen.append(
+    run_tasks(tasks, execute, skip=lambda t: t.key == "c", places=2, barrier=(1, lambda: seen.append(
         list(execute.events))))
     assert sorted(seen[0]) == sorted([("start", "a"), ("end", "a"), ("start", "b"), ("end", "b")])
     assert ("start", "c") not in execute.events  # skipped (a resumed run finished it already)
@@ -74,7 +74,7 @@ def test_an_error_in_one_task_stops_the_run_and_is_raised(at_once: int) -> None:
         return 0.0
 
     with pytest.raises(OSError, match="disk full"):
-        run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, at_once=at_once,
+        run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, places=at_once,
                   stopping=stopped.set)
     assert stopped.is_set() == (at_once > 1)  # one at a time, nothing else is running to stop
     from reportgen import launch
@@ -91,5 +91,37 @@ def test_a_file_a_task_reads_where_it_was_made_is_waited_for() -> None:
     tasks = [task("keras", produces=keras.produces), task("other"),
              Task(key="ort", module="m", scenario="s", framework="x", variant="ort", label="ort", reads=ort.reads)]
     execute = Recorder({"keras": 0.2})
-    run_tasks(tasks, execute, skip=lambda t: False, at_once=2)
+    run_tasks(tasks, execute, skip=lambda t: False, places=2)
     assert execute.before(("end", "keras"), ("start", "ort"))
+
+
+def test_conversions_run_beside_each_other_and_a_timed_task_alone() -> None:
+    """Quick's ``conversions_at_once``: conversions pair up (a later one goes ahead of a timed task that must
+    wait), while a timed task never shares the CPU with anything."""
+    from dataclasses import replace
+
+    from reportgen.config import PROFILES, places, profile_settings
+
+    quick = profile_settings(PROFILES["quick"])
+    tasks = [replace(task("convert-a"), kind="conversion"), replace(task("convert-b"), kind="conversion"),
+             task("timed"), replace(task("convert-c"), kind="conversion"), task("timed-too")]
+    execute = Recorder({"convert-a": 0.2, "convert-b": 0.1, "convert-c": 0.1})
+    run_tasks(tasks, execute, skip=lambda t: False, places=lambda t: places(quick, t.kind))
+    assert execute.most == 2
+    assert execute.before(("start", "convert-b"), ("end", "convert-a"))  # side by side
+    assert execute.before(("start", "convert-c"), ("end", "convert-a"))  # ahead of the timed task, beside a
+    for timed in ("timed", "timed-too"):
+        start = execute.events.index(("start", timed))
+        assert execute.events[start + 1] == ("end", timed)  # nothing started or ran while it ran
+        assert all(execute.before(("end", c), ("start", timed)) for c in ("convert-a", "convert-b", "convert-c"))
+
+
+def test_places_per_kind_of_a_stored_profile() -> None:
+    from reportgen.config import PROFILES, TASK_KINDS, places, profile_settings
+
+    quick, smoke, full = (profile_settings(PROFILES[n]) for n in ("quick", "smoke", "full"))
+    assert [places(quick, k) for k in TASK_KINDS] == [1, 2, 1]  # timing, conversion, training
+    assert {places(smoke, k) for k in TASK_KINDS} == {2}
+    assert {places(full, k) for k in TASK_KINDS} == {1}
+    del quick["conversions_at_once"]  # a run stored before the setting converted one at a time
+    assert places(quick, "conversion") == 1

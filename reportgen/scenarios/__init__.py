@@ -14,10 +14,11 @@ from reportgen.scenarios import browser, conversion, efficiency, inference, pari
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
-    """Every task of a run, in order: the models every runtime needs, the machine's roof, the inference
-    variants (interleaved rounds), the conversions of a trained model, that model in a browser, then training."""
-    return (prepare.plan(frameworks) + roof.plan() + inference.plan(frameworks, profile, device, threads)
-            + conversion.plan(frameworks) + browser.plan(frameworks)
+    """Every task of a run, in order: the models every runtime needs and the conversions of a trained model
+    (together: a profile may run conversions side by side), the machine's roof, the inference variants
+    (interleaved rounds), the trained model in a browser, then training."""
+    return (prepare.plan(frameworks) + conversion.plan(frameworks) + roof.plan()
+            + inference.plan(frameworks, profile, device, threads) + browser.plan(frameworks)
             + training.plan(frameworks, profile, device, threads))
 
 

@@ -1,7 +1,8 @@
 """Conversion: every export and quantization of one trained ResNet-18, timed and checked.
 
-Four subprocesses, in order; each framework's backend module does its part (``convert_digits``), through a
-:class:`Converter` that times each conversion and turns it into a record:
+Four subprocesses (two at a time where the profile's ``conversions_at_once`` allows); each framework's
+backend module does its part (``convert_digits``), through a :class:`Converter` that times each
+conversion and turns it into a record:
 
 - **torch**: trains ResNet-18 on the bundled digits (32x32, seeded), saves its weights, the evaluation
   and calibration images and its own logits (the reference), then exports to ONNX, TorchScript and a

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from reportgen import catalog
+from reportgen.config import tasks_at_once
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
 from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
@@ -90,6 +91,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
              for r in facts]) if facts else "",
         "conversions": _conversions_table([r for r in conversions if conversion_model(r) == "digits"]),
         "timed_conversions": _conversions_table([r for r in conversions if conversion_model(r) == "inference"]),
+        # conversions timed while another ran beside them (quick's conversions_at_once): durations, not a ranking
+        "shared_cpu": max((tasks_at_once(r["settings"]) for r in conversions), default=1),
         "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
                                 if r["status"] != "ok"],
         "rates": _converter_rates(loaded),
