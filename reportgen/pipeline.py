@@ -149,12 +149,14 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
         # the planned rounds must all be done before more can be chosen; a profile that adds none needs no wait
         extra = bool(rounds) and inference.may_add_rounds(run["profile"])
+        begun = time.perf_counter()
         schedule.run_tasks(tasks, execute, skip, room, (rounds[-1], more_rounds) if extra else None,
                            stopping=stopped.set)
         if rounds and not extra:
             more_rounds()  # none to add: says why the rounds stop
 
-    console.print(duration_table(run["records"]))
+    wall = None if opts.resume else time.perf_counter() - begun  # a resumed run's table holds earlier tasks too
+    console.print(duration_table(run["records"], wall_s=wall))
     run["records"] = scenarios.finish(ctx, run["records"], rounds_stop)
     # A run with nothing measured is a failed run: it is kept, but never shown as this machine's result.
     ok = any(r["status"] == "ok" for r in run["records"])
@@ -212,10 +214,11 @@ def _why_not(task: Task, ctx: Context) -> str | None:
     return reason
 
 
-def duration_table(records: list[dict[str, Any]], slowest: int = 5) -> Table:
+def duration_table(records: list[dict[str, Any]], slowest: int = 5, wall_s: float | None = None) -> Table:
     """Seconds per scenario (tasks, total) and the slowest tasks, from each record's ``task_s``: one task
     counted once, however many records it left (a round's start-up, latency and sweep records; a merged
-    record stands for each of its rounds' tasks)."""
+    record stands for each of its rounds' tasks). ``wall_s``: the clock time of all tasks, shorter than
+    their sum where some ran side by side."""
     tasks: dict[str, tuple[str, float]] = {}
     for rec in records:
         settings = rec["settings"]
@@ -237,6 +240,8 @@ def duration_table(records: list[dict[str, Any]], slowest: int = 5) -> Table:
     for key, (_, seconds) in sorted(tasks.items(), key=lambda kv: -kv[1][1])[:slowest]:
         table.add_row(f"  slowest: {key}", "", f"{seconds:.0f}", f"{seconds / total:.0%}")
     table.add_row("all tasks", str(len(tasks)), f"{total:.0f}", "100%")
+    if wall_s is not None:
+        table.add_row("wall clock (tasks side by side overlap)", "", f"{wall_s:.0f}", "")
     return table
 
 

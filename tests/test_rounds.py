@@ -89,6 +89,8 @@ def test_the_duration_table_counts_each_task_once() -> None:
     table = duration_table(merge_rounds(records))
     rows = dict(zip(table.columns[0]._cells, table.columns[2]._cells, strict=True))
     assert rows["all tasks"] == "42" and rows["inference"] == "42"
+    rows = dict(zip(*(c._cells for c in duration_table(records, wall_s=31.4).columns[::2]), strict=True))
+    assert rows["wall clock (tasks side by side overlap)"] == "31"  # shorter than the sum where tasks overlapped
 
 
 class LinearRuntime:
