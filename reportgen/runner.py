@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from reportgen.results import make_record
 SCRATCH_PREFIX = "reportgen-task-"  # each child's temporary folder: TMPDIR=<system temp>/reportgen-task-XXXX
 
 __all__ = ["LOG_TAIL_LINES", "SCRATCH_PREFIX", "Context", "Task", "child_env", "describe_exit", "failed_record",
-           "log_tail", "member_task", "partial_path", "run_isolated"]
+           "log_tail", "member_task", "onednn_requested", "partial_path", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ def child_env(threads: int, device: str) -> dict[str, str]:
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU run must not touch a GPU, even if one is present
     return env
+
+
+def onednn_requested(env: Mapping[str, str]) -> bool:
+    """Whether an environment asks TensorFlow for its oneDNN CPU kernels (``TF_ENABLE_ONEDNN_OPTS``, which
+    :func:`child_env` sets unless the user did): what a process with it runs, without importing TensorFlow."""
+    return env.get("TF_ENABLE_ONEDNN_OPTS", "") in ("1", "true", "True")
 
 
 def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,

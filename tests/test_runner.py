@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from reportgen.config import get_profile, profile_settings
-from reportgen.runner import Context, Task, child_env, describe_exit, run_isolated
+from reportgen.runner import Context, Task, child_env, describe_exit, onednn_requested, run_isolated
 
 WORKLOADS = textwrap.dedent('''
     import ctypes, os, signal, time
@@ -166,8 +166,10 @@ def test_killing_a_running_framework_subprocess_is_a_failed_record(ctx: Context,
 def test_child_env_turns_tensorflow_onednn_on_unless_the_user_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     assert child_env(2, "cpu")["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert onednn_requested(child_env(2, "cpu"))  # what data-parallel records say, without importing TensorFlow
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
     assert child_env(2, "cpu")["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert not onednn_requested(child_env(2, "cpu"))
 
 
 def test_describe_exit() -> None:

@@ -43,7 +43,9 @@ def onednn_enabled() -> bool:
 
         return bool(_pywrap_util_port.IsMklEnabled())
     except (ImportError, AttributeError):  # the private probe moved: fall back to what was asked for
-        return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "") in ("1", "true", "True")
+        from reportgen.runner import onednn_requested
+
+        return onednn_requested(os.environ)
 
 
 def use_device(device: str) -> None:

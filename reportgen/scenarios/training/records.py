@@ -46,7 +46,7 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
                 "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
                 "target_reached": reached is not None, "memory_method": memory.METHOD, **(extra or {})}
-    if framework == "tensorflow":  # the same environment reaches data-parallel workers
+    if framework == "tensorflow" and in_process:  # launched workers: their launcher says what it asked for
         from reportgen.backends.tensorflow_backend import onednn_enabled
 
         settings["tf.onednn"] = onednn_enabled()

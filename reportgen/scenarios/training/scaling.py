@@ -13,7 +13,7 @@ from reportgen import launch
 from reportgen.artifacts import TRAINING_INITIAL, scaling_file
 from reportgen.config import task_timeout
 from reportgen.results import make_record
-from reportgen.runner import Context, Task, child_env
+from reportgen.runner import Context, Task, child_env, onednn_requested
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import recipe_settings, train_images_limit
 
@@ -61,7 +61,9 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
         records.append(history_record(
             "training-scaling", task.framework, f"{world_size}-worker", ctx, result, recipe["batch_size"],
             world_size=world_size, in_process=False,
-            extra={"backend": result["backend"], "threads_per_worker": per_worker_threads, "max_train_images": limit,
+            extra={**({"tf.onednn": onednn_requested(worker_env(per_worker_threads, ctx.device))}
+                      if task.framework == "tensorflow" else {}),  # without importing TensorFlow here (5 s)
+                   "backend": result["backend"], "threads_per_worker": per_worker_threads, "max_train_images": limit,
                    "global_batch": recipe["batch_size"], "per_worker_batch": recipe["batch_size"] // world_size,
                    "launcher": "torchrun --standalone" if task.framework == "torch" else "one process per worker, "
                                "TF_CONFIG on localhost"}))
