@@ -22,6 +22,7 @@ from reportgen.runner import Context, Task, run_isolated
 
 def timed_block(profile: dict, at_once: int, threads: int) -> tuple[float, float]:
     """Wall clock and summed task-seconds of the conversion tasks run ``at_once`` at a time."""
+    profile = {**profile, "conversions_at_once": at_once}  # what a run that allows ``at_once`` does (its env too)
     artifacts = Path(tempfile.mkdtemp(prefix="bench-conversions-"))
     ctx = Context(artifacts=artifacts, threads=threads, device="cpu", seed=0, profile=profile)
     tasks = [t for t in scenarios.plan(list(catalog.families()), profile, "cpu", threads) if t.kind == "conversion"]

@@ -45,6 +45,9 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
     per_worker_threads = max(1, ctx.threads // workers) if ctx.device == "cpu" else ctx.threads
     recipe = {**recipe_settings(settings), "epochs": settings["scaling_epochs"]}
     limit = train_images_limit(settings, probe=True)  # throughput needs steps, not the whole data set
+    # what the workers' environment asks of TensorFlow, without importing it here (5 s)
+    kernels = {"tf.onednn": onednn_requested(worker_env(per_worker_threads, ctx.device))} \
+        if task.framework == "tensorflow" else {}
     records = []
     for world_size in (1, workers):
         job = {"dataset": settings["dataset"], "image_size": settings["image_size"], "seed": ctx.seed,
@@ -61,10 +64,9 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
         records.append(history_record(
             "training-scaling", task.framework, f"{world_size}-worker", ctx, result, recipe["batch_size"],
             world_size=world_size, in_process=False,
-            extra={**({"tf.onednn": onednn_requested(worker_env(per_worker_threads, ctx.device))}
-                      if task.framework == "tensorflow" else {}),  # without importing TensorFlow here (5 s)
-                   "backend": result["backend"], "threads_per_worker": per_worker_threads, "max_train_images": limit,
-                   "global_batch": recipe["batch_size"], "per_worker_batch": recipe["batch_size"] // world_size,
+            extra={**kernels, "backend": result["backend"], "threads_per_worker": per_worker_threads,
+                   "max_train_images": limit, "global_batch": recipe["batch_size"],
+                   "per_worker_batch": recipe["batch_size"] // world_size,
                    "launcher": "torchrun --standalone" if task.framework == "torch" else "one process per worker, "
                                "TF_CONFIG on localhost"}))
     ok = [r for r in records if r["status"] == "ok"]
