@@ -210,6 +210,15 @@ def places(profile: dict[str, Any], kind: str) -> int:
     return max(tasks_at_once(profile), conversions)
 
 
+def task_threads(profile: dict[str, Any], kind: str, threads: int) -> int:
+    """Threads one task of ``kind`` runs with in a run of ``threads``: a conversion or a training that may share
+    the CPU gets its share (``threads`` / :func:`places`, at least 1); a timed task keeps the run's count, which
+    is what it measures (its roofs, its 1-thread runs). Two trainings at 2 threads each on 2 cores ran up to 15x
+    slower than alone (PyTorch autocast bf16 beside Keras XLA, 2-core Xeon, 2026-12-06: 26 s against 4.8), their
+    OpenMP threads waiting at every small operation for one that was descheduled; at 1 thread each, 5.5 s."""
+    return threads if kind == "timing" else max(1, threads // places(profile, kind))
+
+
 def reference_processes(profile: dict[str, Any]) -> int:
     """How many processes time the reference in each round of a stored profile (runs stored before: one)."""
     return profile["inference"].get("reference_processes", 1)
@@ -252,7 +261,8 @@ PROFILES: dict[str, Profile] = {
         description="The default: a trustworthy first look on a laptop or a small CPU server.",
         # 3072² ran within 1% of 2048² on 2 cores (2026-12-04): not worth its seconds here
         roof=RoofSettings(sizes=(512, 768, 1024, 2048), extra_sizes=(512, 768, 1024)),
-        # the eight conversion tasks two at a time: 70 s instead of 113 on a 2-core Xeon (2026-12-05)
+        # the eight conversion tasks two at a time: 70 s instead of 113 on a 2-core Xeon (2026-12-05); at 1 thread
+        # each (config.task_threads) 77 s against 96 s at 2 threads each, one at a time 137 to 158 s (2026-12-06)
         conversions_at_once=2,
         # Rounds, not longer loops, narrow an interval: in quick runs on a 2-core EPYC (2026-12-04) the
         # median of one process's batch-1 calls had a standard error of 0.1-2% (bootstrap; about the same from

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen import launch
-from reportgen.config import places
+from reportgen.config import places, task_threads
 from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.results import make_record
 
@@ -162,9 +162,10 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     spec, out, log = _files(workdir, task)
     out.unlink(missing_ok=True)
     partial_path(out).unlink(missing_ok=True)
-    payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts)}}
+    threads = task.params.get("threads") or task_threads(ctx.profile, task.kind, ctx.threads)
+    payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts), "threads": threads}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
-    env = child_env(task.params.get("threads") or ctx.threads, task.params.get("device", ctx.device))
+    env = child_env(threads, task.params.get("device", ctx.device))
     if places(ctx.profile, task.kind) > 1:  # side by side: an OpenMP thread that spins while it waits takes the CPU
         env["OMP_WAIT_POLICY"] = "PASSIVE"  # the other task needs (torch training 125 s instead of 20 s)
     # A cold start measures compilation, not the compile cache of earlier runs: a fresh child starts with an empty

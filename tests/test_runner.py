@@ -22,7 +22,8 @@ WORKLOADS = textwrap.dedent('''
         how = task.params["how"]
         if how == "ok":
             return [make_record("inference", task.framework, task.variant, metrics={"latency_ms_p50": 1.0},
-                                settings={"threads_env": os.environ["OMP_NUM_THREADS"], "pid": os.getpid()})]
+                                settings={"threads_env": os.environ["OMP_NUM_THREADS"], "threads": ctx.threads,
+                                          "pid": os.getpid()})]
         if how == "raise":
             raise RuntimeError("converter said no")
         if how in ("leave-files", "leave-files-and-crash"):  # as TensorFlow's autograph does
@@ -68,7 +69,20 @@ def task(how: str) -> Task:
 def test_ok_task_returns_its_records_with_thread_env(ctx: Context, tmp_path: Path) -> None:
     (rec,) = run_isolated(task("ok"), ctx, 60, tmp_path / "w")
     assert rec["status"] == "ok"
-    assert rec["settings"] == {"threads_env": "1", "task": "test/ok", "pid": rec["settings"]["pid"]}
+    assert rec["settings"] == {"threads_env": "1", "threads": 1, "task": "test/ok", "pid": rec["settings"]["pid"]}
+
+
+@pytest.mark.parametrize(("profile", "kind", "threads"), [
+    ("smoke", "timing", 2), ("smoke", "conversion", 1), ("smoke", "training", 1),
+    ("quick", "timing", 2), ("quick", "conversion", 1), ("quick", "training", 2)])
+def test_a_task_sharing_the_cpu_gets_its_share_of_the_threads_unless_it_is_timed(
+        ctx: Context, tmp_path: Path, profile: str, kind: str, threads: int) -> None:
+    """Two trainings at 2 threads each on 2 cores ran up to 15x slower than alone, their threads waiting for
+    each other at every operation: a conversion or a training beside another task gets its share of the cores
+    (in its environment and its context), a timed task the run's count, which is what it measures."""
+    run = dataclasses.replace(ctx, threads=2, profile=profile_settings(get_profile(profile)))
+    (rec,) = run_isolated(dataclasses.replace(task("ok"), kind=kind), run, 60, tmp_path / "w")
+    assert (rec["settings"]["threads_env"], rec["settings"]["threads"]) == (str(threads), threads)
 
 
 def test_what_a_child_leaves_in_its_temporary_folder_goes_with_it(ctx: Context, tmp_path: Path) -> None:
