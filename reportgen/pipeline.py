@@ -25,7 +25,7 @@ from reportgen.lock import RunLock
 from reportgen.measure import machine_load
 from reportgen.paths import ensure_writable
 from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
-from reportgen.runner import Context, Task, failed_record, member_task, run_isolated
+from reportgen.runner import Context, Task, child_threads, failed_record, member_task, run_isolated
 from reportgen.scenarios import inference, training
 
 
@@ -124,7 +124,7 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
                 if foreign is not None:
                     record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"])
                 if room(task) > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
-                    record["settings"]["tasks_at_once"] = room(task)
+                    record["settings"].update(tasks_at_once=room(task), task_threads=child_threads(task, ctx))
             with saving:
                 if stopped.is_set():  # interrupted side by side: a killed child is no result, and resume reruns it
                     return seconds

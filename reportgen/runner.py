@@ -110,6 +110,12 @@ def onednn_requested(env: Mapping[str, str]) -> bool:
     return env.get("TF_ENABLE_ONEDNN_OPTS", "") in ("1", "true", "True")
 
 
+def child_threads(task: Task, ctx: Context) -> int:
+    """Threads ``task``'s process runs with: the count it times at (a 1-thread run), else its share of the run's
+    (:func:`reportgen.config.task_threads`)."""
+    return task.params.get("threads") or task_threads(ctx.profile, task.kind, ctx.threads)
+
+
 def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
                  inherit_fds: tuple[int, ...] = ()) -> list[dict[str, Any]]:
     """Run ``task`` in a fresh subprocess; always returns records (failed ones when the child died).
@@ -162,7 +168,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     spec, out, log = _files(workdir, task)
     out.unlink(missing_ok=True)
     partial_path(out).unlink(missing_ok=True)
-    threads = task.params.get("threads") or task_threads(ctx.profile, task.kind, ctx.threads)
+    threads = child_threads(task, ctx)
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts), "threads": threads}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
     env = child_env(threads, task.params.get("device", ctx.device))

@@ -114,6 +114,27 @@ FP32_CANDIDATES = {("tensorflow", "keras"), ("tensorflow", "savedmodel"), ("tfli
 BF16_CANDIDATES = {("torch", "amp-bf16"), ("tensorflow", "mixed-bf16"), ("openvino", "bf16")}
 
 
+def test_tasks_side_by_side_train_and_convert_on_their_share_of_the_threads(smoke_run: SmokeRun) -> None:
+    """Smoke runs two tasks at a time: a training or a conversion runs on its share of the cores (at the full
+    count each, two trainings on 2 cores ran up to 15x slower), says so in its records, and the pages say it."""
+    run = only_run(smoke_run)
+    threads = run["options"]["threads"]
+    share = max(1, threads // 2)
+    trained = [r for r in run["records"] if r["settings"].get("task_scenario", "").startswith("training")
+               and r["status"] == "ok"]
+    assert trained and {r["settings"]["task_threads"] for r in trained} == {share}
+    assert {r["settings"]["threads"] for r in trained if "threads" in r["settings"]} == {share}  # what it ran with
+    converted = [r for r in run["records"] if r["scenario"] == "conversion"]
+    assert {r["settings"]["task_threads"] for r in converted} == {share}
+    timed = [r for r in run["records"] if r["scenario"] == "inference" and r["status"] == "ok"]
+    assert {r["settings"]["thread_count"] for r in timed} == {threads}  # what a timed task measures: unchanged
+    if share != threads:
+        hardware_page = " ".join(unescape((smoke_run.site / "hardware.html").read_text()).split())
+        assert f"{threads} ({share} in a task beside another one)" in hardware_page
+        parity_page = " ".join(unescape((smoke_run.site / "parity.html").read_text()).split())
+        assert f"each on {share} thread(s)" in parity_page
+
+
 def test_every_export_converts_and_is_measured(smoke_run: SmokeRun) -> None:
     conversions = {(r["framework"], r["variant"]): r for r in only_run(smoke_run)["records"]
                    if r["scenario"] == "conversion"}

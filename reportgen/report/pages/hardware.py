@@ -22,7 +22,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
          f"{cpu['physical_cores']} / {cpu['logical_cores']} / {cpu['available_cores']}"],
         ["SIMD", ", ".join(cpu["simd"]) or "–"], ["memory", f"{m['memory_gb']} GB"], ["OS", m["os"]],
         ["Python", m["python"]], ["compiler", m["compiler"] or "–"],
-        ["device used", run["options"]["device"]], ["threads per measuring process", str(run["options"]["threads"])],
+        ["device used", run["options"]["device"]], ["threads per measuring process", _threads(run)],
     ]
     for i, gpu in enumerate(m["gpus"]):
         facts.append([f"GPU {i}", f"{gpu['name']}, {fmt(gpu['memory_mb'])} MB, driver {gpu['driver']}"])
@@ -52,3 +52,12 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "runs": md_table(["run", "machine", "profile, state", "records ok / not ok"], runs),
         "problems": loaded.problems,
     }
+
+
+def _threads(run: dict[str, Any]) -> str:
+    """The run's thread count, and the shares of the tasks that ran beside another one (stamped on their
+    records), where those differ from it."""
+    threads = run["options"]["threads"]
+    shares = sorted({r["settings"]["task_threads"] for r in run["records"] if "task_threads" in r["settings"]}
+                    - {threads})
+    return str(threads) + (f" ({' or '.join(map(str, shares))} in a task beside another one)" if shares else "")

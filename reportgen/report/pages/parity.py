@@ -93,6 +93,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "timed_conversions": _conversions_table([r for r in conversions if conversion_model(r) == "inference"]),
         # conversions timed while another ran beside them (quick's conversions_at_once): durations, not a ranking
         "shared_cpu": max((tasks_at_once(r["settings"]) for r in conversions), default=1),
+        "shared_threads": " or ".join(sorted({str(r["settings"]["task_threads"]) for r in conversions
+                                              if "task_threads" in r["settings"]})),
         "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
                                 if r["status"] != "ok"],
         "rates": _converter_rates(loaded),
