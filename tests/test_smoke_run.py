@@ -10,6 +10,7 @@ from html import unescape
 from conftest import SmokeRun
 
 from reportgen import catalog, hardware, thresholds, web
+from reportgen.config import task_threads
 from reportgen.report.format import fmt
 from reportgen.results import ResultStore
 
@@ -119,7 +120,8 @@ def test_tasks_side_by_side_train_and_convert_on_their_share_of_the_threads(smok
     count each, two trainings on 2 cores ran up to 15x slower), says so in its records, and the pages say it."""
     run = only_run(smoke_run)
     threads = run["options"]["threads"]
-    share = max(1, threads // 2)
+    share = task_threads(run["profile"], "training", threads)
+    assert share == task_threads(run["profile"], "conversion", threads) == max(1, threads // 2)  # two at a time
     trained = [r for r in run["records"] if r["settings"].get("task_scenario", "").startswith("training")
                and r["status"] == "ok"]
     assert trained and {r["settings"]["task_threads"] for r in trained} == {share}

@@ -74,6 +74,12 @@ def side_by_side(rec: Record) -> bool:
     return tasks_at_once(rec["settings"]) > 1  # every record of such a run is stamped with it
 
 
+def thread_shares(recs: list[Record]) -> list[int]:
+    """The thread counts that tasks beside another one ran with, as their records say (``task_threads``; runs
+    stored before it say nothing)."""
+    return sorted({r["settings"]["task_threads"] for r in recs if "task_threads" in r["settings"]})
+
+
 def compare(base: Record, cand: Record) -> dict[str, Any]:
     """How much faster ``cand`` is than ``base``: paired by round, with its interval and verdict; rounds in
     which either was measured on a disturbed machine are left out (:func:`stats.calm_speedup`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.hardware import LIBRARIES
+from reportgen.report import findings
 from reportgen.report.escape import MD, code
 from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
 from reportgen.results import LoadedResults
@@ -58,6 +59,5 @@ def _threads(run: dict[str, Any]) -> str:
     """The run's thread count, and the shares of the tasks that ran beside another one (stamped on their
     records), where those differ from it."""
     threads = run["options"]["threads"]
-    shares = sorted({r["settings"]["task_threads"] for r in run["records"] if "task_threads" in r["settings"]}
-                    - {threads})
+    shares = [n for n in findings.thread_shares(run["records"]) if n != threads]
     return str(threads) + (f" ({' or '.join(map(str, shares))} in a task beside another one)" if shares else "")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from reportgen import catalog
 from reportgen.config import tasks_at_once
+from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
 from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
@@ -93,8 +94,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "timed_conversions": _conversions_table([r for r in conversions if conversion_model(r) == "inference"]),
         # conversions timed while another ran beside them (quick's conversions_at_once): durations, not a ranking
         "shared_cpu": max((tasks_at_once(r["settings"]) for r in conversions), default=1),
-        "shared_threads": " or ".join(sorted({str(r["settings"]["task_threads"]) for r in conversions
-                                              if "task_threads" in r["settings"]})),
+        "shared_threads": " or ".join(map(str, findings.thread_shares(conversions))),
         "conversion_failures": [f"{name(r['framework'])} {r['variant']}: {r['reason']}" for r in conversions
                                 if r["status"] != "ok"],
         "rates": _converter_rates(loaded),
