@@ -233,15 +233,18 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from reportgen.export import export_rows, select_runs
+    from reportgen.paths import check_output_file, write_atomic
+    from reportgen.report.site import SITE_MARKER
     from reportgen.results import ResultStore
 
     loaded = ResultStore(args.results_dir).load_all()
     for problem in loaded.problems:
         print(f"reportgen: skipped {problem}", file=sys.stderr)
+    target = check_output_file(args.output, args.results_dir, SITE_MARKER) if args.output else None
     text = export_rows(select_runs(loaded, args.run), args.format)
-    if args.output:
+    if target is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            write_atomic(target, text.encode("utf-8"))
         except OSError as exc:
             raise ReportgenError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:

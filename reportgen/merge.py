@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reportgen.errors import ReportgenError
+from reportgen.paths import write_staged
 from reportgen.results import ResultsFileError, ResultStore
 
 LAYOUT = "<machine-id>/<run-id>.json"
@@ -60,14 +60,8 @@ def _conflict(dest: Path, run: dict[str, Any]) -> str | None:
 
 def _write_new(src: Path, dest: Path) -> bool:
     """Copy ``src`` to ``dest`` atomically, only if ``dest`` does not exist; False when it does."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    data = src.read_bytes()  # byte for byte: the site publishes the raw files
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    tmp = write_staged(dest, src.read_bytes())  # byte for byte: the site publishes the raw files
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         try:
             os.link(tmp, dest)  # fails if dest exists: no window in which another file could be replaced
         except FileExistsError:
@@ -78,7 +72,7 @@ def _write_new(src: Path, dest: Path) -> bool:
             os.replace(tmp, dest)
         return True
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def merge_file(path: Path, history: ResultStore, report: MergeReport) -> None:

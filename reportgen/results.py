@@ -8,9 +8,7 @@ records through :func:`make_record` and :class:`ResultStore`; everything that re
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import jsonschema
 
 from reportgen.errors import ReportgenError
+from reportgen.paths import write_atomic
 
 SCHEMA_VERSION = 1
 
@@ -220,26 +219,7 @@ class ResultsFileError(ReportgenError):
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that ``path`` holds either its old content or the complete new one, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    write_atomic(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode("utf-8"))
 
 
 @dataclass
@@ -288,6 +268,10 @@ class ResultStore:
         if not self.root.is_dir():
             return loaded
         for path in sorted(self.root.glob("*/*.json")):
+            if path.is_symlink() or not path.is_file():  # a FIFO would block, a link may point anywhere
+                loaded.problems.append(f"{path}: not a regular file (a link, pipe or device); only regular files "
+                                       "are read")
+                continue
             try:
                 loaded.runs.append(self.load(path))
             except ResultsFileError as exc:

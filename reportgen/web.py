@@ -139,3 +139,98 @@ def gallery_manifest(npz_path: Path) -> dict[str, Any]:
                 "gallery": [{"pixels": base64.b64encode(np.ascontiguousarray(img).tobytes()).decode("ascii"),
                              "label": int(label), "index": int(index)}
                             for img, label, index in zip(npz["images"], npz["labels"], npz["index"], strict=True)]}
+
+
+GALLERY_KEYS = ("images", "labels", "index", "mean", "std", "classes")
+MAX_DEMO_FILE_BYTES = 512 * 1024 * 1024
+
+
+def regular_file_problem(path: Path, folder: Path) -> str | None:
+    """Why ``path`` may not be read as a file of ``folder`` (a symlink, not a regular file, outside it), or None."""
+    import stat
+
+    shown = f"{folder.name}/{path.name}"  # what the page prints: nothing of the local file system beyond it
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        return f"{shown}: cannot read: {exc.strerror or exc}"
+    if stat.S_ISLNK(info.st_mode):
+        return f"{shown} is a symbolic link; only regular files inside the folder are read"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{shown} is not a regular file"
+    if folder.resolve() not in path.resolve().parents:
+        return f"{shown} lies outside its folder"
+    if info.st_size > MAX_DEMO_FILE_BYTES:
+        return f"{shown} is larger than {MAX_DEMO_FILE_BYTES // 2**20} MB"
+    return None
+
+
+def _onnx_problem(data: bytes) -> str | None:
+    """Why ``data`` is not an ONNX model (a protobuf ``ModelProto`` with an IR version and a graph), or None."""
+    fields: set[int] = set()
+    at = 0
+
+    def varint() -> int:
+        nonlocal at
+        value, shift = 0, 0
+        while True:
+            if at >= len(data) or shift > 63:
+                raise ValueError
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    try:
+        while at < len(data):
+            key = varint()
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                varint()
+            elif wire == 2:
+                length = varint()
+                at += length
+            elif wire in (1, 5):
+                at += 8 if wire == 1 else 4
+            else:
+                raise ValueError
+            if number == 0 or at > len(data):
+                raise ValueError
+            fields.add(number)
+    except ValueError:
+        return "not an ONNX model (not a protobuf message)"
+    missing = [name for number, name in ((1, "IR version"), (7, "graph")) if number not in fields]
+    return f"not an ONNX model (no {' or '.join(missing)})" if missing else None
+
+
+def demo_problem(folder: Path) -> str | None:
+    """Why a run's kept Try-it files cannot be published (a link, not a regular file, not the ONNX model or the
+    gallery it claims to be), or None. Only the files the page copies are read."""
+    for variant in catalog.BROWSER:
+        path = folder / model_name(variant)
+        if variant is not catalog.BROWSER[0] and not os.path.lexists(path):
+            continue  # the INT8 file is optional
+        problem = regular_file_problem(path, folder)
+        if problem is None:
+            problem = _onnx_problem(path.read_bytes())
+            problem = f"{folder.name}/{path.name}: {problem}" if problem else None
+        if problem:
+            return problem
+    path = folder / GALLERY_FILE
+    shown = f"{folder.name}/{GALLERY_FILE}"
+    problem = regular_file_problem(path, folder)
+    if problem:
+        return problem
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            absent = [k for k in GALLERY_KEYS if k not in npz.files]
+            if absent:
+                return f"{shown}: not a Try-it gallery (no {', '.join(absent)})"
+            images, labels = npz["images"], npz["labels"]
+            if images.dtype != np.uint8 or images.ndim != 4 or len(labels) != len(images) or len(images) == 0:
+                return f"{shown}: not a Try-it gallery (images are not a non-empty uint8 batch with labels)"
+    except Exception as exc:  # whatever a corrupt file raises, the answer is the same line
+        return f"{shown}: not a readable NPZ gallery ({type(exc).__name__}: {exc})"
+    return None

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import results
 from reportgen.errors import ReportgenError
 from reportgen.results import (
     SCHEMA_VERSION,
@@ -103,11 +102,10 @@ def test_crash_mid_write_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch
     updated = copy.deepcopy(run)
     updated["status"] = "incomplete"
 
-    def dump_half_then_die(obj, fh, **kwargs):
-        fh.write('{"schema_version": 1, "run_id": ')
+    def die_before_the_data_is_on_disk(fd: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results.json, "dump", dump_half_then_die)
+    monkeypatch.setattr(os, "fsync", die_before_the_data_is_on_disk)
     with pytest.raises(KeyboardInterrupt):
         store.save(updated)
     monkeypatch.undo()
@@ -123,7 +121,7 @@ def test_full_disk_is_a_one_line_error_and_keeps_old_file(tmp_path: Path, monkey
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(results.os, "fsync", no_space)
+    monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(ReportgenError, match="cannot write results file .*No space left on device"):
         store.save({**run, "status": "incomplete"})
     monkeypatch.undo()

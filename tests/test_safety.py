@@ -176,3 +176,110 @@ def test_home_and_results_dirs_stay_even_when_site_dir_is_given_twice_removed(tm
     with pytest.raises(ReportgenError, match="holds the results folder"):
         check_site_dir(tmp_path / "out", tmp_path / "out" / "results")
     shutil.rmtree(tmp_path / "out")
+
+
+def _stored_copy(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the stored fixture results and the path of its one results file."""
+    from conftest import FIXTURE_RESULTS
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE_RESULTS, results)
+    return results, next(results.glob("*/*.json"))
+
+
+@pytest.mark.parametrize("where", ["the run's file", "a history file", "a site file"])
+def test_export_output_never_replaces_results_history_or_site_files(tmp_path: Path, where: str) -> None:
+    """`export --output r/<machine>/<run>.json` used to replace the raw results with CSV (issue 42, finding 1)."""
+    results, stored = _stored_copy(tmp_path)
+    history = tmp_path / "history" / "box" / "old.json"
+    history.parent.mkdir(parents=True)
+    shutil.copy(stored, history)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / SITE_MARKER).write_text("")
+    (site / "index.html").write_text("<html></html>")
+    target = {"the run's file": stored, "a history file": history, "a site file": site / "index.html"}[where]
+    before = target.read_bytes()
+    proc = reportgen("export", "--results-dir", str(results), "--output", str(target), cwd=tmp_path)
+    _one_line_error(proc, f"--output {target}")
+    assert target.read_bytes() == before
+
+
+def test_export_output_is_written_whole_and_follows_the_umask(tmp_path: Path) -> None:
+    results, _ = _stored_copy(tmp_path)
+    out = tmp_path / "rows.csv"
+    proc = reportgen("export", "--results-dir", str(results), "--output", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().startswith("run_id,")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fake_demo(folder: Path, seed: int) -> None:
+    """A demo folder with a minimal valid ONNX protobuf (IR version, empty graph) and a real gallery."""
+    import numpy as np
+
+    from reportgen import catalog, web
+
+    folder.mkdir(parents=True)
+    (folder / web.model_name(catalog.BROWSER[0])).write_bytes(b"\x08\x08\x3a\x00")
+    np.savez(folder / web.GALLERY_FILE, **web.gallery(seed))
+
+
+@pytest.mark.parametrize("bad", ["symlink to a local file", "not an onnx model", "corrupt gallery", "fifo"])
+def test_a_bad_demo_file_drops_the_try_it_page_with_its_reason_not_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    """A link in <run>.demo/ was followed into the site (issue 42, finding 2: /etc/shadow published); a corrupt
+    gallery stopped the whole build."""
+    from reportgen import catalog, web
+    from reportgen.report.pages import tryit
+
+    monkeypatch.setattr(web, "runtime_missing", lambda: None)  # the npm runtime is not what is tested here
+    results, stored = _stored_copy(tmp_path)
+    run = json.loads(stored.read_text())
+    demo = web.demo_dir(stored)
+    _fake_demo(demo, run["seed"])
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$not-for-the-site")
+    model = demo / web.model_name(catalog.BROWSER[0])
+    if bad == "symlink to a local file":
+        model.unlink()
+        model.symlink_to(secret)
+    elif bad == "not an onnx model":
+        model.write_bytes(secret.read_bytes())
+    elif bad == "corrupt gallery":
+        (demo / web.GALLERY_FILE).write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        model.unlink()
+        os.mkfifo(model)
+    loaded = ResultStore(results).load_all()
+    reason = tryit.not_built(loaded)
+    assert reason is not None and reason.startswith(demo.name), reason
+    loaded = build_site(results, tmp_path / "site")
+    site = tmp_path / "site"
+    assert (site / "index.html").is_file() and not (site / tryit.ASSETS).exists()
+    assert not any("not-for-the-site" in p.read_text(errors="ignore") for p in site.rglob("*") if p.is_file())
+    assert demo.name in (site / "tryit.html").read_text()  # the page says why the demo is absent
+
+
+def test_a_valid_demo_folder_passes_the_checks(tmp_path: Path) -> None:
+    from reportgen import web
+
+    _fake_demo(tmp_path / "x.demo", 0)
+    assert web.demo_problem(tmp_path / "x.demo") is None
+
+
+def test_a_results_file_that_is_a_pipe_or_a_link_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    results, stored = _stored_copy(tmp_path)
+    os.mkfifo(stored.parent / "pipe.json")
+    (stored.parent / "link.json").symlink_to(stored)
+    loaded = ResultStore(results).load_all()
+    assert len(loaded.runs) == 1
+    assert sorted(Path(p.split(":")[0]).name for p in loaded.problems) == ["link.json", "pipe.json"]

@@ -9,6 +9,7 @@ with the page: the runtime and a model are fetched when the reader starts the de
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ NEEDS_RUN = False  # without any run the page still explains itself
 
 
 def _complete(folder: Path) -> bool:
-    return (folder / web.GALLERY_FILE).is_file() and (folder / web.model_name(catalog.BROWSER[0])).is_file()
+    """Whether the folder holds the files the page needs (links and odd files count: :func:`not_built` names them)."""
+    return all(os.path.lexists(folder / name) for name in (web.GALLERY_FILE, web.model_name(catalog.BROWSER[0])))
 
 
 def _demo_folder(run: dict[str, Any], loaded: LoadedResults) -> Path | None:
@@ -34,7 +36,7 @@ def _demo_folder(run: dict[str, Any], loaded: LoadedResults) -> Path | None:
     places = [loaded.root / run["machine_id"] / name] if loaded.root is not None else []
     for extra in loaded.demo_dirs:
         places += sorted(extra.rglob(name)) if extra.is_dir() else []
-    return next((p for p in places if p.is_dir() and _complete(p)), None)
+    return next((p for p in places if p.is_dir() and not p.is_symlink() and _complete(p)), None)
 
 
 def demo_source(loaded: LoadedResults) -> tuple[dict[str, Any] | None, Path | None]:
@@ -52,12 +54,12 @@ def not_built(loaded: LoadedResults) -> str | None:
     missing = web.runtime_missing()
     if missing:
         return missing
-    run, _ = demo_source(loaded)
-    if run is None:
+    run, folder = demo_source(loaded)
+    if run is None or folder is None:
         return ("no stored run kept the trained model's files (a run keeps them in <run-id>.demo/ beside its results "
                 "file when its conversions ran; `reportgen merge` copies only results files: point "
                 "`reportgen build --demo-dir` at the folder that has them)")
-    return None
+    return web.demo_problem(folder)
 
 
 def write_assets(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
