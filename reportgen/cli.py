@@ -24,9 +24,9 @@ from reportgen.config import (
     load_config,
 )
 from reportgen.errors import ReportgenError
-from reportgen.merge import add_parser as add_merge_parser
-from reportgen.merge import cmd_merge
-from reportgen.paths import ensure_writable
+from reportgen.store.merge import add_parser as add_merge_parser
+from reportgen.store.merge import cmd_merge
+from reportgen.store.paths import ensure_writable
 
 DESCRIPTION = """\
 Measure ResNet-18 in PyTorch, TensorFlow/Keras and ONNX Runtime on this machine, store the raw
@@ -139,7 +139,7 @@ def _frameworks(values: list[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from reportgen.pipeline import RunOptions, measure
+    from reportgen.run.pipeline import RunOptions, measure
     from reportgen.scenarios.training import TRAINERS
 
     if args.device not in DEVICES:
@@ -232,10 +232,10 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from reportgen.export import export_rows, select_runs
-    from reportgen.paths import check_output_file, write_atomic
     from reportgen.report.site import SITE_MARKER
-    from reportgen.results import ResultStore
+    from reportgen.store.export import export_rows, select_runs
+    from reportgen.store.paths import check_output_file, write_atomic
+    from reportgen.store.results import ResultStore
 
     loaded = ResultStore(args.results_dir).load_all()
     for problem in loaded.problems:
@@ -254,7 +254,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from reportgen.report.findings import ratio_text, run_changes
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
 
     runs = [r for r in ResultStore(args.results_dir).load_all().runs if r["status"] == "complete"]
     by_id = {r["run_id"]: r for r in runs}

@@ -28,7 +28,7 @@ def calibration_images(profile: dict[str, Any], seed: int) -> tuple[np.ndarray, 
     only where the data set cannot be loaded here (the reason is recorded)."""
     from PIL import Image
 
-    from benchmarks.data.datasets import DatasetError, load_dataset
+    from reportgen.workloads.data.datasets import DatasetError, load_dataset
 
     size, training = profile["inference"]["image_size"], profile["training"]
     try:

@@ -90,7 +90,7 @@ def model_name(variant: catalog.BrowserVariant) -> str:
 def gallery(seed: int, per_class: int = GALLERY_PER_CLASS) -> dict[str, np.ndarray]:
     """Held-out digits from the run's own validation split (the conversion scenario's evaluation images, in
     the same order): raw uint8 RGB pixels, their labels and positions, and the normalisation the pipeline used."""
-    from benchmarks.data.datasets import digits
+    from reportgen.workloads.data.datasets import digits
 
     data = digits(seed=seed)
     picks: list[int] = []
@@ -103,7 +103,7 @@ def gallery(seed: int, per_class: int = GALLERY_PER_CLASS) -> dict[str, np.ndarr
 
 def all_held_out(seed: int) -> dict[str, np.ndarray]:
     """Every held-out image, raw: the browser's check batch (the conversion scenario's ``x_eval``, unnormalised)."""
-    from benchmarks.data.datasets import digits
+    from reportgen.workloads.data.datasets import digits
 
     data = digits(seed=seed)
     return {"images": data.val_images, "labels": data.val_labels, "mean": data.mean.astype(np.float32),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 from reportgen.testing import derive_run, parse_utc
 
 

@@ -15,9 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from reportgen import catalog, scenarios, schedule
+from reportgen import catalog, scenarios
 from reportgen.config import get_profile, profile_settings
-from reportgen.runner import Context, Task, run_isolated
+from reportgen.process.runner import Context, Task, run_isolated
+from reportgen.run import schedule
 
 
 def timed_block(profile: dict, at_once: int, threads: int) -> tuple[float, float]:

@@ -92,7 +92,7 @@ class HistorySite:
 def history_site(stored_run: SmokeRun, tmp_path_factory: pytest.TempPathFactory) -> HistorySite:
     """A results directory with 3 runs on the smoke run's machine and 1 on another, and its built site."""
     from reportgen.report.site import build_site
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
     from reportgen.testing import derive_run, parse_utc
 
     root = tmp_path_factory.mktemp("history")

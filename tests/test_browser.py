@@ -205,7 +205,7 @@ def hostile_run(base: dict) -> dict:
 def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, stored_run: Any, tmp_path: Path) -> None:
     """A reason `<img src=x onerror=alert(1)>` used to run in every reader's browser (stored XSS)."""
     from reportgen.report.site import build_site
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
 
     (base,) = ResultStore(stored_run.results).load_all().runs
     ResultStore(tmp_path / "results").save(hostile_run(base))

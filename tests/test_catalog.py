@@ -15,7 +15,7 @@ import pytest
 from conftest import reportgen
 
 from reportgen import catalog
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 from reportgen.testing import derive_run, parse_utc
 
 TOY_PLUGIN = textwrap.dedent('''

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reportgen.artifacts import DIGITS_DATA, DIGITS_FOLDER, DIGITS_LOGITS, DIGITS_REFERENCE
-from reportgen.runner import Context
+from reportgen.process.runner import Context
 from reportgen.scenarios import conversion, parity
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.data import cifar10
-from benchmarks.data.cifar10 import load_cifar10
-from benchmarks.data.datasets import DatasetError, load_dataset
-from benchmarks.data.folder import load_folder
+from reportgen.workloads.data import cifar10
+from reportgen.workloads.data.cifar10 import load_cifar10
+from reportgen.workloads.data.datasets import DatasetError, load_dataset
+from reportgen.workloads.data.folder import load_folder
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 PER_BATCH = 20

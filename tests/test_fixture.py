@@ -6,7 +6,7 @@ from pathlib import Path
 from conftest import FIXTURE_RESULTS
 
 from reportgen import catalog
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from make_fixture import CHECKSUM, checksum_lines  # noqa: E402

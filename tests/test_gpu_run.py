@@ -57,7 +57,7 @@ def test_a_cuda_runs_pages_say_which_rows_ran_on_the_cpu() -> None:
     from conftest import FIXTURE_RESULTS
 
     from reportgen.report.pages import home, inference, scorecard
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
 
     loaded = ResultStore(FIXTURE_RESULTS).load_all()
     (run,) = loaded.runs

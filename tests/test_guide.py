@@ -141,7 +141,7 @@ def test_the_snippet_check_reports_each_kind_of_broken_include(tmp_path: Path) -
 
 
 def test_section_markers_are_balanced_in_every_source_the_guide_can_include() -> None:
-    files = sorted({*ROOT.glob("examples/guide/*.py"), *ROOT.glob("benchmarks/**/*.py")})
+    files = sorted({*ROOT.glob("examples/guide/*.py"), *ROOT.glob("reportgen/workloads/**/*.py")})
     problems = [p for file in files for p in section_problems(file)]
     assert not problems, "\n".join(problems)
 
@@ -153,7 +153,7 @@ def test_every_included_file_is_measured_or_run_by_the_tests() -> None:
     problems = []
     for inc in includes():
         relative = inc.file.relative_to(ROOT).as_posix() if inc.file else inc.path
-        if not (relative.startswith("benchmarks/") or relative in run_by_tests):
+        if not (relative.startswith("reportgen/workloads/") or relative in run_by_tests):
             problems.append(f"docs/{inc.page}: {relative} is neither a benchmark workload nor run by tests")
     assert not problems, "\n".join(problems)
 
@@ -213,7 +213,7 @@ def test_walkthrough_notebook_draws_the_headline_chart(stored_run: SmokeRun, mon
     from nbclient import NotebookClient
 
     from reportgen.report.format import featured_run, records
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.report.site import SITE_MARKER
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 
 SMALL = """
 [inference]

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from reportgen import launch
+from reportgen.process import launch
 
 # A worker that starts two grandchildren, one in its own process group and one in a session of its own
 # (what torchrun does with each of its workers), writes all three pids, then sleeps or exits.
@@ -126,15 +126,15 @@ def test_tf_multi_worker_gives_every_worker_the_cluster_and_its_index(tmp_path: 
     import json
 
     logs = [tmp_path / f"w{i}.log" for i in range(3)]
-    children = launch.tf_multi_worker("benchmarks.training.distributed_keras", ["job.json"], {"A": "1"}, logs)
+    children = launch.tf_multi_worker("reportgen.workloads.training.distributed_keras", ["job.json"], {"A": "1"}, logs)
     configs = [json.loads(c.env["TF_CONFIG"]) for c in children]
     assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(3)]
     assert len({tuple(c["cluster"]["worker"]) for c in configs}) == 1 and len(configs[0]["cluster"]["worker"]) == 3
-    assert all(c.env["A"] == "1" and c.argv[-3:] == ["-m", "benchmarks.training.distributed_keras", "job.json"]
+    assert all(c.env["A"] == "1" and c.argv[-3:] == ["-m", "reportgen.workloads.training.distributed_keras", "job.json"]
                for c in children)
-    (torchrun,) = launch.torchrun("benchmarks.training.distributed_torch", ["job.json"], 2, {}, logs[0])
+    (torchrun,) = launch.torchrun("reportgen.workloads.training.distributed_torch", ["job.json"], 2, {}, logs[0])
     assert torchrun.argv[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                                 "-m", "benchmarks.training.distributed_torch", "job.json"]
+                                 "-m", "reportgen.workloads.training.distributed_torch", "job.json"]
 
 
 def test_after_stop_all_no_child_starts_until_starts_are_allowed_again(tmp_path: Path) -> None:

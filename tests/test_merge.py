@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from reportgen.cli import main
-from reportgen.merge import _write_new, merge_results
-from reportgen.results import SCHEMA_VERSION, ResultStore, make_record
+from reportgen.store.merge import _write_new, merge_results
+from reportgen.store.results import SCHEMA_VERSION, ResultStore, make_record
 
 MACHINE_A = "box-a-2c-4g-cpu-aaaaaa"
 MACHINE_B = "box-b-8c-32g-cpu-bbbbbb"

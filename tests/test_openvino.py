@@ -11,7 +11,7 @@ import pytest
 
 from reportgen import catalog, hardware
 from reportgen.backends import missing_reason
-from reportgen.runner import Context
+from reportgen.process.runner import Context
 from reportgen.scenarios import conversion, inference, prepare, training
 
 NO_BF16 = frozenset({"sse4_2", "avx2", "avx512f", "avx512_vnni"})
@@ -84,8 +84,8 @@ def small_ir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray
     """ResNet-18 for 10 classes at 32x32 as IR, converted from the PyTorch module, with its own logits."""
     pytest.importorskip("openvino")
     torch = pytest.importorskip("torch")
-    from benchmarks.export import to_openvino
-    from benchmarks.models.resnet_torch import build_resnet18
+    from reportgen.workloads.export import to_openvino
+    from reportgen.workloads.models.resnet_torch import build_resnet18
 
     folder = tmp_path_factory.mktemp("ir")
     model = build_resnet18(10, seed=0).eval()
@@ -120,8 +120,8 @@ def test_the_backend_pins_f32_and_records_its_hints(small_ir: tuple[Path, np.nda
 def test_nncf_quantizes_the_ir_to_a_smaller_model_that_still_runs(small_ir: tuple[Path, np.ndarray, np.ndarray],
                                                                    tmp_path: Path) -> None:
     pytest.importorskip("nncf")
-    from benchmarks.inference import predict_openvino
-    from benchmarks.quantize import openvino_int8
+    from reportgen.workloads.inference import predict_openvino
+    from reportgen.workloads.quantize import openvino_int8
 
     path, images, reference = small_ir
     openvino_int8.quantize_int8(str(path), str(tmp_path / "q.xml"), images)

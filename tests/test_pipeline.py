@@ -9,7 +9,7 @@ from rich.console import Console
 
 from reportgen import catalog
 from reportgen.config import get_profile
-from reportgen.pipeline import RunOptions, measure
+from reportgen.run.pipeline import RunOptions, measure
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from conftest import SmokeRun
 from test_merge import make_run
 
 from reportgen.report.site import build_site
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 from reportgen.testing import derive_run, parse_utc
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,12 +22,12 @@ def _frameworks() -> None:
     global torch, keras, resnet_torch, resnet_keras
     import torch  # torch must be imported before tensorflow (segfaults otherwise)
 
-    from benchmarks.models import resnet_torch
+    from reportgen.workloads.models import resnet_torch
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from benchmarks.models import resnet_keras
+    from reportgen.workloads.models import resnet_keras
 
 NUM_CLASSES = 10
 IMAGENET_TRAINABLE_PARAMS = 11_689_512

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import ReportgenError
-from reportgen.results import (
+from reportgen.store.results import (
     SCHEMA_VERSION,
     ResultsFileError,
     ResultStore,

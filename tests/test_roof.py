@@ -6,7 +6,7 @@ import pytest
 
 from reportgen import hardware
 from reportgen.config import get_profile, profile_settings
-from reportgen.runner import Context
+from reportgen.process.runner import Context
 from reportgen.scenarios import roof
 
 

@@ -9,7 +9,7 @@ from reportgen import backends, thresholds
 from reportgen.artifacts import REFERENCE_OUTPUTS
 from reportgen.config import PROFILES, profile_settings
 from reportgen.inputs import check_images
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios import inference
 from reportgen.scenarios.inference import next_round
 
@@ -71,9 +71,9 @@ def test_no_round_is_added_for_a_verdict_that_the_maximum_could_not_decide() -> 
 
 def test_the_duration_table_counts_each_task_once() -> None:
     """A round's task leaves a start-up, a latency and a sweep record; merging rounds must not count it thrice."""
-    from reportgen.pipeline import duration_table
-    from reportgen.results import make_record
+    from reportgen.run.pipeline import duration_table
     from reportgen.scenarios.inference import STARTUP_PARTS, merge_rounds
+    from reportgen.store.results import make_record
 
     records = []
     for number, seconds in ((0, 30.0), (1, 12.0)):
@@ -159,8 +159,8 @@ def test_the_reference_timed_in_two_processes_counts_once_per_round() -> None:
     """A round's value is the geometric mean of its processes: one slow process moves its round, not the count
     of rounds, and rounds stay paired with the candidate's."""
     from reportgen.report import findings
-    from reportgen.results import make_record
     from reportgen.scenarios.inference import merge_rounds
+    from reportgen.store.results import make_record
 
     def record(variant: str, number: int, median: float, task: str) -> dict:
         return make_record("inference", "torch", variant, batch_size=1, metrics={"latency_ms_p50": median},

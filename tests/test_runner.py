@@ -12,11 +12,11 @@ import psutil
 import pytest
 
 from reportgen.config import get_profile, profile_settings
-from reportgen.runner import Context, Task, child_env, describe_exit, onednn_requested, run_isolated
+from reportgen.process.runner import Context, Task, child_env, describe_exit, onednn_requested, run_isolated
 
 WORKLOADS = textwrap.dedent('''
     import ctypes, os, signal, time
-    from reportgen.results import make_record
+    from reportgen.store.results import make_record
 
     def run_task(task, ctx):
         how = task.params["how"]
@@ -166,7 +166,7 @@ def test_killing_a_running_framework_subprocess_is_a_failed_record(ctx: Context,
     while not (tmp_path / "ready").exists():
         assert time.monotonic() < deadline and thread.is_alive(), "the torch worker never started"
         time.sleep(0.2)
-    (worker,) = [p for p in psutil.Process().children() if "reportgen.worker" in p.cmdline()]  # not its watchdog
+    (worker,) = [p for p in psutil.Process().children() if "reportgen.process.worker" in p.cmdline()]  # no watchdog
     worker.send_signal(signal.SIGKILL)
     thread.join(timeout=30)
     assert not thread.is_alive()
@@ -207,8 +207,8 @@ SPAWNER = textwrap.dedent('''
 DRIVER = textwrap.dedent('''
     import sys
     from pathlib import Path
-    from reportgen.lock import RunLock
-    from reportgen.runner import Context, Task, run_isolated
+    from reportgen.store.lock import RunLock
+    from reportgen.process.runner import Context, Task, run_isolated
 
     root = Path(sys.argv[1])
     ctx = Context(artifacts=root / "artifacts", threads=1, device="cpu", seed=0, profile={})
@@ -232,7 +232,7 @@ def test_children_die_with_a_sigkilled_parent_and_release_the_run_lock(tmp_path:
     import sys
 
     from reportgen.errors import ReportgenError
-    from reportgen.lock import RunLock
+    from reportgen.store.lock import RunLock
 
     (tmp_path / "spawner.py").write_text(SPAWNER)
     (tmp_path / "results").mkdir()
@@ -283,7 +283,7 @@ def test_each_library_roof_is_its_own_task(ctx: Context, tmp_path: Path) -> None
 LAUNCHER = textwrap.dedent('''
     import os, sys
     from pathlib import Path
-    from reportgen import launch
+    from reportgen.process import launch
 
     TORCHRUN_LIKE = """
     import os, subprocess, sys, time
@@ -304,7 +304,7 @@ LAUNCHER = textwrap.dedent('''
 LAUNCH_DRIVER = textwrap.dedent('''
     import sys
     from pathlib import Path
-    from reportgen.runner import Context, Task, run_isolated
+    from reportgen.process.runner import Context, Task, run_isolated
 
     root = Path(sys.argv[1])
     ctx = Context(artifacts=root / "artifacts", threads=1, device="cpu", seed=0, profile={})

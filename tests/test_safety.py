@@ -14,10 +14,10 @@ from conftest import SmokeRun, reportgen
 from rich.console import Console
 
 from reportgen.errors import ReportgenError
+from reportgen.process.runner import Task
 from reportgen.report.format import featured_run
 from reportgen.report.site import SITE_MARKER, build_site, check_site_dir
-from reportgen.results import SCHEMA_VERSION, ResultStore, make_record, utc_now
-from reportgen.runner import Task
+from reportgen.store.results import SCHEMA_VERSION, ResultStore, make_record, utc_now
 from reportgen.testing import derive_run, parse_utc
 
 
@@ -74,7 +74,7 @@ def test_build_refuses_a_folder_it_did_not_build_and_replaces_one_it_did(tmp_pat
 
 def test_text_in_square_brackets_is_printed_as_written(tmp_path: Path) -> None:
     """Rich markup in a reason or a file name used to crash the run (MarkupError), and --resume with it."""
-    from reportgen.pipeline import _report
+    from reportgen.run.pipeline import _report
 
     task = Task(key="inference/onnxruntime/x", module="m", scenario="inference", framework="onnxruntime",
                 variant="x", label="Inference: [bold]ONNX[/] Runtime")
@@ -159,7 +159,7 @@ def test_small_bad_inputs_are_one_line(tmp_path: Path, args: list[str], match: s
 def test_a_symlink_loop_in_an_image_folder_counts_each_image_once(tmp_path: Path) -> None:
     from PIL import Image
 
-    from benchmarks.data.folder import load_folder
+    from reportgen.workloads.data.folder import load_folder
 
     for name in ("cat", "dog"):
         (tmp_path / name).mkdir()

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from reportgen.runner import Task
-from reportgen.schedule import run_tasks
+from reportgen.process.runner import Task
+from reportgen.run.schedule import run_tasks
 
 
 def task(key: str, needs: tuple[str, ...] = (), produces: tuple[str, ...] = (), member_needs: tuple[str, ...] = ()
@@ -77,7 +77,7 @@ def test_an_error_in_one_task_stops_the_run_and_is_raised(at_once: int) -> None:
         run_tasks([task("ok"), task("bad"), task("later")], execute, skip=lambda t: False, places=at_once,
                   stopping=stopped.set)
     assert stopped.is_set() == (at_once > 1)  # one at a time, nothing else is running to stop
-    from reportgen import launch
+    from reportgen.process import launch
 
     assert not launch._STOPPING.is_set()  # a later run in this process (another test) can start children
 

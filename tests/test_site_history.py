@@ -18,7 +18,7 @@ from reportgen.report.format import label
 from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS
 from reportgen.report.pages import compare
 from reportgen.report.site import build_site
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 
 SPEC = re.compile(r'<script type="application/json" id="([a-z0-9-]+)-spec">(.*?)</script>', re.S)
 

@@ -12,7 +12,7 @@ from conftest import SmokeRun
 from reportgen import catalog, hardware, thresholds, web
 from reportgen.config import task_threads
 from reportgen.report.format import fmt
-from reportgen.results import ResultStore
+from reportgen.store.results import ResultStore
 
 
 def only_run(smoke_run: SmokeRun) -> dict:

@@ -18,20 +18,20 @@ from PIL import Image
 
 from reportgen import catalog, hardware
 from reportgen.config import TrainingSettings, get_profile, profile_settings
+from reportgen.process.runner import Context, run_isolated
 from reportgen.report import findings
 from reportgen.report.pages import training as training_page
-from reportgen.results import ResultStore
-from reportgen.runner import Context, run_isolated
 from reportgen.scenarios import training
+from reportgen.store.results import ResultStore
 
 SAME_BATCHES = """
 import sys
 import numpy as np
 import torch  # before TensorFlow: the other order crashes in one process
-from benchmarks.data.datasets import load_dataset
-from benchmarks.data.pipeline_torch import make_loaders
+from reportgen.workloads.data.datasets import load_dataset
+from reportgen.workloads.data.pipeline_torch import make_loaders
 import tensorflow as tf
-from benchmarks.data.pipeline_tf import training_dataset, steps_per_epoch, validation_dataset
+from reportgen.workloads.data.pipeline_tf import training_dataset, steps_per_epoch, validation_dataset
 
 data = load_dataset(sys.argv[1], 32, max_train=200)
 rank, world = int(sys.argv[2]), int(sys.argv[3])

@@ -23,8 +23,8 @@ from reportgen import catalog, thresholds, web
 from reportgen.config import PROFILES
 from reportgen.report.pages import tryit
 from reportgen.report.site import build_site
-from reportgen.results import ResultStore
 from reportgen.scenarios import browser
+from reportgen.store.results import ResultStore
 
 CLASSIFIED = "(before) => Number(document.querySelector('#rg-tryit').dataset.classified || 0) > before"
 

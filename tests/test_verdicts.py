@@ -63,7 +63,7 @@ def test_the_noise_flag_fires_only_when_the_rounds_are_too_uncertain_to_decide()
 
 
 def _run(run_id: str, started: str, medians: dict[str, list[float]]) -> dict:
-    from reportgen.results import SCHEMA_VERSION, make_record
+    from reportgen.store.results import SCHEMA_VERSION, make_record
 
     recs = [make_record("inference", "torch", variant, batch_size=1, metrics={"latency_ms_p50": float(np.median(m))},
                         settings={"round_medians_ms": m, "rounds": len(m)}) for variant, m in medians.items()]
@@ -75,7 +75,7 @@ def _run(run_id: str, started: str, medians: dict[str, list[float]]) -> dict:
 
 def test_compare_flags_a_slowdown_and_fails_only_when_asked(tmp_path, capsys) -> None:  # noqa: ANN001
     from reportgen.cli import main
-    from reportgen.results import ResultStore
+    from reportgen.store.results import ResultStore
 
     store = ResultStore(tmp_path)
     store.save(_run("20261201T000000Z-aaaa", "2026-12-01T00:00:00Z", {"eager": [20.0, 20.4, 19.8],
@@ -94,7 +94,7 @@ def test_compare_flags_a_slowdown_and_fails_only_when_asked(tmp_path, capsys) ->
 def test_each_precision_is_held_to_its_own_agreement_limit() -> None:
     """bf16 rounds by design: 2e-2 from the fp32 logits is expected there, and a warning sign for fp32."""
     from reportgen.report.findings import agrees
-    from reportgen.results import make_record
+    from reportgen.store.results import make_record
 
     def rec(precision: str, diff: float) -> dict:
         return make_record("inference", "torch", "x", precision=precision, metrics={"max_abs_diff": diff})

@@ -57,7 +57,7 @@
     return { session: session, loadMs: performance.now() - start };
   }
 
-  // ---- preprocessing: exactly the Python pipeline (benchmarks/data/pipeline_torch.py) ---------------------
+  // ---- preprocessing: exactly the Python pipeline (reportgen/workloads/data/pipeline_torch.py) ---------------------
   // uint8 RGB pixels in HWC order -> float32 NCHW, (x / 255 - mean) / std per channel, every step rounded to
   // float32 as PyTorch computes it. Digits are 32x32 already, so no resize happens (as in Python).
   function preprocess(rgb, mean, std, size) {

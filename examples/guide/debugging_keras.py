@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.models.resnet_keras import build_resnet18
+from reportgen.workloads.models.resnet_keras import build_resnet18
 
 
 # --8<-- [start:numerics]

@@ -9,7 +9,7 @@ import torchvision  # noqa: F401  (before torch.utils.tensorboard, which imports
 from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
 
-from benchmarks.models.resnet_torch import build_resnet18
+from reportgen.workloads.models.resnet_torch import build_resnet18
 
 
 # --8<-- [start:anomaly]

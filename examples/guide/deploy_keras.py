@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.export.from_keras import export_onnx, export_savedmodel, export_tflite
-from benchmarks.inference.predict_onnxruntime import load_session
-from benchmarks.inference.predict_onnxruntime import predict as predict_onnx
-from benchmarks.inference.predict_tflite import load_interpreter
-from benchmarks.inference.predict_tflite import predict as predict_tflite
-from benchmarks.models.resnet_keras import build_resnet18
+from reportgen.workloads.export.from_keras import export_onnx, export_savedmodel, export_tflite
+from reportgen.workloads.inference.predict_onnxruntime import load_session
+from reportgen.workloads.inference.predict_onnxruntime import predict as predict_onnx
+from reportgen.workloads.inference.predict_tflite import load_interpreter
+from reportgen.workloads.inference.predict_tflite import predict as predict_tflite
+from reportgen.workloads.models.resnet_keras import build_resnet18
 
 
 # --8<-- [start:serve]

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.export.from_torch import export_onnx, export_program, export_torchscript
-from benchmarks.inference.predict_onnxruntime import load_session
-from benchmarks.inference.predict_onnxruntime import predict as predict_onnx
-from benchmarks.models.resnet_torch import build_resnet18
+from reportgen.workloads.export.from_torch import export_onnx, export_program, export_torchscript
+from reportgen.workloads.inference.predict_onnxruntime import load_session
+from reportgen.workloads.inference.predict_onnxruntime import predict as predict_onnx
+from reportgen.workloads.models.resnet_torch import build_resnet18
 
 
 # --8<-- [start:serve]

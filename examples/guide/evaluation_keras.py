@@ -5,7 +5,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from benchmarks.models.resnet_keras import build_resnet18
+from reportgen.workloads.models.resnet_keras import build_resnet18
 
 CLASSES = ("airplane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # The same ImageNet channel statistics as on the PyTorch side

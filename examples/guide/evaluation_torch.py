@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-from benchmarks.models.resnet_torch import build_resnet18
+from reportgen.workloads.models.resnet_torch import build_resnet18
 
 CLASSES = ("airplane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # The ImageNet channel statistics that torchvision's pretrained weights expect

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 from torchvision.models import ResNet
 
-from benchmarks.models.resnet_torch import build_resnet18
+from reportgen.workloads.models.resnet_torch import build_resnet18
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from benchmarks.models.resnet_keras import _basic_block
+from reportgen.workloads.models.resnet_keras import _basic_block
 
 
 # --8<-- [start:block]

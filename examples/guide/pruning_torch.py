@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import prune
 
-from benchmarks.models.resnet_torch import build_resnet18
+from reportgen.workloads.models.resnet_torch import build_resnet18
 
 
 # --8<-- [start:prune]

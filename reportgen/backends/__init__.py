@@ -1,6 +1,6 @@
 """One module per runtime: everything the harness does with that framework, end to end.
 
-A backend wraps the idiomatic workloads in ``benchmarks/`` with what the harness needs around them:
+A backend wraps the idiomatic workloads in ``reportgen/workloads/`` with what the harness needs around them:
 ``make_backend`` (set threads, load the shared weights, run a batch, sync the device, peak device memory) for
 every runtime, and for each framework that converts models (the ``--frameworks`` families torch, tensorflow,
 onnxruntime and openvino) ``export_inference_model`` (its formats of the inference model) and

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmarks.inference import predict_onnxruntime
 from reportgen import catalog
 from reportgen.artifacts import DIGITS_KERAS_ONNX, DIGITS_ONNX, DIGITS_ORT_INT8, ONNX_FILE, ORT_INT8_FILES
 from reportgen.inputs import calibration_images
+from reportgen.workloads.inference import predict_onnxruntime
 
 if TYPE_CHECKING:
-    from reportgen.runner import Context
+    from reportgen.process.runner import Context
     from reportgen.scenarios.conversion import Converter
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -59,7 +59,7 @@ def make_backend(variant: str, threads: int, device: str) -> OnnxRuntimeBackend:
 def export_inference_model(conv: Converter, ctx: Context) -> None:
     """Quantize the PyTorch ONNX file of the inference model to INT8: dynamic, and static QDQ calibrated on
     the run's own images."""
-    from benchmarks.quantize import onnxruntime_int8
+    from reportgen.workloads.quantize import onnxruntime_int8
 
     calibration, described = calibration_images(ctx.profile, ctx.seed)
     source = str(ctx.artifacts / ONNX_FILE)
@@ -72,7 +72,7 @@ def export_inference_model(conv: Converter, ctx: Context) -> None:
 def convert_digits(conv: Converter, ctx: Context) -> None:
     """Run both ONNX exports of the digits model (PyTorch's, Keras' in its NHWC layout) and quantize the
     PyTorch one to INT8 (dynamic, and static calibrated on the digits), running each."""
-    from benchmarks.quantize import onnxruntime_int8
+    from reportgen.workloads.quantize import onnxruntime_int8
 
     data = conv.data
     x_eval, x_calib = data["x_eval"], data["x_calib"]

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import openvino as ov
 
-from benchmarks.inference import predict_openvino
 from reportgen import catalog
 from reportgen.artifacts import (
     DIGITS_CLASSES,
@@ -26,9 +25,10 @@ from reportgen.artifacts import (
 )
 from reportgen.hardware import has_bf16
 from reportgen.inputs import calibration_images
+from reportgen.workloads.inference import predict_openvino
 
 if TYPE_CHECKING:
-    from reportgen.runner import Context
+    from reportgen.process.runner import Context
     from reportgen.scenarios.conversion import Converter
 
 PRECISION_HINTS = {"fp32": "f32", "int8": "f32", "bf16": "bf16"}  # INT8: the layers left in float run in f32
@@ -107,14 +107,14 @@ def nncf_missing() -> str | None:
 def export_inference_model(conv: Converter, ctx: Context) -> None:
     """Convert the PyTorch ONNX file of the inference model to IR (fp32 weights) and quantize that to INT8 with
     NNCF, calibrated on the same images as ONNX Runtime's static INT8."""
-    from benchmarks.export import to_openvino
+    from reportgen.workloads.export import to_openvino
 
     source, fp32 = str(ctx.artifacts / ONNX_FILE), OPENVINO_FILES["fp32"]
     converted = conv.attempt("ir-for-inference", fp32, lambda p: to_openvino.convert_onnx(source, str(p)))
     if missing := nncf_missing() or (None if converted is not None else NO_IR):
         conv.skip("int8-for-inference", OPENVINO_FILES["int8"], missing)
         return
-    from benchmarks.quantize import openvino_int8
+    from reportgen.workloads.quantize import openvino_int8
 
     calibration, described = calibration_images(ctx.profile, ctx.seed)
     conv.attempt("int8-for-inference", OPENVINO_FILES["int8"],
@@ -128,8 +128,8 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
     fallback cannot check the wrong precision); on a CPU with bfloat16 instructions also run the IR in bf16."""
     import torch
 
-    from benchmarks.export import to_openvino
-    from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy
+    from reportgen.workloads.export import to_openvino
+    from reportgen.workloads.models.resnet_torch import build_resnet18, load_state_numpy
 
     torch.set_num_threads(ctx.threads)
     data = conv.data
@@ -159,7 +159,7 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
     if missing := nncf_missing() or (None if ir.exists() else NO_IR):
         conv.skip("int8", DIGITS_OPENVINO["int8"], missing)
     else:
-        from benchmarks.quantize import openvino_int8
+        from reportgen.workloads.quantize import openvino_int8
 
         conv.attempt("int8", DIGITS_OPENVINO["int8"],
                      lambda p: openvino_int8.quantize_int8(str(ir), str(p), x_calib), ("openvino", lambda _, p: run(p)))

@@ -12,7 +12,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.inference import predict_keras  # noqa: E402
 from reportgen import catalog  # noqa: E402
 from reportgen.artifacts import (  # noqa: E402
     DIGITS_CLASSES,
@@ -28,10 +27,11 @@ from reportgen.artifacts import (  # noqa: E402
 )
 from reportgen.hardware import has_bf16  # noqa: E402
 from reportgen.inputs import calibration_images  # noqa: E402
-from reportgen.results import make_record  # noqa: E402
+from reportgen.store.results import make_record  # noqa: E402
+from reportgen.workloads.inference import predict_keras  # noqa: E402
 
 if TYPE_CHECKING:
-    from reportgen.runner import Context
+    from reportgen.process.runner import Context
     from reportgen.scenarios.conversion import Converter
 
 
@@ -43,7 +43,7 @@ def onednn_enabled() -> bool:
 
         return bool(_pywrap_util_port.IsMklEnabled())
     except (ImportError, AttributeError):  # the private probe moved: fall back to what was asked for
-        from reportgen.runner import onednn_requested
+        from reportgen.process.runner import onednn_requested
 
         return onednn_requested(os.environ)
 
@@ -119,7 +119,7 @@ def _set_threads(threads: int) -> None:
 def export_inference_model(conv: Converter, ctx: Context) -> None:
     """Load the reference weights into the Keras ResNet-18 and export ONNX (tf2onnx) and TFLite (float32, INT8
     dynamic range, INT8 full integer calibrated on the run's own images)."""
-    from benchmarks.export import from_keras
+    from reportgen.workloads.export import from_keras
 
     _set_threads(ctx.threads)
     settings = ctx.profile["inference"]
@@ -141,9 +141,9 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
     """Count the Keras model's parameters; load the trained digits weights into the Keras ResNet-18 and export
     ONNX (tf2onnx), a SavedModel and TFLite (float32, INT8 dynamic range, INT8 full integer), running each;
     on a CPU with bfloat16 instructions also run it under ``mixed_bfloat16``."""
-    from benchmarks.export import from_keras
-    from benchmarks.inference import predict_tflite
-    from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+    from reportgen.workloads.export import from_keras
+    from reportgen.workloads.inference import predict_tflite
+    from reportgen.workloads.models.resnet_keras import build_resnet18, load_torch_state
 
     _set_threads(ctx.threads)
     data = conv.data

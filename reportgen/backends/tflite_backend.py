@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.inference import predict_tflite
 from reportgen import catalog
+from reportgen.workloads.inference import predict_tflite
 
 
 class TFLiteBackend:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from benchmarks.inference import predict_torch
 from reportgen import catalog
 from reportgen.artifacts import (
     DIGITS_CLASSES,
@@ -25,10 +24,11 @@ from reportgen.artifacts import (
 )
 from reportgen.hardware import has_bf16
 from reportgen.inputs import check_images
-from reportgen.results import make_record
+from reportgen.store.results import make_record
+from reportgen.workloads.inference import predict_torch
 
 if TYPE_CHECKING:
-    from reportgen.runner import Context
+    from reportgen.process.runner import Context
     from reportgen.scenarios.conversion import Converter
 
 
@@ -87,8 +87,8 @@ def export_inference_model(conv: Converter, ctx: Context) -> None:
     them) and its logits on the check batch, count parameters and MACs, and export ONNX."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from benchmarks.export.from_torch import export_onnx
-    from benchmarks.models.resnet_torch import build_resnet18, state_dict_numpy
+    from reportgen.workloads.export.from_torch import export_onnx
+    from reportgen.workloads.models.resnet_torch import build_resnet18, state_dict_numpy
 
     torch.set_num_threads(ctx.threads)
     settings = ctx.profile["inference"]
@@ -114,13 +114,13 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
     """Train the digits model every conversion starts from (saving its weights, the evaluation and calibration
     images and its logits: the reference), then export it to ONNX, TorchScript and ``torch.export`` and
     quantize it to INT8; on a CPU with bfloat16 instructions also run it under bf16 autocast."""
-    from benchmarks.data.datasets import load_dataset
-    from benchmarks.data.pipeline_torch import AugmentedImages, make_loaders
-    from benchmarks.export import from_torch
-    from benchmarks.models.resnet_torch import build_resnet18, state_dict_numpy
-    from benchmarks.quantize.torch_int8 import quantize_int8
-    from benchmarks.training.recipe import Recipe
-    from benchmarks.training.train_torch import predict_logits, train
+    from reportgen.workloads.data.datasets import load_dataset
+    from reportgen.workloads.data.pipeline_torch import AugmentedImages, make_loaders
+    from reportgen.workloads.export import from_torch
+    from reportgen.workloads.models.resnet_torch import build_resnet18, state_dict_numpy
+    from reportgen.workloads.quantize.torch_int8 import quantize_int8
+    from reportgen.workloads.training.recipe import Recipe
+    from reportgen.workloads.training.train_torch import predict_logits, train
 
     torch.set_num_threads(ctx.threads)
     settings = ctx.profile["conversion"]

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 import plotly
 
 from reportgen.errors import ReportgenError
-from reportgen.paths import ensure_writable
 from reportgen.report.pages import write_pages
 from reportgen.report.pages.downloads import write_downloads
 from reportgen.report.pages.tryit import write_assets as write_tryit_assets
-from reportgen.results import LoadedResults, ResultStore
+from reportgen.store.paths import ensure_writable
+from reportgen.store.results import LoadedResults, ResultStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

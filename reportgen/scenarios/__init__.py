@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios import browser, conversion, efficiency, inference, parity, prepare, roof, training
 
 

@@ -34,8 +34,8 @@ from reportgen import catalog, web
 from reportgen.artifacts import DIGITS_CLASSES, DIGITS_DATA, DIGITS_IMAGE_SIZE, DIGITS_MODEL, DIGITS_ONNX
 from reportgen.config import TimingSettings
 from reportgen.measure import stats
-from reportgen.results import make_record
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
+from reportgen.store.results import make_record
 
 SCENARIO = "browser"
 HARNESS = """<!doctype html>
@@ -139,8 +139,8 @@ def run_in_browser(folder: Path, args: dict[str, Any], timeout_s: float = 600) -
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     import onnxruntime as ort
 
-    from benchmarks.inference import predict_onnxruntime
     from reportgen.measure import timer
+    from reportgen.workloads.inference import predict_onnxruntime
 
     with np.load(ctx.artifacts / DIGITS_DATA) as data:
         x_eval, labels = data["x_eval"], data["y_eval"]

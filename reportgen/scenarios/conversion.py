@@ -42,8 +42,8 @@ from reportgen.artifacts import (
     DIGITS_WEIGHTS,
 )
 from reportgen.backends import framework_module
-from reportgen.results import make_record
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
+from reportgen.store.results import make_record
 
 TASKS = [
     Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",

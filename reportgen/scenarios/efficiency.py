@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportgen.results import METRICS
+from reportgen.store.results import METRICS
 
 
 def add_efficiency(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,8 +26,8 @@ from reportgen.catalog import Variant
 from reportgen.config import TimingSettings, reference_processes
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
-from reportgen.results import make_record
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
+from reportgen.store.results import make_record
 
 OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "failed to allocate")
 

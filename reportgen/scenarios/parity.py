@@ -13,8 +13,8 @@ import numpy as np
 
 from reportgen import catalog
 from reportgen.artifacts import DIGITS_DATA, DIGITS_LOGITS, DIGITS_REFERENCE
-from reportgen.results import make_record
-from reportgen.runner import Context
+from reportgen.process.runner import Context
+from reportgen.store.results import make_record
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -29,7 +29,7 @@ from reportgen.artifacts import (
     WEIGHTS_FILE,
 )
 from reportgen.backends import framework_module
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios.conversion import Converter
 
 TASKS = [

@@ -22,8 +22,8 @@ import numpy as np
 from reportgen import hardware
 from reportgen.config import TimingSettings, roof_settings
 from reportgen.measure import timer
-from reportgen.results import make_record
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
+from reportgen.store.results import make_record
 
 VARIANTS = {"fp32": "sgemm", "bf16": "bf16-gemm", "int8": "int8-gemm"}  # the records' variant per precision
 VARIANT = VARIANTS["fp32"]

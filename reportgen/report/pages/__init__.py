@@ -30,7 +30,7 @@ from reportgen.report.pages import (
     training,
     tryit,
 )
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, training, parity, hardware, compare, history, downloads,
                                  tryit, profiles, schema)

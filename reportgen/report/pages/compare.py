@@ -10,7 +10,7 @@ from reportgen.report import findings
 from reportgen.report.charts import Styles, chart_html
 from reportgen.report.escape import MD, code
 from reportgen.report.format import by_machine, featured_run, fmt, label, machine_line, md_table, metric, provenance
-from reportgen.results import METRICS, LoadedResults
+from reportgen.store.results import METRICS, LoadedResults
 
 PAGE = "compare.md"
 

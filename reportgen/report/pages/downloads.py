@@ -13,7 +13,7 @@ from typing import Any
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import md_table, provenance
 from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS, export_rows
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "downloads.md"
 FOLDER = "downloads"

@@ -8,7 +8,7 @@ from reportgen.hardware import LIBRARIES
 from reportgen.report import findings
 from reportgen.report.escape import MD, code
 from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "hardware.md"
 

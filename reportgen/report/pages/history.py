@@ -13,7 +13,7 @@ from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, log_tick
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import by_machine, fmt, label, md_table, metric, provenance
 from reportgen.report.pages.downloads import run_files
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "history.md"
 METRIC = "latency_ms_p50"

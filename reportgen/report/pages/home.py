@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from reportgen.report import findings
 from reportgen.report.charts import chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "index.md"
 

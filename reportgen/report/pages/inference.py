@@ -13,7 +13,7 @@ from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
 from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
 from reportgen.report.pages.tryit import browser_notes, browser_table
-from reportgen.results import METRICS, LoadedResults
+from reportgen.store.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
 

@@ -13,7 +13,7 @@ from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
 from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "parity.md"
 def _converter_rates(loaded: LoadedResults) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from reportgen.config import PROFILES, profile_settings
 from reportgen.report.escape import code
 from reportgen.report.format import md_table
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "profiles.md"
 NEEDS_RUN = False

@@ -7,7 +7,7 @@ from typing import Any
 
 from reportgen.report.escape import MD, code
 from reportgen.report.format import md_table
-from reportgen.results import METRICS, RUN_SCHEMA, SCHEMA_VERSION, LoadedResults
+from reportgen.store.results import METRICS, RUN_SCHEMA, SCHEMA_VERSION, LoadedResults
 
 PAGE = "schema.md"
 NEEDS_RUN = False

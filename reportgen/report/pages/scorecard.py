@@ -12,7 +12,7 @@ from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.escape import MD, link
 from reportgen.report.format import fmt, md_table, metric, provenance, records
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "scorecard.md"
 FAMILIES = [catalog.display(f) for f in catalog.families()]  # a column per --frameworks family

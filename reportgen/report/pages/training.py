@@ -10,7 +10,7 @@ from reportgen import catalog
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "training.md"
 

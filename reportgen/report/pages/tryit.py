@@ -18,7 +18,7 @@ from reportgen import catalog, thresholds, web
 from reportgen.report import findings
 from reportgen.report.escape import MD
 from reportgen.report.format import fmt, md_table, metric, provenance
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 PAGE = "tryit.md"
 ASSETS = "tryit"  # the folder of the site that holds the runtime, the models and the gallery

@@ -21,7 +21,7 @@ from typing import Any
 from reportgen import catalog, hardware
 from reportgen.artifacts import TRAINING_INITIAL
 from reportgen.errors import ReportgenError
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.batch_sweep import run_batch_sweep
 from reportgen.scenarios.training.recipe_run import run_recipe
 from reportgen.scenarios.training.records import history_record
@@ -79,7 +79,7 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
 def check_dataset(settings: dict[str, Any], seed: int) -> None:
     """Load the data set once in the parent: a bad folder or an offline CIFAR-10 is a one-line error up
     front, and CIFAR-10 is downloaded (with a progress bar) before any measurement starts."""
-    from benchmarks.data.datasets import DatasetError, load_dataset
+    from reportgen.workloads.data.datasets import DatasetError, load_dataset
 
     try:
         load_dataset(settings["dataset"], settings["image_size"], seed=seed, max_train=settings["max_train_images"])

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from reportgen import catalog
-from reportgen.results import make_record
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
+from reportgen.store.results import make_record
 
 
 def sweep_batch_sizes(settings: dict[str, Any]) -> tuple[int, ...]:
@@ -21,7 +21,7 @@ def sweep_batch_sizes(settings: dict[str, Any]) -> tuple[int, ...]:
 def run_batch_sweep(task: Task, ctx: Context) -> list[dict[str, Any]]:
     """Epoch time of the framework's reference loop at each other batch size (recipe otherwise unchanged),
     then the input pipeline alone."""
-    from benchmarks.training.recipe import Recipe
+    from reportgen.workloads.training.recipe import Recipe
 
     settings = ctx.profile["training"]
     data = load_data(ctx)
@@ -50,7 +50,7 @@ def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
     start = time.perf_counter()
     count = 0
     if framework == "torch":
-        from benchmarks.data.pipeline_torch import make_loaders
+        from reportgen.workloads.data.pipeline_torch import make_loaders
 
         loader, _ = make_loaders(data, size, batch_size, seed=ctx.seed)
         for epoch in range(epochs):
@@ -58,7 +58,7 @@ def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
             count += sum(len(labels) for _, labels in loader)
         name = "DataLoader (num_workers=0)"
     else:
-        from benchmarks.data.pipeline_tf import training_dataset
+        from reportgen.workloads.data.pipeline_tf import training_dataset
 
         dataset = training_dataset(data, size, batch_size, epochs, seed=ctx.seed)
         count = sum(len(labels) for _, labels in dataset)

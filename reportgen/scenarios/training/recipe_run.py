@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportgen.runner import Context, Task
+from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
 
 
 def run_recipe(task: Task, ctx: Context) -> dict[str, Any]:
     """Train ``task``'s variant with the recipe; PyTorch eager also saves the initial weights first."""
-    from benchmarks.training.recipe import Recipe
+    from reportgen.workloads.training.recipe import Recipe
 
     settings = ctx.profile["training"]
     probe = task.params.get("probe_epochs")

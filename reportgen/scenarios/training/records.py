@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from reportgen.measure import memory
-from reportgen.results import make_record
-from reportgen.runner import Context
+from reportgen.process.runner import Context
+from reportgen.store.results import make_record
 
 
 def history_record(scenario: str, framework: str, variant: str, ctx: Context, history, batch_size: int,

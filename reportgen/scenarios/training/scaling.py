@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import launch
 from reportgen.artifacts import TRAINING_INITIAL, scaling_file
 from reportgen.config import task_timeout
-from reportgen.results import make_record
-from reportgen.runner import Context, Task, child_env, onednn_requested
+from reportgen.process import launch
+from reportgen.process.runner import Context, Task, child_env, onednn_requested
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import recipe_settings, train_images_limit
+from reportgen.store.results import make_record
 
 
 def scaling_workers(settings: dict[str, Any], device: str, threads: int) -> int | str:
@@ -87,7 +87,7 @@ def train_data_parallel(framework: str, job: dict[str, Any], world_size: int, th
     """Run one data-parallel training with ``world_size`` worker processes; rank 0's results.
 
     The workers stay in this measuring process's group: whatever kills it (its timeout, its watchdog)
-    kills them too, and :func:`reportgen.launch.run` kills the sessions ``torchrun`` gives its workers.
+    kills them too, and :func:`reportgen.process.launch.run` kills the sessions ``torchrun`` gives its workers.
     """
     job_path = ctx.artifacts / scaling_file(framework, world_size, "job")
     job_path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,10 +96,11 @@ def train_data_parallel(framework: str, job: dict[str, Any], world_size: int, th
     timeout = task_timeout(ctx.profile, "training") * 0.45
     if framework == "torch":
         logs = [ctx.artifacts / scaling_file(framework, world_size, "worker0")]
-        children = launch.torchrun("benchmarks.training.distributed_torch", [str(job_path)], world_size, env, logs[0])
+        children = launch.torchrun("reportgen.workloads.training.distributed_torch", [str(job_path)], world_size, env,
+                                   logs[0])
     else:
         logs = [ctx.artifacts / scaling_file(framework, world_size, f"worker{i}") for i in range(world_size)]
-        children = launch.tf_multi_worker("benchmarks.training.distributed_keras", [str(job_path)], env, logs)
+        children = launch.tf_multi_worker("reportgen.workloads.training.distributed_keras", [str(job_path)], env, logs)
     codes = launch.run(children, timeout, own_session=False)
     if codes is None:
         raise RuntimeError(f"{world_size} worker(s) timed out after {timeout:.0f} s; {launch.log_tail(logs[0])}")

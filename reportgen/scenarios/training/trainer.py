@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.artifacts import TRAINING_INITIAL
-from reportgen.runner import Context
+from reportgen.process.runner import Context
 
 
 def recipe_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def recipe_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def load_data(ctx: Context, probe: bool = False):
     """The run's training data set (the same images, split and order in every task); a ``probe`` (a speed
     probe, data-parallel scaling) takes the first ``probe_images`` of them where the profile sets it."""
-    from benchmarks.data.datasets import load_dataset
+    from reportgen.workloads.data.datasets import load_dataset
 
     s = ctx.profile["training"]
     return load_dataset(s["dataset"], s["image_size"], seed=ctx.seed, max_train=train_images_limit(s, probe))
@@ -51,7 +51,7 @@ def setup(framework: str, threads: int, device: str) -> None:
 
 
 def _torch_model(ctx: Context, num_classes: int, save: bool):
-    from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy, state_dict_numpy
+    from reportgen.workloads.models.resnet_torch import build_resnet18, load_state_numpy, state_dict_numpy
 
     model = build_resnet18(num_classes, seed=ctx.seed)
     path = ctx.artifacts / TRAINING_INITIAL
@@ -65,7 +65,7 @@ def _torch_model(ctx: Context, num_classes: int, save: bool):
 
 
 def _keras_model(ctx: Context, num_classes: int, image_size: int):
-    from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+    from reportgen.workloads.models.resnet_keras import build_resnet18, load_torch_state
 
     model = build_resnet18(num_classes, input_shape=(image_size, image_size, 3))
     if (ctx.artifacts / TRAINING_INITIAL).exists():
@@ -93,7 +93,7 @@ def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial
     if framework == "torch":
         import torch
 
-        from benchmarks.training.train_torch import train
+        from reportgen.workloads.training.train_torch import train
 
         if ctx.device == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -103,7 +103,7 @@ def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial
                      seed=ctx.seed)
     import keras
 
-    from benchmarks.training.train_keras import train
+    from reportgen.workloads.training.train_keras import train
 
     policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(variant)
     if policy:

@@ -16,17 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from reportgen import __version__, hardware, scenarios, schedule, web
+from reportgen import __version__, hardware, scenarios, web
 from reportgen.artifacts import LOGS_FOLDER
 from reportgen.backends import missing_reason
 from reportgen.config import Profile, places, profile_settings, task_timeout
 from reportgen.errors import ReportgenError
-from reportgen.lock import RunLock
 from reportgen.measure import machine_load
-from reportgen.paths import ensure_writable
-from reportgen.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
-from reportgen.runner import Context, Task, child_threads, failed_record, member_task, run_isolated
+from reportgen.process.runner import Context, Task, child_threads, failed_record, member_task, run_isolated
+from reportgen.run import schedule
 from reportgen.scenarios import inference, training
+from reportgen.store.lock import RunLock
+from reportgen.store.paths import ensure_writable
+from reportgen.store.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
 
 
 @dataclass

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.models.resnet_keras import build_resnet18, load_torch_state
+from reportgen.workloads.models.resnet_keras import build_resnet18, load_torch_state
 
 
 def load_model(state: dict[str, np.ndarray], num_classes: int, image_size: int) -> tf.keras.Model:

@@ -1,6 +1,6 @@
 """Data-parallel training with ``DistributedDataParallel``, one process per worker, launched by ``torchrun``.
 
-    torchrun --standalone --nproc_per_node=2 -m benchmarks.training.distributed_torch job.json
+    torchrun --standalone --nproc_per_node=2 -m reportgen.workloads.training.distributed_torch job.json
 
 Every process runs this file. ``torchrun`` sets RANK, WORLD_SIZE and the rendezvous address; the
 process group uses NCCL between GPUs and gloo on CPUs. Each rank trains on its own shard of every epoch
@@ -21,10 +21,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from benchmarks.data.datasets import load_dataset
-from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy
-from benchmarks.training.recipe import Recipe
-from benchmarks.training.train_torch import train
+from reportgen.workloads.data.datasets import load_dataset
+from reportgen.workloads.models.resnet_torch import build_resnet18, load_state_numpy
+from reportgen.workloads.training.recipe import Recipe
+from reportgen.workloads.training.train_torch import train
 
 
 def main(job_path: str) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.data.pipeline_torch import make_loaders
-from benchmarks.training.recipe import EpochResult, History, Recipe
+from reportgen.workloads.data.pipeline_torch import make_loaders
+from reportgen.workloads.training.recipe import EpochResult, History, Recipe
 
 
 # --8<-- [start:optimizer]
@@ -48,7 +48,7 @@ def evaluate(model: nn.Module, loader, device: str) -> tuple[float, float]:
 def train(model: nn.Module, data, recipe: Recipe, image_size: int, device: str = "cpu", compile: bool = False,
           amp: torch.dtype | None = None, seed: int = 0, rank: int = 0, world_size: int = 1,
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
-    """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
+    """Train ``model`` on an :class:`~reportgen.workloads.data.datasets.ImageSet` following ``recipe``.
 
     ``compile`` wraps the model in ``torch.compile`` for the training steps; ``amp`` trains under autocast in
     that type: ``torch.float16`` with a gradient scaler (CUDA), ``torch.bfloat16`` without one (CUDA, or a CPU

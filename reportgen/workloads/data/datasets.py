@@ -3,7 +3,7 @@
 ``load_dataset(spec)`` understands ``digits``, ``cifar10``, ``synthetic`` and ``folder:PATH``. Every
 source returns an :class:`ImageSet`: uint8 images in NHWC order (height, width, RGB), int64 labels and
 a seeded train/validation split. Normalisation and augmentation happen later, in each framework's input
-pipeline, from the same seeded plan (see :mod:`benchmarks.data.augment`).
+pipeline, from the same seeded plan (see :mod:`reportgen.workloads.data.augment`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.data.cifar10 import load_cifar10
-from benchmarks.data.folder import load_folder
-from benchmarks.data.imageset import DatasetError, ImageSet, split
+from reportgen.workloads.data.cifar10 import load_cifar10
+from reportgen.workloads.data.folder import load_folder
+from reportgen.workloads.data.imageset import DatasetError, ImageSet, split
 
 __all__ = ["DATASETS", "DatasetError", "ImageSet", "digits", "load_dataset", "split", "synthetic"]
 

@@ -1,4 +1,4 @@
-"""Entry point of a measuring subprocess: ``python -m reportgen.worker TASK.json OUT.json [LIFELINE_FD]``.
+"""Entry point of a measuring subprocess: ``python -m reportgen.process.worker TASK.json OUT.json [LIFELINE_FD]``.
 
 Runs one task and writes its records. A Python exception becomes a failed record with the error; a
 crash (signal, abort) leaves no output file and the parent records the exit status instead. A shared
@@ -23,9 +23,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from reportgen import launch
-from reportgen.results import write_json_atomic
-from reportgen.runner import SCRATCH_PREFIX, Context, Task, failed_record, member_task, partial_path
+from reportgen.process import launch
+from reportgen.process.runner import SCRATCH_PREFIX, Context, Task, failed_record, member_task, partial_path
+from reportgen.store.results import write_json_atomic
 
 
 def start_watchdog(lifeline: int) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torchvision.models.quantization import resnet18 as quantizable_resnet18
 
-from benchmarks.models.resnet_torch import load_state_numpy
+from reportgen.workloads.models.resnet_torch import load_state_numpy
 
 
 # --8<-- [start:int8]

@@ -1,14 +1,14 @@
 """Run measurement tasks, each in its own subprocess with a timeout; a crash or hang becomes a record.
 
-The child is ``python -m reportgen.worker``, started by :func:`reportgen.launch.run`: the parent sleeps in
-``wait()`` while it measures, so it steals no CPU from the measurement, and kills all it started when it
+The child is ``python -m reportgen.process.worker``, started by :func:`reportgen.process.launch.run`: the parent
+sleeps in ``wait()`` while it measures, so it steals no CPU from the measurement, and kills all it started when it
 ends. A *shared* task (one with ``members``) measures several variants one after another in one child,
 which pays the framework's import once; each member's records are kept as soon as it finishes, and when the
 child dies, the member it was measuring gets a failed record and the rest go on in a fresh child.
 
 The child leads its own process group and holds the read end of a pipe whose write end only the
 parent holds: when the parent dies by any signal, the pipe closes and the child's watchdog kills the whole
-group and everything it started (see :mod:`reportgen.worker`).
+group and everything it started (see :mod:`reportgen.process.worker`).
 
 Each child gets a temporary folder of its own (``TMPDIR``), removed when it ends, whether it finished or
 crashed: what the frameworks leave there (TensorFlow's autograph sources, torchrun's folders: some 60 files
@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reportgen import launch
 from reportgen.config import places, task_threads
-from reportgen.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
-from reportgen.results import make_record
+from reportgen.process import launch
+from reportgen.process.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
+from reportgen.store.results import make_record
 
 SCRATCH_PREFIX = "reportgen-task-"  # each child's temporary folder: TMPDIR=<system temp>/reportgen-task-XXXX
 
@@ -183,7 +183,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     env["TMPDIR"] = scratch
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
-        child = Child([sys.executable, "-m", "reportgen.worker", str(spec), str(out), str(lifeline)], env, log,
+        child = Child([sys.executable, "-m", "reportgen.process.worker", str(spec), str(out), str(lifeline)], env, log,
                       pass_fds=inherit_fds, hand_over=(lifeline,))  # launch.run closes lifeline here
         codes = launch.run([child], timeout_s)
     finally:

@@ -5,7 +5,7 @@ inputs no earlier unfinished task still makes and which fits beside those runnin
 
 Side by side, tasks run in threads of this process (each waits for its own measuring subprocess), and the
 records of every task that may share the CPU are stamped ``tasks_at_once`` so that no page reads them as a calm
-measurement. Ctrl-C or an error stops every running child at once (:func:`reportgen.launch.stop_all`).
+measurement. Ctrl-C or an error stops every running child at once (:func:`reportgen.process.launch.stop_all`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from reportgen import launch
-from reportgen.runner import Task
+from reportgen.process import launch
+from reportgen.process.runner import Task
 
 
 def inputs(task: Task) -> set[str]:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from benchmarks.data.augment import EpochPlan, epoch_plan, padding_for, shard
+from reportgen.workloads.data.augment import EpochPlan, epoch_plan, padding_for, shard
 
 
 # --8<-- [start:dataset]
@@ -66,10 +66,10 @@ class PlanOrder(Sampler[int]):
 # --8<-- [start:loader]
 def make_loaders(data, image_size: int, batch_size: int, seed: int = 0, rank: int = 0,
                  world_size: int = 1, workers: int = 0) -> tuple[DataLoader, DataLoader]:
-    """Training and validation ``DataLoader`` s of an :class:`~benchmarks.data.datasets.ImageSet`.
+    """Training and validation ``DataLoader`` s of an :class:`~reportgen.workloads.data.datasets.ImageSet`.
 
     With ``world_size > 1`` each rank takes every ``world_size``-th image of the shared order, as
-    ``DistributedSampler`` would (see :func:`~benchmarks.data.augment.shard`); ``batch_size`` is then
+    ``DistributedSampler`` would (see :func:`~reportgen.workloads.data.augment.shard`); ``batch_size`` is then
     the per-rank batch.
     """
     train = AugmentedImages(data.train_images, data.train_labels, data.mean, data.std, image_size,

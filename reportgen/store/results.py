@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from reportgen.errors import ReportgenError
-from reportgen.paths import write_atomic
+from reportgen.store.paths import write_atomic
 
 SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.data import augment
+from reportgen.workloads.data import augment
 
 # --8<-- [start:dataset]
 # TensorFlow 2.21: deleting an iterator whose autotuner is running waits for the tuner's next wake-up, which

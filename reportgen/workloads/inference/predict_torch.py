@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from benchmarks.models.resnet_torch import build_resnet18, load_state_numpy
+from reportgen.workloads.models.resnet_torch import build_resnet18, load_state_numpy
 
 
 def load_model(state: dict[str, np.ndarray], num_classes: int, device: str = "cpu") -> torch.nn.Module:

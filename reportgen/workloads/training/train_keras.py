@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import keras
 
-from benchmarks.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset
-from benchmarks.training.recipe import EpochResult, History, Recipe
+from reportgen.workloads.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset
+from reportgen.workloads.training.recipe import EpochResult, History, Recipe
 
 
 # --8<-- [start:optimizer]
@@ -57,7 +57,7 @@ class EpochRecorder(keras.callbacks.Callback):
 
 def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile: bool = False, seed: int = 0,
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
-    """Train ``model`` on an :class:`~benchmarks.data.datasets.ImageSet` following ``recipe``.
+    """Train ``model`` on an :class:`~reportgen.workloads.data.datasets.ImageSet` following ``recipe``.
 
     ``jit_compile=True`` compiles each training step with XLA. Mixed precision is a global Keras policy
     (``keras.mixed_precision.set_global_policy("mixed_float16")`` on a GPU, ``"mixed_bfloat16"`` on a GPU or

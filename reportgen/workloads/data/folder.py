@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.data.imageset import DatasetError, ImageSet, split
+from reportgen.workloads.data.imageset import DatasetError, ImageSet, split
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 

@@ -1,9 +1,10 @@
-"""Data-parallel training with ``tf.distribute.MultiWorkerMirroredStrategy``: one process per worker.
+r"""Data-parallel training with ``tf.distribute.MultiWorkerMirroredStrategy``: one process per worker.
 
 Each worker runs this file with its own ``TF_CONFIG`` (the cluster's addresses and its own index):
 
     TF_CONFIG='{"cluster": {"worker": ["localhost:12345", "localhost:12346"]},
-                "task": {"type": "worker", "index": 0}}' python -m benchmarks.training.distributed_keras job.json
+                "task": {"type": "worker", "index": 0}}' \
+        python -m reportgen.workloads.training.distributed_keras job.json
 
 The training step is a custom loop (``strategy.run`` + ``GradientTape``) rather than ``model.fit``:
 with Keras 3 in TensorFlow 2.21, ``fit`` under ``MultiWorkerMirroredStrategy`` fails ("Attempt to
@@ -25,11 +26,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.data.datasets import load_dataset  # noqa: E402
-from benchmarks.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset  # noqa: E402
-from benchmarks.models.resnet_keras import build_resnet18, load_torch_state  # noqa: E402
-from benchmarks.training.recipe import Recipe  # noqa: E402
-from benchmarks.training.train_keras import make_optimizer  # noqa: E402
+from reportgen.workloads.data.datasets import load_dataset  # noqa: E402
+from reportgen.workloads.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset  # noqa: E402
+from reportgen.workloads.models.resnet_keras import build_resnet18, load_torch_state  # noqa: E402
+from reportgen.workloads.training.recipe import Recipe  # noqa: E402
+from reportgen.workloads.training.train_keras import make_optimizer  # noqa: E402
 
 
 def main(job_path: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from reportgen.errors import ReportgenError
 from reportgen.report.frame import FORMATS, export_rows
-from reportgen.results import LoadedResults
+from reportgen.store.results import LoadedResults
 
 
 def select_runs(loaded: LoadedResults, which: str) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.text import Text
 
 from reportgen.errors import ReportgenError
-from reportgen.paths import write_staged
-from reportgen.results import ResultsFileError, ResultStore
+from reportgen.store.paths import write_staged
+from reportgen.store.results import ResultsFileError, ResultStore
 
 LAYOUT = "<machine-id>/<run-id>.json"
 

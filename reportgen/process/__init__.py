@@ -1,0 +1,1 @@
+"""The child-process layer scenarios and backends use: tasks, the runner, process launch and the worker."""
