@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue this machine's latest interrupted run instead of starting a new one")
     run.add_argument("--no-build", action="store_true", help="store results but do not build the site")
+    run.add_argument("--envs", metavar="DIR|single",
+                     help="where each framework family's environment is: a folder that `make install` filled "
+                          "(default: .envs of the checkout when it exists), or 'single' to run every framework in "
+                          "this interpreter (a preinstalled image, pip install 'reportgen[all]'); also "
+                          "REPORTGEN_ENVS")
     _dirs(run)
 
     build = sub.add_parser("build", help="regenerate the pages from stored results and build the site "
@@ -139,11 +145,15 @@ def _frameworks(values: list[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from reportgen.process import envs
     from reportgen.run.pipeline import RunOptions, measure
     from reportgen.scenarios.training import TRAINERS
 
     if args.device not in DEVICES:
         raise ReportgenError(f"unknown device {args.device!r}; choose auto, cpu or cuda")
+    if args.envs:
+        os.environ[envs.ENVS_VARIABLE] = args.envs  # the children read it too
+    envs.mode()  # a folder without a manifest is refused now, in one line
     name = args.profile or (args.config and config_profile_name(args.config)) or DEFAULT_PROFILE
     profile = get_profile(name)
     if args.config:

@@ -14,18 +14,17 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
-from importlib import metadata
 from typing import Any
 
 import psutil
 
 from reportgen.errors import ReportgenError
+from reportgen.process import envs
 
 LIBRARIES = (
     "torch", "torchvision", "tensorflow", "keras", "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
     "tf2onnx", "ai-edge-litert", "openvino", "nncf", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material",
-    "reportgen",
+    "playwright", "reportgen",
 )
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # CPU flags of bfloat16 instructions (x86 AVX-512, AMX; Arm)
 INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # CPU flags of int8 dot-product instructions (VNNI, AMX)
@@ -91,24 +90,10 @@ def lacks_cuda() -> str:
     return f"this run measured the CPU (--device cpu) although this machine's {gpus[0]['name']} is usable"
 
 
-def installed(distribution: str) -> bool:
-    """Whether the pip distribution ``distribution`` is installed (not: importable under some name)."""
-    try:
-        metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 def library_versions() -> dict[str, str | None]:
-    """Installed version of each library that can affect a result (None when not installed)."""
-    versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    """The version of each library that can affect a result, as the measuring children have it (None when not
+    installed; see :func:`reportgen.process.envs.library_versions`)."""
+    return envs.library_versions(LIBRARIES)
 
 
 def _compiler() -> str | None:
@@ -158,9 +143,13 @@ print(json.dumps({"available": torch.cuda.is_available(), "cuda": torch.version.
 
 
 def torch_cuda() -> dict[str, Any] | None:
-    """CUDA as torch sees it, probed in a subprocess (None when torch is missing or the probe fails)."""
+    """CUDA as torch sees it, probed in a subprocess of the torch environment (None when torch is missing or the
+    probe fails)."""
+    env = envs.environment("torch")
+    if env.status != "ok":
+        return None
     try:
-        out = subprocess.run([sys.executable, "-c", _TORCH_CUDA_PROBE], capture_output=True, text=True,
+        out = subprocess.run([env.python, "-c", _TORCH_CUDA_PROBE], capture_output=True, text=True,
                              timeout=120)
         return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
@@ -193,6 +182,7 @@ def detect(probe_cuda: bool = True) -> dict[str, Any]:
         "gpus": gpus,
         "cuda": cuda,
         "libraries": library_versions(),
+        "environments": envs.summary(),  # where the measuring children ran
         "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
     }
 

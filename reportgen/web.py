@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -71,8 +70,10 @@ def chromium() -> str | None:
 
 def browser_missing() -> str | None:
     """Why the browser cannot be measured here, in one line, or None."""
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install -e '.[test]'), so headless Chromium cannot be driven"
+    from reportgen.process import envs
+
+    if not envs.importable("playwright", catalog.BROWSER_RUNTIME):
+        return "playwright is not installed (pip install -e '.[browser]'), so headless Chromium cannot be driven"
     if chromium() is None:
         return "no Chromium (apt-get install chromium, or set REPORTGEN_CHROMIUM)"
     return runtime_missing()

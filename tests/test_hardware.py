@@ -90,10 +90,12 @@ def test_onnx_runtime_on_a_gpu_without_its_cuda_wheel_is_skipped_with_the_fix(gp
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Seen on an H200: the CPU-only `onnxruntime` wheel made every ONNX Runtime variant of a CUDA run a
     failure; the reason now comes before the run and says what to install. CPU-only variants still run."""
-    from reportgen import catalog, hardware
+    from reportgen import catalog
+    from reportgen.process import envs
     from reportgen.scenarios import inference
 
-    monkeypatch.setattr(hardware, "installed", lambda name: gpu_wheel and name == "onnxruntime-gpu")
+    monkeypatch.setattr(envs, "installed", lambda name, framework: gpu_wheel and name == "onnxruntime-gpu")
+    monkeypatch.setattr(envs, "mode", lambda: None)  # one interpreter: the fix is a pip install
     reason = inference.unsupported(catalog.find("onnxruntime", "from-torch"), "cuda")
     if gpu_wheel:
         assert reason is None
@@ -105,22 +107,21 @@ def test_onnx_runtime_on_a_gpu_without_its_cuda_wheel_is_skipped_with_the_fix(gp
     assert inference.unsupported(catalog.find("torch", "eager"), "cuda") is None
 
 
-def test_installed_reads_distributions() -> None:
-    from reportgen import hardware
-
-    assert hardware.installed("numpy") and not hardware.installed("no-such-distribution-reportgen")
-
-
 @pytest.mark.slow
 def test_tensorflow_in_a_cuda_run_refuses_to_fall_back_to_the_cpu() -> None:
     """A TensorFlow wheel without CUDA support runs a `--device cuda` run's Keras work on the CPU without a word;
     its records would say cuda. The backend and the trainer refuse instead (here: a machine without a GPU)."""
+    import os
     import subprocess
     import sys
+
+    from reportgen.process import envs
 
     code = ("from reportgen.backends.tensorflow_backend import use_device\n"
             "use_device('cpu')\n"
             "try:\n    use_device('cuda')\nexcept RuntimeError as exc:\n    print(exc)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    single = {**os.environ, envs.ENVS_VARIABLE: envs.SINGLE}  # one interpreter: the fix is a pip install
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                         env=single).stdout
     assert out.strip() == ("--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
-                           "support with pip install 'tensorflow[and-cuda]'")
+                           "support (pip install 'tensorflow[and-cuda]')")

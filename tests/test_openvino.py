@@ -11,6 +11,7 @@ import pytest
 
 from reportgen import catalog, hardware
 from reportgen.backends import missing_reason
+from reportgen.process import envs
 from reportgen.process.runner import Context
 from reportgen.scenarios import conversion, inference, prepare, training
 
@@ -29,10 +30,12 @@ def test_openvino_is_one_runtime_with_its_variants_conversions_and_candidates() 
 
 
 def test_missing_openvino_is_a_one_line_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    real = envs.importable
+    monkeypatch.setattr(envs, "importable", lambda name, framework: name != "openvino" and real(name, framework))
     assert missing_reason("openvino") == "openvino is not installed (pip install 'reportgen[openvino]')"
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nncf" else real(name, *a))
+    real_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nncf" else real_spec(name, *a))
     pytest.importorskip("openvino")
     from reportgen.backends import openvino_backend
 

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from reportgen.config import get_profile, profile_settings
+from reportgen.process import envs
 from reportgen.process.runner import Context, Task, child_env, describe_exit, onednn_requested, run_isolated
 
 WORKLOADS = textwrap.dedent('''
@@ -69,7 +70,8 @@ def task(how: str) -> Task:
 def test_ok_task_returns_its_records_with_thread_env(ctx: Context, tmp_path: Path) -> None:
     (rec,) = run_isolated(task("ok"), ctx, 60, tmp_path / "w")
     assert rec["status"] == "ok"
-    assert rec["settings"] == {"threads_env": "1", "threads": 1, "task": "test/ok", "pid": rec["settings"]["pid"]}
+    assert rec["settings"] == {"threads_env": "1", "threads": 1, "task": "test/ok", "pid": rec["settings"]["pid"],
+                               "environment": envs.environment("torch").record()}
 
 
 @pytest.mark.parametrize(("profile", "kind", "threads"), [

@@ -11,6 +11,7 @@ from conftest import SmokeRun
 
 from reportgen import catalog, hardware, thresholds, web
 from reportgen.config import task_threads
+from reportgen.process import envs
 from reportgen.report.format import fmt
 from reportgen.store.results import ResultStore
 
@@ -135,6 +136,21 @@ def test_tasks_side_by_side_train_and_convert_on_their_share_of_the_threads(smok
         assert f"{threads} ({share} in a task beside another one)" in hardware_page
         parity_page = " ".join(unescape((smoke_run.site / "parity.html").read_text()).split())
         assert f"each on {share} thread(s)" in parity_page
+
+
+def test_every_record_names_the_environment_it_was_measured_in(smoke_run: SmokeRun) -> None:
+    """make install gives each framework family an environment of its own: every record says which one its child
+    ran in (name, interpreter, lock and its hash, versions), and the Hardware page lists them all."""
+    run = only_run(smoke_run)
+    stored = run["machine"]["environments"]
+    per_family = stored["mode"] == "per-family"
+    for rec in run["records"]:
+        env = rec["settings"]["environment"]
+        assert env == {k: stored["environments"][env["name"]][k] for k in env}, rec["settings"]["task"]
+        expected = (envs.family_of_task(rec["framework"]) or envs.HARNESS) if per_family else envs.SINGLE
+        assert env["name"] == expected, (rec["framework"], rec["variant"], env["name"])
+    page = " ".join(unescape((smoke_run.site / "hardware.html").read_text()).split())
+    assert "Environments" in page and all(f"<td>{name}</td>" in page for name in stored["environments"])
 
 
 def test_every_export_converts_and_is_measured(smoke_run: SmokeRun) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from reportgen import catalog
+from reportgen.process import envs
 
 
 class Backend(Protocol):
@@ -34,10 +35,13 @@ class Backend(Protocol):
 
 def missing_reason(runtime: str) -> str | None:
     """Why ``runtime`` cannot run here (not installed), or None when it can (or is not in the catalog)."""
+    unavailable = envs.unavailable(runtime)
+    if unavailable:
+        return unavailable
     entry = catalog.RUNTIMES.get(runtime)
     if entry is None or not entry.packages:
         return None
-    if not any(importlib.util.find_spec(p) for p in entry.packages):
+    if not any(envs.importable(p, runtime) for p in entry.packages):
         extra = f" (pip install 'reportgen[{entry.extra}]')" if entry.extra else ""
         return f"{' or '.join(entry.packages)} is not installed{extra}"
     return None

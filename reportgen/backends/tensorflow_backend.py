@@ -54,8 +54,11 @@ def use_device(device: str) -> None:
     if device == "cpu" and tf.config.get_visible_devices("GPU"):
         tf.config.set_visible_devices([], "GPU")
     if device == "cuda" and not tf.config.list_physical_devices("GPU"):
-        raise RuntimeError("--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
-                           "support with pip install 'tensorflow[and-cuda]'")
+        from reportgen.process import envs
+
+        fix = envs.install_hint("'tensorflow[and-cuda]'", "tensorflow")
+        raise RuntimeError(f"--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
+                           f"support ({fix})")
 
 
 class TensorFlowBackend:

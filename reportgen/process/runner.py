@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.config import places, task_threads
-from reportgen.process import launch
+from reportgen.process import envs, launch
 from reportgen.process.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
 from reportgen.store.results import make_record
 
@@ -82,7 +81,8 @@ class Context:
 
 def failed_record(task: Task, ctx: Context, status: str, reason: str) -> dict[str, Any]:
     """The record that stands for a task that did not run or did not finish."""
-    settings = {"task": task.key, **{k: task.params[k] for k in ("round", "threads") if task.params.get(k)}}
+    settings = {"task": task.key, **{k: task.params[k] for k in ("round", "threads") if task.params.get(k)},
+                "environment": envs.environment(task.framework).record()}
     return make_record(task.scenario, task.framework, task.variant, device=task.params.get("device", ctx.device),
                        precision=task.params.get("precision", "fp32"), status=status, reason=reason,
                        settings=settings)
@@ -124,14 +124,24 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     lives). Whatever the child started is killed with it when it ends. A shared task's child has
     ``timeout_s`` per member still to measure.
     """
+    environment = envs.environment(task.framework)
+    records = _run_members(task, ctx, timeout_s, workdir, inherit_fds, environment.python)
+    for rec in records:
+        rec["settings"].setdefault("environment", environment.record())
+    return records
+
+
+def _run_members(task: Task, ctx: Context, timeout_s: float, workdir: Path, inherit_fds: tuple[int, ...],
+                 python: str) -> list[dict[str, Any]]:
+    """The records of ``task`` (each member of a shared task in turn, in fresh children after a crash)."""
     if not task.members:
-        records, reason = _child(task, ctx, timeout_s, workdir, inherit_fds)
+        records, reason = _child(task, ctx, timeout_s, workdir, inherit_fds, python)
         return records if records is not None else [failed_record(task, ctx, "failed", reason)]
     kept: list[dict[str, Any]] = []
     remaining = list(task.members)
     while remaining:
         part = replace(task, members=tuple(remaining))
-        records, reason = _child(part, ctx, timeout_s * len(remaining), workdir, inherit_fds)
+        records, reason = _child(part, ctx, timeout_s * len(remaining), workdir, inherit_fds, python)
         if records is not None:
             return kept + records
         finished = _read_partial(workdir, task)
@@ -161,9 +171,9 @@ def _read_partial(workdir: Path, task: Task) -> list[list[dict[str, Any]]]:
     return finished
 
 
-def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
-           inherit_fds: tuple[int, ...]) -> tuple[list[dict[str, Any]] | None, str]:
-    """Run one child: its records, or None and why it gave none."""
+def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path, inherit_fds: tuple[int, ...],
+           python: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """Run one child in the interpreter ``python``: its records, or None and why it gave none."""
     workdir.mkdir(parents=True, exist_ok=True)
     spec, out, log = _files(workdir, task)
     out.unlink(missing_ok=True)
@@ -183,7 +193,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     env["TMPDIR"] = scratch
     lifeline, parent_end = os.pipe()  # the child's watchdog sees EOF on lifeline when the parent is gone
     try:
-        child = Child([sys.executable, "-m", "reportgen.process.worker", str(spec), str(out), str(lifeline)], env, log,
+        child = Child([python, "-m", "reportgen.process.worker", str(spec), str(out), str(lifeline)], env, log,
                       pass_fds=inherit_fds, hand_over=(lifeline,))  # launch.run closes lifeline here
         codes = launch.run([child], timeout_s)
     finally:

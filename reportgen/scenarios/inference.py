@@ -26,6 +26,7 @@ from reportgen.catalog import Variant
 from reportgen.config import TimingSettings, reference_processes
 from reportgen.inputs import check_images, images
 from reportgen.measure import memory, stats, timer
+from reportgen.process import envs
 from reportgen.process.runner import Context, Task
 from reportgen.store.results import make_record
 
@@ -38,8 +39,10 @@ def unsupported(variant: Variant, device: str) -> str | None:
         return f"{variant.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
     runtime = catalog.RUNTIMES[variant.runtime]
     needs = runtime.cuda_packages
-    if device == "cuda" and not variant.cpu_only and needs and not any(map(hardware.installed, needs)):
-        return (f"{variant.label} on a GPU needs {' or '.join(needs)} (pip install {needs[0]}); "
+    if device == "cuda" and not variant.cpu_only and needs and not any(envs.installed(n, variant.runtime)
+                                                                        for n in needs):
+        fix = envs.install_hint(needs[0], variant.runtime)
+        return (f"{variant.label} on a GPU needs {' or '.join(needs)} ({fix}); "
                 f"the installed {runtime.display} runs on the CPU only")
     if variant.cpu_flags and (variant.cpu_only or device == "cpu"):
         lacking = hardware.lacks_cpu_flags(variant.cpu_flags)

@@ -13,6 +13,7 @@ import numpy as np
 
 from reportgen import catalog
 from reportgen.artifacts import DIGITS_DATA, DIGITS_LOGITS, DIGITS_REFERENCE
+from reportgen.process import envs
 from reportgen.process.runner import Context
 from reportgen.store.results import make_record
 
@@ -44,6 +45,7 @@ def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
             batch_size=len(labels), metrics=compare(reference, np.load(path), labels),
             settings={"reference": "the trained PyTorch model (fp32)", "task": f"parity/{cand.runtime}/{cand.name}",
                       "inputs": f"{len(labels)} held-out digits, 32x32",
-                      "reference_top1": float(np.mean(reference.argmax(1) == labels))},
+                      "reference_top1": float(np.mean(reference.argmax(1) == labels)),
+                      "environment": envs.environment(cand.runtime).record()},  # where its logits were computed
         ))
     return records

@@ -13,7 +13,6 @@ cores x clock x operations per cycle from the SIMD flags (:func:`peak`), an uppe
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 from reportgen import hardware
 from reportgen.config import TimingSettings, roof_settings
 from reportgen.measure import timer
+from reportgen.process import envs
 from reportgen.process.runner import Context, Task
 from reportgen.store.results import make_record
 
@@ -114,7 +114,7 @@ def plan() -> list[Task]:
     roof is then a cpu record too, and the child does not touch the GPU)."""
     return [Task(key=f"machine/gemm/{library}", module=__name__, scenario="machine", framework=library,
                  variant=VARIANT, label=f"Machine: GEMM roofs ({library})", params={"device": "cpu"})
-            for library in LIBRARIES if importlib.util.find_spec(library) is not None]
+            for library in LIBRARIES if envs.importable(library, library)]
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.hardware import LIBRARIES
+from reportgen.process.envs import SHARED_LIBRARIES
 from reportgen.report import findings
 from reportgen.report.escape import MD, code
 from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
@@ -44,6 +45,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "run": provenance(run),
         "facts": md_table(["fact", "value"], facts),
         "libraries": md_table(["library", "version"], libs),
+        "environments": _environments(m.get("environments")),
         "threads": md_table(["runtime", "thread settings"],
                             [[k, MD(", ").join(code(f"{n}={v}") for n, v in t.items())] for k, t in threads.items()]),
         "thread_env": m["thread_env"],
@@ -53,6 +55,25 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "runs": md_table(["run", "machine", "profile, state", "records ok / not ok"], runs),
         "problems": loaded.problems,
     }
+
+
+def _environments(stored: Any) -> dict[str, Any] | None:
+    """The environments the run's children ran in (runs stored before they existed: None)."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("environments"), dict):
+        return None
+    rows = []
+    for env_name, env in stored["environments"].items():
+        if not isinstance(env, dict):
+            continue
+        versions = env.get("versions") if isinstance(env.get("versions"), dict) else {}
+        own = ", ".join(f"{k} {v}" for k, v in versions.items() if k not in SHARED_LIBRARIES) or "–"
+        lock = env.get("lock")
+        digest = env.get("lock_sha256")
+        rows.append([env_name, env.get("build") or "–",
+                     MD("{} ({})").format(code(lock), code(str(digest)[:12])) if lock and digest else "–",
+                     env.get("status", "?") + (f": {env['reason']}" if env.get("reason") else ""), own])
+    return {"mode": str(stored.get("mode", "?")),
+            "table": md_table(["environment", "build", "lock (sha256)", "status", "versions"], rows)}
 
 
 def _threads(run: dict[str, Any]) -> str:
