@@ -177,7 +177,9 @@ def environment(framework: str) -> Environment:
     if folder is None:
         return _single()
     family = family_of_task(framework)
-    return _harness(folder) if family is None else _from_manifest(folder, family)
+    if family is None or (family not in EXTRAS and family not in _manifest(folder)["environments"]):
+        return _harness(folder)  # NumPy's roof, or a plugin's family that make install built no environment for
+    return _from_manifest(folder, family)
 
 
 @cache
