@@ -14,6 +14,8 @@ import platform
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -28,7 +30,12 @@ LIBRARIES = (
 )
 BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # CPU flags of bfloat16 instructions (x86 AVX-512, AMX; Arm)
 INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # CPU flags of int8 dot-product instructions (VNNI, AMX)
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx_vnni", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile",
+              "amx_bf16", "amx_int8", "neon", "asimd", "asimddp", "i8mm", "bf16")
+CPU_SYSFS = Path("/sys/devices/system/cpu")  # cpuN/topology and cpuN/cpufreq (a fake tree in tests)
+# Tests only: pretend this machine has N cores ("16") or N cores of S logical CPUs each ("8x2"), so the rules that
+# depend on the core count run as on that machine (REPORTGEN_TEST_CORES=64 make fast-test); read here alone
+CORES_VARIABLE = "REPORTGEN_TEST_CORES"
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
               "TF_NUM_INTEROP_THREADS")
 
@@ -56,12 +63,79 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(cpu.get("flags", cpu.get("Features", "")).split())
 
 
-def cpu_mhz() -> float | None:
-    """The clock the kernel reports for this CPU (``cpu MHz``; often the base clock in a VM), or None."""
+def _lscpu() -> str:
     try:
-        return float(_cpuinfo().get("cpu MHz", "")) or None
-    except ValueError:
+        return subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10,
+                              env={**os.environ, "LC_ALL": "C"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cpu_max_mhz(root: Path = CPU_SYSFS, lscpu: Callable[[], str] = _lscpu) -> tuple[float, str] | None:
+    """The highest clock any core of this CPU may run at, in MHz, and where it was read: the kernel's
+    ``cpuN/cpufreq/cpuinfo_max_freq`` (boost included), else ``lscpu``'s "CPU max MHz"; None where neither says
+    (VMs often hide it). Never the ``cpu MHz`` of /proc/cpuinfo: that is the current or nominal clock."""
+    khz = [_number(_read(path)) for path in root.glob("cpu[0-9]*/cpufreq/cpuinfo_max_freq")]
+    if best := max((k for k in khz if k), default=None):
+        return best / 1e3, "cpuinfo_max_freq"
+    found = re.search(r"^CPU max MHz:\s*([0-9.]+)", lscpu(), re.MULTILINE)
+    mhz = _number(found.group(1)) if found else None
+    return (mhz, "lscpu") if mhz else None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _cores_of(root: Path, cpus: Iterable[int]) -> set[str] | None:
+    """The cores that ``cpus`` (logical CPU numbers) belong to, each named by its list of sibling CPUs (SMT
+    threads share one); None where the topology cannot be read."""
+    cores = set()
+    for cpu in cpus:
+        topology = root / f"cpu{cpu}" / "topology"
+        siblings = _read(topology / "core_cpus_list") or _read(topology / "thread_siblings_list")
+        if not siblings:
+            return None
+        cores.add(siblings)
+    return cores
+
+
+def _injected() -> dict[str, Any] | None:
+    """The core counts ``CORES_VARIABLE`` pretends (tests), or None where it is unset."""
+    text = os.environ.get(CORES_VARIABLE, "").strip()
+    if not text:
         return None
+    found = re.fullmatch(r"([1-9][0-9]*)(?:x([1-9][0-9]*))?", text)
+    if not found:
+        raise ReportgenError(f"{CORES_VARIABLE}={text!r}: give cores, or cores x logical CPUs per core, e.g. 16 or 8x2")
+    cores, per_core = int(found.group(1)), int(found.group(2) or 1)
+    return {"physical_cores": cores, "logical_cores": cores * per_core, "available_cores": cores * per_core,
+            "available_physical_cores": cores, "threads_per_core": per_core, "injected": text}
+
+
+def cpu_counts(root: Path = CPU_SYSFS, affinity: set[int] | None = None) -> dict[str, Any]:
+    """Cores and logical CPUs: all of them, those this process may run on (its affinity), and logical CPUs per
+    core (2 with SMT). From the kernel's topology under ``root``, else psutil; ``CORES_VARIABLE`` overrides both."""
+    if injected := _injected():
+        return injected
+    if affinity is None:
+        try:
+            affinity = os.sched_getaffinity(0)
+        except AttributeError:
+            affinity = set(range(os.cpu_count() or 1))
+    online = sorted(int(p.name[3:]) for p in root.glob("cpu[0-9]*") if (p / "topology").is_dir())
+    every, mine = _cores_of(root, online), _cores_of(root, sorted(affinity & set(online)))
+    if online and every and mine:
+        logical, physical, available_physical = len(online), len(every), len(mine)
+    else:
+        logical = psutil.cpu_count(logical=True) or len(affinity)
+        physical = psutil.cpu_count(logical=False) or logical
+        available_physical = min(physical, -(-len(affinity) // max(1, logical // physical)))
+    return {"physical_cores": physical, "logical_cores": logical, "available_cores": len(affinity),
+            "available_physical_cores": max(1, available_physical), "threads_per_core": max(1, logical // physical)}
 
 
 def lacks_cpu_flags(wanted: tuple[str, ...]) -> str | None:
@@ -160,19 +234,16 @@ def detect(probe_cuda: bool = True) -> dict[str, Any]:
     """Everything known about this machine and its software, as JSON-able data."""
     cpu = _cpuinfo()
     flags = set(cpu.get("flags", cpu.get("Features", "")).split())
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:
-        available = os.cpu_count() or 1
+    clock = cpu_max_mhz()
     gpus = detect_gpus()
     cuda = torch_cuda() if (gpus and probe_cuda) else None
     return {
         "cpu": {
             "model": cpu.get("model name") or platform.processor() or platform.machine(),
             "architecture": platform.machine(),
-            "physical_cores": psutil.cpu_count(logical=False) or available,
-            "logical_cores": psutil.cpu_count(logical=True) or available,
-            "available_cores": available,
+            **cpu_counts(),  # cores, logical CPUs, what this process may use, logical CPUs per core
+            "max_mhz": clock[0] if clock else None,  # None: not reported (the peak is then unknown)
+            "max_mhz_source": clock[1] if clock else None,
             "simd": [f for f in SIMD_FLAGS if f in flags],
         },
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -188,9 +259,11 @@ def detect(probe_cuda: bool = True) -> dict[str, Any]:
 
 
 def default_threads(machine: dict[str, Any]) -> int:
-    """One thread per physical core the process may run on."""
+    """One thread per physical core the process may run on: a second thread on a core's other logical CPU (SMT)
+    shares its vector units, and a pool that spins on it slows the first (machines detected before the count
+    of available cores was kept: the smaller of cores and available logical CPUs)."""
     cpu = machine["cpu"]
-    return max(1, min(cpu["physical_cores"], cpu["available_cores"]))
+    return max(1, cpu.get("available_physical_cores") or min(cpu["physical_cores"], cpu["available_cores"]))
 
 
 SIMD_LEVELS = (("amx", "amx_tile"), ("avx512", "avx512f"), ("avx2", "avx2"), ("neon", "neon"))  # best first

@@ -21,9 +21,27 @@ def agreement_limit(precision: str) -> float:
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
 EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the lowest median latency wins
-# other processes or the hypervisor took more than 10% of the machine's CPU time during a measurement: its
-# round is left out of every verdict it takes part in (reportgen.measure.machine_load)
-DISTURBED_SHARE = 0.10
+# other processes or the hypervisor took more CPU time than a fifth of one logical CPU during a measurement: its
+# round is left out of every verdict it takes part in (reportgen.measure.machine_load). In CPUs, not as a share of
+# the machine: one busy core is 1/cpus of it, so a fixed 10% of the machine missed it from 10 CPUs up. As a share:
+# 10% of 2 CPUs, 1.25% of 16, 0.31% of 64.
+DISTURBED_CPUS = 0.2
+# the share that judged runs whose records do not say how many CPUs their machine had (stored before the count was
+# kept; those were 2-CPU machines, where the rule in CPUs gives the same 10%)
+UNRECORDED_DISTURBED_SHARE = 0.10
+
+
+def disturbed_share(cpus: int | None) -> float:
+    """The share of a machine of ``cpus`` logical CPUs that other processes must take for a measurement on it to
+    count as disturbed (None: the count was not recorded)."""
+    return DISTURBED_CPUS / cpus if cpus and cpus > 0 else UNRECORDED_DISTURBED_SHARE
+
+
+def disturbed(share: float, cpus: int | None) -> bool:
+    """Whether other processes taking ``share`` of a machine of ``cpus`` logical CPUs disturbed a measurement."""
+    return share > disturbed_share(cpus)
+
+
 # the reference's batch-1 median moved by more than this between rounds while no other process was seen: the
 # machine itself changed speed (on a VM, usually its host) where the other variants moved as far, else the
 # reference's own processes differ; the pages say which beside the verdicts
@@ -40,5 +58,5 @@ def printed() -> dict[str, str]:
                                            if p not in ("fp32", "int8"))
                                  + " (INT8 is judged by its accuracy change, not its logits)",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}",
-            "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_SHARE:.0%}",
+            "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_CPUS:g} of one CPU",
             "drift": f"{REFERENCE_DRIFT:.0%}"}

@@ -7,16 +7,16 @@ import time
 
 import pytest
 
+from reportgen import thresholds
 from reportgen.measure import machine_load
 from reportgen.measure.machine_load import Snapshot
 from reportgen.report import findings
-from reportgen.thresholds import DISTURBED_SHARE
 
 
 def test_the_foreign_share_is_what_the_machine_spent_beyond_this_run() -> None:
     before = Snapshot(wall_s=0.0, busy_s=100.0, steal_s=1.0, own_s=10.0, cpus=2)
     after = Snapshot(wall_s=10.0, busy_s=115.0, steal_s=3.0, own_s=20.0, cpus=2)  # 15 s busy, 10 of them ours
-    assert machine_load.foreign_share(before, after) == {"foreign": 0.25, "steal": 0.1}
+    assert machine_load.foreign_share(before, after) == {"foreign": 0.25, "steal": 0.1, "cpus": 2}
     assert machine_load.foreign_share(None, after) is None
 
 
@@ -30,7 +30,27 @@ def test_a_process_that_is_not_ours_loading_a_core_is_seen() -> None:
     finally:
         hog.kill()
         hog.wait()
-    assert machine_load.foreign_share(before, after)["foreign"] > DISTURBED_SHARE  # one of the cores: about 1/cpus
+    seen = machine_load.foreign_share(before, after)
+    assert seen["cpus"] == after.cpus  # the machine's own count, whatever a test injects for the rules
+    assert seen["foreign"] > thresholds.disturbed_share(seen["cpus"])  # one of the cores: about 1/cpus
+    assert findings.disturbed(seen["foreign"], {"machine_cpus": seen["cpus"]})
+
+
+@pytest.mark.parametrize("cpus", [2, 16, 64, 128])
+def test_one_busy_core_disturbs_a_machine_of_any_size_and_a_tenth_of_one_does_not(cpus: int) -> None:
+    """A fixed 10% of the machine missed a busy core from 10 CPUs up (a 16-core workstation: 6%); the rule is a
+    fifth of one CPU's time, whatever the machine's size (an SMT machine counts its logical CPUs: 128)."""
+    busy_core, background = 1 / cpus, 0.1 / cpus
+    machine = {"machine_cpus": cpus}
+    assert findings.disturbed(busy_core, machine) and not findings.disturbed(background, machine)
+    assert thresholds.disturbed_share(cpus) * cpus == pytest.approx(thresholds.DISTURBED_CPUS)
+    assert (busy_core > 0.10) == (cpus < 10)  # what the old rule saw
+
+
+def test_runs_stored_without_the_cpu_count_keep_the_rule_they_were_judged_by() -> None:
+    assert thresholds.disturbed_share(None) == thresholds.UNRECORDED_DISTURBED_SHARE == 0.10
+    assert thresholds.disturbed_share(2) == pytest.approx(0.10)  # those were 2-CPU machines: the same rule
+    assert not findings.disturbed(0.05, {}) and findings.disturbed(0.05, {"machine_cpus": 16})
 
 
 def batch1(variant: str, medians: list[float], foreign: list[float]) -> dict:
@@ -52,6 +72,17 @@ def test_disturbed_rounds_are_left_out_and_without_calm_rounds_there_is_no_verdi
     assert cmp["verdict"] == "inconclusive" and cmp["low"] is None and cmp["disturbed"] == 2
     assert findings.compare(batch1("a", [20.0, 20.2], [calm, calm]),
                             batch1("b", [10.0, 10.1], [calm, calm]))["disturbed"] == 0
+
+
+def test_on_64_cpus_a_busy_core_leaves_its_round_out() -> None:
+    """One busy core of 64 is 1.6% of the machine: below the old 10%, above a fifth of one CPU (0.31%)."""
+    one_core = 1 / 64
+    base = batch1("eager", [20.0, 35.0, 20.4, 19.8], [0.0, one_core, 0.0, 0.0])
+    cand = batch1("other", [10.0, 30.0, 10.1, 9.9], [0.0, 0.0, 0.0, 0.0])
+    for rec in (base, cand):
+        rec["settings"]["machine_cpus"] = 64
+    cmp = findings.compare(base, cand)
+    assert cmp["disturbed"] == 1 and cmp["rounds"] == 3 and cmp["verdict"] == "faster"
 
 
 def test_a_machine_that_changes_speed_unseen_is_said_to_drift() -> None:

@@ -2,6 +2,7 @@
 
 import copy
 import re
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,66 @@ def test_tensorflow_in_a_cuda_run_refuses_to_fall_back_to_the_cpu() -> None:
                          env=single).stdout
     assert out.strip() == ("--device cuda, but TensorFlow sees no GPU (it would run on the CPU): install its CUDA "
                            "support (pip install 'tensorflow[and-cuda]')")
+
+
+def fake_cpus(root: Path, siblings: list[str], max_khz: list[int] | None = None) -> Path:
+    """A fake ``/sys/devices/system/cpu``: one ``cpuN/topology`` per logical CPU (``siblings[N]``: the logical
+    CPUs of its core), and ``cpufreq/cpuinfo_max_freq`` where ``max_khz`` gives one."""
+    for cpu, cores in enumerate(siblings):
+        (root / f"cpu{cpu}" / "topology").mkdir(parents=True)
+        (root / f"cpu{cpu}" / "topology" / "thread_siblings_list").write_text(cores + "\n")
+        if max_khz:
+            (root / f"cpu{cpu}" / "cpufreq").mkdir()
+            (root / f"cpu{cpu}" / "cpufreq" / "cpuinfo_max_freq").write_text(f"{max_khz[cpu]}\n")
+    (root / "cpufreq").mkdir()  # what the kernel has beside the cpuN folders: never taken for a CPU
+    return root
+
+
+def test_the_maximum_clock_comes_from_cpufreq_else_lscpu_else_it_is_unknown(tmp_path: Path) -> None:
+    """The peak needs the highest clock a core may run at (boost included); VMs often report none."""
+    from reportgen.hardware import cpu_max_mhz
+
+    lscpu = "Model name:  AMD EPYC 9B45\nCPU max MHz:                 4121.0000\nCPU min MHz:  1500.0000\n"
+    tree = fake_cpus(tmp_path / "freq", ["0", "1"], max_khz=[3_700_000, 4_100_000])
+    assert cpu_max_mhz(tree, lambda: lscpu) == (4100.0, "cpuinfo_max_freq")  # the fastest core
+    hidden = fake_cpus(tmp_path / "vm", ["0", "1"])  # no cpufreq: a VM like the project's machines
+    assert cpu_max_mhz(hidden, lambda: lscpu) == (4121.0, "lscpu")
+    assert cpu_max_mhz(hidden, lambda: "Model name: Intel(R) Xeon(R) Processor\nCPU(s): 2\n") is None
+    assert cpu_max_mhz(hidden, lambda: "") is None
+
+
+def test_cores_and_logical_cpus_come_from_the_topology(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SMT machine: 4 logical CPUs on 2 cores (0 and 2 share one). A process allowed on both logical CPUs of
+    one core has one core to run on, not two."""
+    from reportgen.hardware import CORES_VARIABLE, cpu_counts
+
+    monkeypatch.delenv(CORES_VARIABLE, raising=False)  # detected here, whatever the suite injects
+
+    smt = fake_cpus(tmp_path / "smt", ["0,2", "1,3", "0,2", "1,3"])
+    everything = cpu_counts(smt, affinity={0, 1, 2, 3})
+    assert everything == {"physical_cores": 2, "logical_cores": 4, "available_cores": 4,
+                          "available_physical_cores": 2, "threads_per_core": 2}
+    assert cpu_counts(smt, affinity={0, 2})["available_physical_cores"] == 1  # two siblings: one core
+    assert cpu_counts(smt, affinity={0, 1})["available_physical_cores"] == 2
+    assert default_threads({"cpu": cpu_counts(smt, affinity={0, 2})}) == 1
+    plain = fake_cpus(tmp_path / "plain", [str(n) for n in range(16)])
+    assert cpu_counts(plain, affinity=set(range(16)))["available_physical_cores"] == 16
+
+
+def test_a_machine_detected_before_the_available_cores_were_kept_still_gets_its_threads() -> None:
+    assert default_threads({"cpu": {"physical_cores": 8, "logical_cores": 16, "available_cores": 4}}) == 4
+
+
+@pytest.mark.parametrize(("injected", "cores", "logical"), [("2", 2, 2), ("16", 16, 16), ("64", 64, 64),
+                                                             ("8x2", 8, 16)])
+def test_an_injected_core_count_is_what_detection_reports(injected: str, cores: int, logical: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen import hardware
+
+    monkeypatch.setenv(hardware.CORES_VARIABLE, injected)
+    counts = hardware.cpu_counts()
+    assert (counts["physical_cores"], counts["logical_cores"], counts["available_cores"]) == (cores, logical, logical)
+    assert default_threads({"cpu": counts}) == cores and counts["injected"] == injected
+    monkeypatch.setenv(hardware.CORES_VARIABLE, "sixteen")
+    with pytest.raises(ReportgenError, match="e.g. 16 or 8x2"):
+        hardware.cpu_counts()

@@ -3,8 +3,9 @@
 Around each task the parent reads the machine's CPU time from ``/proc/stat`` (busy time, steal included)
 and this process's own and its children's CPU time (``getrusage``: a child's time, its workers' included,
 is counted once the child has been waited for). What the machine spent beyond ours, as a share of the
-task's wall time on every CPU, is the *foreign share*: above ``thresholds.DISTURBED_SHARE`` the task
-measured a disturbed machine. Where ``/proc/stat`` is missing (not Linux) nothing is measured: None.
+task's wall time on every CPU, is the *foreign share*: above ``thresholds.disturbed_share(cpus)`` (a fifth of one
+CPU's time, whatever the machine's size) the task measured a disturbed machine. Where ``/proc/stat`` is missing
+(not Linux) nothing is measured: None.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def snapshot() -> Snapshot | None:
 
 
 def foreign_share(before: Snapshot | None, after: Snapshot | None) -> dict[str, float] | None:
-    """``{"foreign": share, "steal": share}`` of the machine's CPU time between two snapshots that was not
-    this run's (each 0..1), or None when it was not measured."""
+    """``{"foreign": share, "steal": share, "cpus": n}``: the shares of the machine's CPU time between two
+    snapshots that were not this run's (each 0..1; 5 decimals, so that a fifth of one CPU still shows on 64), and
+    the machine's CPU count, which the disturbed rule needs (:func:`reportgen.report.findings.disturbed` reads it
+    from a record's ``machine_cpus``); None when it was not measured."""
     if before is None or after is None:
         return None
     capacity = (after.wall_s - before.wall_s) * after.cpus
@@ -57,5 +60,5 @@ def foreign_share(before: Snapshot | None, after: Snapshot | None) -> dict[str, 
         return None
     foreign = (after.busy_s - before.busy_s) - (after.own_s - before.own_s)
     steal = after.steal_s - before.steal_s
-    return {"foreign": round(min(max(foreign / capacity, 0.0), 1.0), 3),
-            "steal": round(min(max(steal / capacity, 0.0), 1.0), 3)}
+    return {"foreign": round(min(max(foreign / capacity, 0.0), 1.0), 5),
+            "steal": round(min(max(steal / capacity, 0.0), 1.0), 5), "cpus": after.cpus}

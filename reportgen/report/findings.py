@@ -59,14 +59,21 @@ def round_medians(rec: Record) -> list[float]:
 def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
     """A batch-1 record's median latency by round number (a round that timed it in several processes: their
     geometric mean, :func:`stats.by_round`), and the rounds measured on a disturbed machine (other processes
-    or the hypervisor took more than ``DISTURBED_SHARE`` of the CPU in any of its processes)."""
+    or the hypervisor took more CPU time than :func:`disturbed` allows in any of its processes)."""
     medians = rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
     numbers = rec["settings"].get("round_numbers") or list(range(len(medians)))
     by_round = stats.by_round(numbers, medians)
     if side_by_side(rec):  # shared the CPU with other tasks by design: no round of it is calm
         return by_round, set(numbers)
     shares = rec["settings"].get("round_foreign_cpu") or [rec["settings"].get("foreign_cpu") or 0.0] * len(medians)
-    return by_round, {n for n, share in zip(numbers, shares, strict=False) if share > thresholds.DISTURBED_SHARE}
+    return by_round, {n for n, share in zip(numbers, shares, strict=False) if disturbed(share, rec["settings"])}
+
+
+def disturbed(share: float, settings: dict[str, Any]) -> bool:
+    """Whether a measurement whose task saw other processes take ``share`` of the machine's CPU time measured a
+    disturbed machine: more than ``thresholds.DISTURBED_CPUS`` of one CPU, as a share of the CPUs its record says
+    the machine had (``machine_cpus``; records without it: ``UNRECORDED_DISTURBED_SHARE``)."""
+    return thresholds.disturbed(share, settings.get("machine_cpus"))
 
 
 def side_by_side(rec: Record) -> bool:
@@ -120,11 +127,11 @@ def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
     for r in batch1(run):  # merged records keep their rounds' tasks and shares
         rounds = zip(r["settings"].get("round_tasks") or [], r["settings"].get("round_foreign_cpu") or [], strict=False)
         for task, share in rounds:
-            tasks.setdefault(task, {"foreign_cpu": share})
+            tasks.setdefault(task, {"foreign_cpu": share, "machine_cpus": r["settings"].get("machine_cpus")})
     if not tasks:
         return None
     shares = [s["foreign_cpu"] for s in tasks.values()]
-    return {"tasks": len(shares), "disturbed": sum(s > thresholds.DISTURBED_SHARE for s in shares),
+    return {"tasks": len(shares), "disturbed": sum(disturbed(s["foreign_cpu"], s) for s in tasks.values()),
             "worst": max(shares), "steal": max(s.get("steal_cpu", 0.0) for s in tasks.values())}
 
 
@@ -231,8 +238,9 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         undecided = sum(1 for cmp in versus.values() if cmp.get("disturbed") and cmp["verdict"] == "inconclusive")
         steal = f", the hypervisor's steal up to {load['steal']:.0%}" if load["steal"] > 0.01 else ""
         lines.append(finding("Disturbed machine", f"other processes took more than "
-                             f"{thresholds.printed()['disturbed']} of the CPU during {load['disturbed']} of "
-                             f"{load['tasks']} inference measurements (up to {load['worst']:.0%}{steal}). Their "
+                             f"{thresholds.printed()['disturbed']}'s time during {load['disturbed']} of "
+                             f"{load['tasks']} inference measurements (up to {load['worst']:.0%} of the "
+                             f"machine{steal}). Their "
                              f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
                              "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
     elif moved := drift(recs):

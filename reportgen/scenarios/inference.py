@@ -93,7 +93,7 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
                 and "round" in r["settings"]:
             key, number = (r["framework"], r["variant"]), r["settings"]["round"]
             processes.setdefault(key, []).append((number, r["metrics"]["latency_ms_p50"]["value"]))
-            if r["settings"].get("foreign_cpu", 0.0) > thresholds.DISTURBED_SHARE:
+            if thresholds.disturbed(r["settings"].get("foreign_cpu", 0.0), r["settings"].get("machine_cpus")):
                 disturbed.setdefault(key, set()).add(number)
             cost.setdefault(number, {})[r["settings"].get("task", "")] = r["settings"].get("task_s", 0.0)
     timed = {key: stats.by_round(*zip(*pairs, strict=True)) for key, pairs in processes.items()}

@@ -22,9 +22,18 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         ["CPU", cpu["model"]], ["architecture", cpu["architecture"]],
         ["cores (physical / logical / available to the run)",
          f"{cpu['physical_cores']} / {cpu['logical_cores']} / {cpu['available_cores']}"],
+        *([["logical CPUs per core", f"{cpu['threads_per_core']}" + (" (SMT)" if cpu["threads_per_core"] > 1 else "")],
+           ["physical cores available to the run", str(cpu["available_physical_cores"])]]
+          if "available_physical_cores" in cpu else []),  # runs stored before these were kept: none
+        *([["core count", f"injected for tests ({cpu['injected']}), not detected"]] if cpu.get("injected") else []),
+        *([["maximum clock", f"{cpu['max_mhz'] / 1e3:.2f} GHz ({cpu['max_mhz_source']})" if cpu["max_mhz"]
+            else "not reported (the theoretical peak is unknown)"]] if "max_mhz" in cpu else []),
         ["SIMD", ", ".join(cpu["simd"]) or "–"], ["memory", f"{m['memory_gb']} GB"], ["OS", m["os"]],
         ["Python", m["python"]], ["compiler", m["compiler"] or "–"],
-        ["device used", run["options"]["device"]], ["threads per measuring process", _threads(run)],
+        ["device used", run["options"]["device"]],
+        ["threads per measuring process", _threads(run) + (" (one per physical core available)"
+                                                            if run["options"]["threads"]
+                                                            == cpu.get("available_physical_cores") else "")],
     ]
     for i, gpu in enumerate(m["gpus"]):
         facts.append([f"GPU {i}", f"{gpu['name']}, {fmt(gpu['memory_mb'])} MB, driver {gpu['driver']}"])

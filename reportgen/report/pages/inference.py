@@ -11,8 +11,9 @@ from reportgen.config import reference_processes
 from reportgen.measure import stats
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_html, color
-from reportgen.report.format import fmt, label, md_table, metric, problem_rows, provenance, records
+from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
 from reportgen.report.pages.tryit import browser_notes, browser_table
+from reportgen.scenarios import roof
 from reportgen.store.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
@@ -195,12 +196,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             [[label(r), *(fmt(metric(r, m), "s") for m in ("import_s", "load_s", "first_call_s", "cold_start_s"))]
              for r in startup]) if startup else "",
         "roof_table": _roof_table(roofs),
-        "peak_formula": next((r["settings"]["peak_formula"] for r in roofs if r["precision"] == "fp32"
-                              and r["settings"].get("threads") == threads and "peak_formula" in r["settings"]), None),
-        "over_roof": ", ".join(f"{label(r)} ({r['precision']}, {r['settings'].get('thread_count', '?')} thread(s): "
-                               f"{_percent(metric(r, 'roof_fraction'))})"
-                               for r in batch1 + findings.batch1(run, "threads")
-                               if (metric(r, "roof_fraction") or 0) > 1),
+        "peak": _peak_text(roofs, threads),
+        "over_roof": _over_roof(batch1 + findings.batch1(run, "threads"), roofs),
         "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
                            "efficiency", "Achieved GFLOP/s at the best batch size, against the GEMM roof",
                            "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
@@ -221,14 +218,25 @@ def _span(values: list[int]) -> str:
     return str(values[0]) if values[0] == values[-1] else f"{values[0]} to {values[-1]}"
 
 
+def _best_roofs(roofs: list[dict[str, Any]]) -> dict[tuple[str, Any], dict[str, Any]]:
+    """The roof record each (precision, thread count) is divided by: the fastest library's."""
+    best: dict[tuple[str, Any], dict[str, Any]] = {}
+    for r in roofs:
+        key = (r["precision"], r["settings"].get("threads"))
+        if key not in best or metric(r, "gemm_gflops") > metric(best[key], "gemm_gflops"):
+            best[key] = r
+    return best
+
+
 def _roof_table(roofs: list[dict[str, Any]]) -> str:
     """Each library's GEMM rate per precision and thread count (per square size in one cell, so the table
     fits the column); its best is its roof, the best of all per precision and thread count is the roof a
-    record is divided by; the theoretical peak beside."""
+    record is divided by; the theoretical peak beside (:func:`_peak_cell`)."""
     if not roofs:
         return ""
     sizes = sorted({int(s) for r in roofs for s in r["settings"].get("gflops_per_size", {})})
     order = {p: i for i, p in enumerate(findings.PRECISIONS)}
+    best = _best_roofs(roofs)
     roofs = sorted(roofs, key=lambda r: (order.get(r["precision"], 9), -(r["settings"].get("threads") or 0),
                                          r["framework"]))
     return md_table(["GEMM (precision, library)", "threads", "roof G(FL)OP/s",
@@ -236,6 +244,67 @@ def _roof_table(roofs: list[dict[str, Any]]) -> str:
                     [[f"{r['precision']}, {r['framework']}", str(r["settings"].get("threads", "–")),
                       fmt(metric(r, "gemm_gflops")),
                       " / ".join(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
-                      fmt(r["settings"].get("peak_gflops"))] for r in roofs])
+                      _peak_cell(r, best[(r["precision"], r["settings"].get("threads"))])] for r in roofs])
 
 
+def _peak_cell(rec: dict[str, Any], best: dict[str, Any]) -> str:
+    """A roof row's theoretical peak: the number where it is an upper bound of every roof of its precision and
+    thread count; otherwise why none is shown."""
+    top = rec["settings"].get("peak")
+    if top is None:  # no rate for this precision; or a run stored before: its peak used the nominal clock
+        return "–"
+    if top.get("gflops") is None:
+        return f"unknown (the roof implies ≥ {roof.implied_ghz(metric(best, 'gemm_gflops'), top):.2f} GHz)"
+    if top["gflops"] < metric(best, "gemm_gflops"):
+        return "wrong: below the measured roof"
+    return fmt(top["gflops"])
+
+
+def _peak_text(roofs: list[dict[str, Any]], threads: int) -> str | None:
+    """What the page says of the fp32 peak at the run's thread count: its formula, why it is unknown (and the
+    clock the roof implies instead), or why it is not shown; None without fp32 roofs."""
+    best = _best_roofs(roofs).get(("fp32", threads))
+    if best is None:
+        return None
+    rate, top = metric(best, "gemm_gflops"), best["settings"].get("peak")
+    if top is None:
+        return ("No theoretical peak is shown for this run: it was computed from the clock the kernel reported "
+                "(the nominal one), which the cores outrun, so it was no upper bound."
+                if "peak_formula" in best["settings"] else None)
+    per_core = f"{top['cores']} core(s) x {top['ops_per_cycle']} FLOP/cycle ({top['ops']})"
+    if top.get("gflops") is None:
+        return (f"{top['unknown'][0].upper()}{top['unknown'][1:]}, so no theoretical peak is shown. The fp32 roof, "
+                f"{fmt(rate)} GFLOP/s ({best['framework']}), implies a clock of at least "
+                f"{roof.implied_ghz(rate, top):.2f} GHz: {fmt(rate)} / ({per_core}).")
+    if top["gflops"] < rate:
+        return (f"The theoretical peak from the CPU's reported maximum clock ({top['formula']}) is below the "
+                f"measured fp32 roof ({fmt(rate)} GFLOP/s, {best['framework']}), so it is wrong (the clock or the "
+                "operations per cycle understate this CPU) and is not shown.")
+    return (f"The theoretical peak, an upper bound: {top['formula']} = {fmt(top['gflops'])} GFLOP/s; the fp32 "
+            f"roof reaches {rate / top['gflops']:.0%} of it.")
+
+
+def _over_roof(recs: list[dict[str, Any]], roofs: list[dict[str, Any]]) -> list[str]:
+    """The variants that outran the roof of their precision and thread count, each with the reason the roof
+    could not bound it."""
+    libraries: dict[tuple[str, Any], set[str]] = {}
+    for r in roofs:
+        libraries.setdefault((r["precision"], r["settings"].get("threads")), set()).add(r["framework"])
+    lines = []
+    for r in recs:
+        fraction = metric(r, "roof_fraction")
+        if not fraction or fraction <= 1:
+            continue
+        key = (r["precision"], r["settings"].get("thread_count"))
+        runtime = name(r["framework"])
+        if findings.side_by_side(r):
+            why = "it was timed beside other tasks, as the roofs were: neither had the CPU to itself"
+        elif r["framework"] not in libraries.get(key, ()):
+            why = (f"its kernels are {runtime}'s own, and no {runtime} GEMM is among the {r['precision']} roofs: "
+                   "the libraries measured are slower than its kernels")
+        else:
+            why = (f"{runtime}'s own {r['precision']} GEMM is in the roof, so its convolution kernels outran its "
+                   "square products: the roof's shapes understate this machine")
+        lines.append(f"{label(r)} at {r['settings'].get('thread_count', '?')} thread(s): {_percent(fraction)} of "
+                     f"the {r['precision']} roof; {why}")
+    return lines
