@@ -40,6 +40,9 @@ typical use:
 """
 
 
+SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (and so Keras' and TensorFlow's) refuses any seed above
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not usage + error
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"which to measure (default: all): {', '.join(FRAMEWORKS)}")
     run.add_argument("--threads", type=int, default=0, metavar="N",
                      help="threads per measuring process (default: one per physical core)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the weights and the inputs (default: 0)")
+    run.add_argument("--seed", type=_seed, default=0,
+                     help=f"seed of the weights and the inputs, 0-{SEED_MAX} (default: 0)")
     run.add_argument("--dataset", metavar="NAME",
                      help="what the training scenario trains on (default: the profile's): digits (bundled with "
                           "scikit-learn), cifar10 (downloaded once and cached), synthetic (random images), or "
@@ -136,6 +140,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _seed(text: str) -> int:
+    """A seed every framework accepts, or argparse's one-line error."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if not 0 <= seed <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {SEED_MAX} (NumPy's seed range)")
+    return seed
+
+
 def _frameworks(values: list[str]) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
     unknown = [n for n in names if n not in FRAMEWORKS]
@@ -176,7 +191,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"Results: {path}")  # the console prints text as it is (no markup): see main()
     if not args.no_build:
         _build(args, console)
-    return 0 if any(r["status"] == "ok" for r in run["records"]) else 1
+    if run["status"] == "failed":
+        print(f"reportgen: run {run['run_id']} measured nothing: no inference or training measurement succeeded "
+              "(the reasons are above); it is stored as failed and never shown as this machine's result",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _build(args: argparse.Namespace, console: Console) -> None:

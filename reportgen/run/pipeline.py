@@ -27,7 +27,14 @@ from reportgen.run import schedule
 from reportgen.scenarios import inference, training
 from reportgen.store.lock import RunLock
 from reportgen.store.paths import ensure_writable
-from reportgen.store.results import SCHEMA_VERSION, ResultStore, new_run_id, utc_now
+from reportgen.store.results import (
+    SCHEMA_VERSION,
+    ResultStore,
+    measured_anything,
+    new_run_id,
+    record_problem,
+    utc_now,
+)
 
 
 @dataclass
@@ -117,13 +124,14 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
             """Run one task, store its records at once; returns the seconds it took."""
             progress.update(bar, description=task.label)
             started, load = time.perf_counter(), machine_load.snapshot()
-            records = _run_one(task, ctx, run, fds)
+            records = [_checked(r) for r in _run_one(task, ctx, run, fds)]
             seconds = time.perf_counter() - started
             foreign = machine_load.foreign_share(load, machine_load.snapshot())  # was the machine ours?
             for record in records:
                 record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
                 if foreign is not None:
-                    record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"])
+                    record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"],
+                                              machine_cpus=foreign["cpus"])
                 if room(task) > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
                     record["settings"].update(tasks_at_once=room(task), task_threads=child_threads(task, ctx))
             with saving:
@@ -158,10 +166,10 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
     wall = None if opts.resume else time.perf_counter() - begun  # a resumed run's table holds earlier tasks too
     console.print(duration_table(run["records"], wall_s=wall))
-    run["records"] = scenarios.finish(ctx, run["records"], rounds_stop)
-    # A run with nothing measured is a failed run: it is kept, but never shown as this machine's result.
-    ok = any(r["status"] == "ok" for r in run["records"])
-    run["status"], run["finished_at"] = "complete" if ok else "failed", utc_now()
+    run["records"] = [_checked(r) for r in scenarios.finish(ctx, run["records"], rounds_stop)]
+    # A run without one inference or training measurement is a failed run (a GEMM roof alone is no result): it
+    # is kept, but never shown as this machine's result.
+    run["status"], run["finished_at"] = "complete" if measured_anything(run["records"]) else "failed", utc_now()
     path = store.save(run)
     try:  # the Try-it page is built from the trained model's files and held-out images, kept beside the results
         web.keep_demo(ctx.artifacts, web.demo_dir(path), run["seed"])
@@ -169,6 +177,16 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
         console.print(Text(f"  the browser demo's files were not kept: {exc}", style="yellow"))
     shutil.rmtree(ctx.artifacts, ignore_errors=True)
     return run, path
+
+
+def _checked(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, or where a figure cannot be true (NaN, a negative time, no samples) a failed record that says
+    which: an impossible number is never stored, and the run goes on."""
+    why = record_problem(record)
+    if why is None:
+        return record
+    return {**record, "status": "failed", "reason": f"measured an impossible value: {why}", "metrics": {},
+            "samples": {}}
 
 
 def _extra_rounds(run: dict[str, Any], device: str, threads: int, execute: Callable[[Task], float],

@@ -76,15 +76,12 @@ def _write_new(src: Path, dest: Path) -> bool:
 
 
 def merge_file(path: Path, history: ResultStore, report: MergeReport) -> None:
-    """Validate one results file and add it to ``history`` unless it, or a different namesake, is there."""
+    """Validate one results file (schema, meaning, name) and add it to ``history`` unless it, or a different
+    namesake, is there."""
     try:
         run = history.load(path)
     except ResultsFileError as exc:
         report.rejected.append((path, str(exc)))
-        return
-    if (path.parent.name, path.stem) != (run["machine_id"], run["run_id"]):
-        report.rejected.append((path, f"{path}: holds run {run['run_id']} of machine {run['machine_id']}, "
-                                      f"so it should be at {run['machine_id']}/{run['run_id']}.json"))
         return
     dest = history.path_for(run)
     for _ in range(2):  # a second look only if the file appeared between the check and the write

@@ -8,6 +8,7 @@ records through :func:`make_record` and :class:`ResultStore`; everything that re
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,16 +23,41 @@ from reportgen.store.paths import write_atomic
 SCHEMA_VERSION = 1
 
 STATUSES = ("ok", "failed", "skipped")
-RUN_STATES = ("complete", "incomplete", "failed")  # failed: finished with no successful record
+RUN_STATES = ("complete", "incomplete", "failed")  # failed: finished without one successful measurement
+MEASUREMENTS = ("inference", "training")  # what a run exists for: without one ok record of these it failed
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a figure can physically take; ``open_low``: ``low`` itself is impossible (a zero time)."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    open_low: bool = False
+
+    def allows(self, value: float) -> bool:
+        """Whether ``value`` is finite and within these bounds."""
+        return _finite(value) and (value > self.low if self.open_low else value >= self.low) and value <= self.high
+
+    def __str__(self) -> str:
+        low = [f"{'>' if self.open_low else '>='} {self.low:g}"] if self.low > -math.inf else []
+        return " and ".join(["finite", *low, *([f"<= {self.high:g}"] if self.high < math.inf else [])])
+
+
+POSITIVE = Bounds(0.0, open_low=True)  # a duration, latency, rate, size or count: zero is impossible
+NON_NEGATIVE = Bounds(0.0)  # a spread, a difference, a loss, memory a device may not have used
+FRACTION = Bounds(0.0, 1.0)
+CHANGE = Bounds(-1.0, 1.0)  # the change of a fraction
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric name's unit, meaning, and which direction is better."""
+    """A metric name's unit, meaning, which direction is better, and the values it can take."""
 
     unit: str
     description: str
     better: str = "lower"  # "lower", "higher" or "" (neither)
+    bounds: Bounds = POSITIVE
 
 
 METRICS: dict[str, Metric] = {
@@ -41,17 +67,19 @@ METRICS: dict[str, Metric] = {
     "macs": Metric("MAC", "Multiply-accumulates per image, counted from the graph", ""),
     "model_size_mb": Metric("MB", "Size of the saved model file"),
     # parity
-    "max_abs_diff": Metric("abs", "Largest absolute logit difference from the PyTorch reference"),
-    "top1_agreement": Metric("fraction", "Share of images whose top-1 class matches the reference", "higher"),
+    "max_abs_diff": Metric("abs", "Largest absolute logit difference from the PyTorch reference",
+                           bounds=NON_NEGATIVE),
+    "top1_agreement": Metric("fraction", "Share of images whose top-1 class matches the reference", "higher",
+                             FRACTION),
     # inference
     "latency_ms_p50": Metric("ms", "Median latency of one call"),
     "latency_ms_p90": Metric("ms", "90th percentile latency of one call"),
     "latency_ms_p99": Metric("ms", "99th percentile latency of one call"),
     "latency_ms_mean": Metric("ms", "Mean latency of one call"),
-    "latency_ms_iqr": Metric("ms", "Interquartile range of the latency samples"),
+    "latency_ms_iqr": Metric("ms", "Interquartile range of the latency samples", bounds=NON_NEGATIVE),
     "throughput_ips": Metric("img/s", "Images per second: images / total timed seconds", "higher"),
     "peak_rss_mb": Metric("MB", "Peak resident memory of the measuring process (ru_maxrss)"),
-    "peak_gpu_mem_mb": Metric("MB", "Peak GPU memory allocated by the measuring process"),
+    "peak_gpu_mem_mb": Metric("MB", "Peak GPU memory allocated by the measuring process", bounds=NON_NEGATIVE),
     "cold_start_s": Metric("s", "Fresh process to first result: import + load + first call"),
     "import_s": Metric("s", "Importing the framework in a fresh process"),
     "load_s": Metric("s", "Building or loading the model"),
@@ -61,20 +89,36 @@ METRICS: dict[str, Metric] = {
     "roof_fraction": Metric("fraction", "Achieved GFLOP/s / measured GEMM roof", "higher"),
     # conversion
     "convert_s": Metric("s", "Time to export or convert the model"),
-    "convert_ok": Metric("bool", "1 when the conversion succeeded, 0 when it failed", "higher"),
-    "top1_delta": Metric("fraction", "Change in top-1 accuracy after export or quantization", "higher"),
+    "convert_ok": Metric("bool", "1 when the conversion succeeded, 0 when it failed", "higher", FRACTION),
+    "top1_delta": Metric("fraction", "Change in top-1 accuracy after export or quantization", "higher", CHANGE),
     # training
     "train_throughput_ips": Metric("img/s", "Steady-state training images per second", "higher"),
     "epoch_time_s": Metric("s", "Wall time of one epoch"),
-    "final_top1": Metric("fraction", "Validation top-1 accuracy after the last epoch", "higher"),
-    "final_loss": Metric("loss", "Validation cross-entropy after the last epoch"),
+    "final_top1": Metric("fraction", "Validation top-1 accuracy after the last epoch", "higher", FRACTION),
+    "final_loss": Metric("loss", "Validation cross-entropy after the last epoch", bounds=NON_NEGATIVE),
     "time_to_target_s": Metric("s", "Training time until validation top-1 first reaches the profile's target"),
     "first_epoch_s": Metric("s", "Wall time of the first epoch: tracing, compilation and warm-up included"),
-    "initial_loss": Metric("loss", "Cross-entropy of the very first batch, before any update", ""),
+    "initial_loss": Metric("loss", "Cross-entropy of the very first batch, before any update", "", NON_NEGATIVE),
     "scaling_efficiency": Metric("fraction", "Throughput with N workers / (N x throughput with 1 worker)", "higher"),
     # machine
     "gemm_gflops": Metric("GFLOP/s", "Measured single-precision GEMM roof", "higher"),
 }
+# Raw samples that are not a metric's own (those, e.g. ``epoch_time_s``, take the metric's bounds); other names:
+# any finite value
+SAMPLE_BOUNDS: dict[str, Bounds] = {
+    "latency_ms": POSITIVE, "seconds": POSITIVE, "elapsed_s": POSITIVE, "train_loss": NON_NEGATIVE,
+    "val_loss": NON_NEGATIVE, "train_accuracy": FRACTION, "val_top1": FRACTION,
+}
+
+
+
+def _bounds_text(bounds: dict[str, Bounds]) -> str:
+    """Names grouped by their bounds, as the schema describes them."""
+    groups: dict[Bounds, list[str]] = {}
+    for name, bound in bounds.items():
+        groups.setdefault(bound, []).append(name)
+    return "; ".join(f"{bound}: {', '.join(names)}" for bound, names in groups.items())
+
 
 _RECORD_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -98,13 +142,19 @@ _RECORD_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["value", "unit"],
                 "additionalProperties": False,
-                "properties": {"value": {"type": "number"}, "unit": {"type": "string"}},
+                "properties": {
+                    "value": {"type": "number", "description": "within its metric's bounds: "
+                              + _bounds_text({name: metric.bounds for name, metric in METRICS.items()})},
+                    "unit": {"type": "string"},
+                },
             },
         },
         "samples": {
             "type": "object",
-            "description": "raw per-iteration samples, e.g. latency_ms -> [float, ...]",
-            "additionalProperties": {"type": "array", "items": {"type": "number"}},
+            "description": "raw per-iteration samples, e.g. latency_ms -> [float, ...]; never empty, each value within "
+                           "the bounds of the metric of that name, else of its name: " + _bounds_text(SAMPLE_BOUNDS)
+                           + "; else finite",
+            "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "number"}},
         },
         "settings": {"type": "object", "description": "threads, input shape, timing rules, ..."},
     },
@@ -209,8 +259,70 @@ def validate_run(run: Any, source: str = "run") -> None:
                     f"{source}: records/{i}/metrics/{name}: unit {metric['unit']!r}, "
                     f"expected {METRICS[name].unit!r}"
                 )
+        why = record_problem(rec)
+        if why is not None:
+            raise ResultsFileError(f"{source}: records/{i}/{why}")
         if rec["status"] != "ok" and not rec["reason"]:
             raise ResultsFileError(f"{source}: records/{i}: a {rec['status']} record needs a reason")
+
+
+def record_problem(rec: dict[str, Any]) -> str | None:
+    """Why a record's figures cannot be true (a value out of its metric's bounds, NaN or infinite, an empty
+    sample list), as ``metrics/<name>: ...``; None when they can."""
+    for name, metric in rec["metrics"].items():
+        bounds = METRICS[name].bounds if name in METRICS else Bounds()
+        if not bounds.allows(metric["value"]):
+            return f"metrics/{name}: {_shown(metric['value'])} {metric['unit']} is impossible (must be {bounds})"
+    for name, values in rec["samples"].items():
+        bounds = SAMPLE_BOUNDS.get(name) or (METRICS[name].bounds if name in METRICS else Bounds())
+        if not values:
+            return f"samples/{name}: empty; a sample list holds at least one value"
+        bad = next((v for v in values if not bounds.allows(v)), None)
+        if bad is not None:
+            return f"samples/{name}: holds {_shown(bad)}, impossible (every value must be {bounds})"
+    return None
+
+
+def measured_anything(records: list[dict[str, Any]]) -> bool:
+    """Whether a run has what it exists for: one successful inference or training measurement (a machine
+    roof or a conversion alone is not a result)."""
+    return any(r["status"] == "ok" and r["scenario"] in MEASUREMENTS for r in records)
+
+
+def misplaced(path: Path, run: dict[str, Any]) -> str | None:
+    """Why ``path`` is not where the run it holds belongs (``<machine-id>/<run-id>.json``): a copy under
+    another name would count one run twice. None when it is."""
+    if (path.parent.name, path.stem) == (run["machine_id"], run["run_id"]):
+        return None
+    return (f"{path}: holds run {run['run_id']} of machine {run['machine_id']}, "
+            f"so it should be at {run['machine_id']}/{run['run_id']}.json")
+
+
+def _shown(value: float) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "..."
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+class _NotFinite(ValueError):
+    """NaN, Infinity or a number too large for a float in a results file (Python's json reads them)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _NotFinite(text)
 
 
 class ResultsFileError(ReportgenError):
@@ -252,30 +364,46 @@ class ResultStore:
         return path
 
     def load(self, path: Path) -> dict[str, Any]:
-        """Read and validate one results file."""
+        """Read and validate one results file, which must be named after the run it holds."""
         try:
-            run = json.loads(path.read_text(encoding="utf-8"))
+            run = json.loads(path.read_text(encoding="utf-8"), parse_float=_finite_float,
+                             parse_constant=_no_constant)
         except OSError as exc:
             raise ResultsFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except _NotFinite as exc:
+            raise ResultsFileError(f"{path}: holds {str(exc)[:40]}, not a finite number (NaN and Infinity are "
+                                   "not JSON)") from exc
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of 4300+ digits
             raise ResultsFileError(f"{path}: not valid JSON ({exc})") from exc
         validate_run(run, source=str(path))
+        why = misplaced(path, run)
+        if why is not None:
+            raise ResultsFileError(why)
         return run
 
     def load_all(self) -> LoadedResults:
-        """Every valid run, oldest first; unreadable or foreign files are reported by name and skipped."""
+        """Every valid run, oldest first, each once; unreadable, foreign or misnamed files are reported by name
+        and skipped."""
         loaded = LoadedResults(root=self.root)
         if not self.root.is_dir():
             return loaded
+        seen: dict[str, Path] = {}
         for path in sorted(self.root.glob("*/*.json")):
             if path.is_symlink() or not path.is_file():  # a FIFO would block, a link may point anywhere
                 loaded.problems.append(f"{path}: not a regular file (a link, pipe or device); only regular files "
                                        "are read")
                 continue
             try:
-                loaded.runs.append(self.load(path))
+                run = self.load(path)
             except ResultsFileError as exc:
                 loaded.problems.append(str(exc))
+                continue
+            if run["run_id"] in seen:
+                loaded.problems.append(f"{path}: run {run['run_id']} is already read from {seen[run['run_id']]}; "
+                                       "a run is counted once")
+                continue
+            seen[run["run_id"]] = path
+            loaded.runs.append(run)
         loaded.runs.sort(key=lambda r: (r["started_at"], r["run_id"]))
         return loaded
 
