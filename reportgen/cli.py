@@ -233,6 +233,7 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     from reportgen.hardware import default_threads, detect, machine_id, resolve_device
+    from reportgen.measure.energy import COUNTER_NAMES
 
     machine = detect()
     summary = {"machine_id": machine_id(machine), "device (auto)": resolve_device("auto", machine),
@@ -253,6 +254,8 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
         rows["GPU"] = "none found"
     if machine["cuda"]:
         rows["CUDA (torch)"] = f"{machine['cuda'].get('cuda')}, cuDNN {machine['cuda'].get('cudnn')}"
+    for counter, found in machine["energy"].items():
+        rows[f"energy, {COUNTER_NAMES[counter]}"] = found.get("counter") or f"not measured: {found['reason']}"
     rows.update({k: v or "not installed" for k, v in machine["libraries"].items()})
     rows.update(machine["thread_env"])
     for key, value in rows.items():

@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from reportgen.errors import ReportgenError
+from reportgen.measure import energy
 from reportgen.process import envs
 
 LIBRARIES = (
@@ -255,6 +256,7 @@ def detect(probe_cuda: bool = True) -> dict[str, Any]:
         "libraries": library_versions(),
         "environments": envs.summary(),  # where the measuring children ran
         "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
+        "energy": energy.probe(gpus=bool(gpus)),  # each counter, or why it cannot be read: said once per run
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen import catalog, thresholds
 from reportgen.config import tasks_at_once
-from reportgen.measure import stats
+from reportgen.measure import energy, stats
 from reportgen.report.escape import MD, link
 from reportgen.report.format import finding, fmt, label, metric, name, records
 
@@ -393,6 +393,51 @@ def training_findings(run: dict[str, Any]) -> list[MD]:
         lines.append(finding("Data-parallel training", f"with {scaling[0]['settings']['workers']} workers on this "
                              f"machine, scaling efficiency {parts}{'; one run each' if once else ''}."))
     return lines
+
+
+ENERGY_METRICS = ("energy_j_per_image", "energy_j_per_epoch")
+INFERENCE_WORK = ("inference", "threads")  # the scenarios whose timed loops read the energy counters
+TRAINING_WORK = ("training", "training-batch")
+
+
+def energy_status(run: dict[str, Any], scenarios: tuple[str, ...]) -> dict[str, str | None]:
+    """Per device the run's ``scenarios`` measured on (``cpu``, ``cuda``): None where a record of it has an energy
+    figure, else why none has: the reason the run recorded once (``machine["energy"]``, see
+    :func:`reportgen.measure.energy.probe`)."""
+    devices = {r["device"] for s in scenarios for r in records(run, s) if r["device"] in energy.COUNTER}
+    probe = run["machine"].get("energy")
+    status: dict[str, str | None] = {}
+    for device in sorted(devices):
+        if any(m in r["metrics"] for s in scenarios for r in records(run, s) if r["device"] == device
+               for m in ENERGY_METRICS):
+            status[device] = None
+        elif not isinstance(probe, dict):
+            status[device] = "this run was stored before reportgen read energy counters"
+        else:
+            entry = probe.get(energy.COUNTER[device]) or {}
+            status[device] = str(entry.get("reason") or (
+                f"{entry.get('counter', 'its counter')} was readable when the run started, but the measuring "
+                "processes read no energy"))
+    return status
+
+
+def energy_unmeasured(run: dict[str, Any], scenarios: tuple[str, ...]) -> str | None:
+    """``Energy not measured: <reason>.``, one line for the devices whose work has no energy figure (never an
+    estimate in its place); None where every device's has one."""
+    missing = {d: why.rstrip(". ") for d, why in energy_status(run, scenarios).items() if why}
+    if not missing:
+        return None
+    if len(missing) == 1:
+        return f"Energy not measured: {next(iter(missing.values()))}."
+    return "Energy not measured: " + "; ".join(f"{energy.COUNTER_NAMES[energy.COUNTER[d]]}: {why}"
+                                              for d, why in missing.items()) + "."
+
+
+def energy_method(recs: list[Record]) -> str | None:
+    """What the energy figures of ``recs`` count (their counters' methods), or None where none has one."""
+    methods = dict.fromkeys(r["settings"]["energy"]["method"] for r in recs
+                            if "energy" in r["settings"] and any(m in r["metrics"] for m in ENERGY_METRICS))
+    return "; ".join(methods) or None
 
 
 def scaling_speedup(rec: Record) -> float:

@@ -9,7 +9,8 @@ family measuring its variants in turn (one import instead of one per variant; a 
 variant it hit). Rounds are interleaved (every variant once, then every variant again) so background noise
 hits them alike; each round ends with the reference timed again in a process of its own
 (``reference_processes``), because every comparison pairs with it; :func:`merge_rounds` pools a variant's
-rounds into one record in the parent.
+rounds into one record in the parent. Every timed loop also reads the energy counter of its device where one
+can be read (:mod:`reportgen.measure.energy`): joules per image.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
 from reportgen.config import TimingSettings, reference_processes
 from reportgen.inputs import check_images, images
-from reportgen.measure import memory, stats, timer
+from reportgen.measure import energy, memory, stats, timer
 from reportgen.process import envs
 from reportgen.process.runner import Context, Task
 from reportgen.store.results import make_record
@@ -217,12 +218,14 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         ))
     scenario = "inference" if not task.params["threads"] else "threads"
     batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if fresh else [1]
+    meter = energy.Meter.open(device)  # the counter of the device that does the work, where it can be read
     best = 0.0
     for batch in batches:
         timing = TimingSettings(**settings["timing" if batch == 1 else "sweep_timing"])
         try:
             inputs = backend.to_input(images(ctx.seed + 2, batch, size))
-            samples = timer.time_loop(lambda inputs=inputs: backend.sync(backend.predict(inputs)), timing)
+            samples = timer.time_loop(lambda inputs=inputs: backend.sync(backend.predict(inputs)), timing,
+                                      meter=meter)
         except Exception as exc:  # out of memory ends the sweep; any other error is recorded too
             message = f"{type(exc).__name__}: {exc}"[:800]
             oom = any(marker in message.lower() for marker in OOM_MARKERS)
@@ -233,6 +236,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         samples_ms = [s * 1e3 for s in samples]
         metrics = stats.latency_summary(samples_ms)
         metrics["throughput_ips"] = stats.throughput(batch, samples)
+        joules, joules_settings = energy.per_image(meter.last, batch * len(samples))
+        metrics.update(joules)
         if fresh:  # a shared process's peak would be the largest of all the variants it ran
             metrics["peak_rss_mb"] = memory.peak_rss_mb()
             gpu = backend.peak_gpu_mem_mb()
@@ -243,7 +248,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         extra = {"sweep_stop": stop} if stop else {}
         records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
                                    metrics=metrics, samples={"latency_ms": samples_ms},
-                                   settings={**common, "timing": timing.__dict__, "samples": len(samples), **extra}))
+                                   settings={**common, "timing": timing.__dict__, "samples": len(samples),
+                                             **joules_settings, **extra}))
         if stop:
             break
         best = max(best, metrics["throughput_ips"])
@@ -270,6 +276,7 @@ def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[d
     the independent unit that comparisons pair; the reference has several processes per round, counted as one
     by :func:`stats.by_round`), the relative half-width of the interval on the median across rounds, and no
     verdict: whether a variant is too noisy to decide is its comparison's business (the findings layer).
+    Energy per image: every round's joules over every round's images (:func:`energy.pooled`).
     Start-up: the median of each part, with every round's value kept as samples.
     """
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
@@ -288,7 +295,7 @@ def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[d
 def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     first = group[0]
     settings = {k: v for k, v in first["settings"].items()
-                if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu")}
+                if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu", "energy")}
     settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group))
     settings.update(extra)
     settings["round_tasks"] = [r["settings"].get("task") for r in group]  # where each round's samples came from
@@ -325,12 +332,14 @@ def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[s
         values = [r["metrics"][name]["value"] for r in group if name in r["metrics"]]
         if values:
             metrics[name] = pick(values)
+    joules, joules_settings = energy.pooled(group)
+    metrics.update(joules)
     per_round = list(stats.by_round([r["settings"]["round"] for r in group], medians).values())
     spread = max(per_round) / min(per_round) - 1
     halfwidth = stats.median_halfwidth(per_round)  # None with one round: no interval, so no noise verdict either
     settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
                                 median_halfwidth=halfwidth, processes=len(group), rounds=len(per_round),
-                                **({"rounds_stop": rounds_stop} if rounds_stop else {}))
+                                **joules_settings, **({"rounds_stop": rounds_stop} if rounds_stop else {}))
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,
                        samples={"latency_ms": samples}, settings=settings)

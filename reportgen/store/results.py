@@ -87,6 +87,8 @@ METRICS: dict[str, Metric] = {
     "gflops_per_s": Metric("GFLOP/s", "Achieved GFLOP/s: images/s x 2 x the model's multiply-adds per image at "
                                       "the run's image size (ResNet-18 at 224x224: 3.64 GFLOP)", "higher"),
     "roof_fraction": Metric("fraction", "Achieved GFLOP/s / measured GEMM roof", "higher"),
+    "energy_j_per_image": Metric("J", "Energy per image over the timed calls, from the counter of the device that "
+                                      "did the work (RAPL package: the whole CPU socket; NVML: the whole GPU)"),
     # conversion
     "convert_s": Metric("s", "Time to export or convert the model"),
     "convert_ok": Metric("bool", "1 when the conversion succeeded, 0 when it failed", "higher", FRACTION),
@@ -100,6 +102,8 @@ METRICS: dict[str, Metric] = {
     "first_epoch_s": Metric("s", "Wall time of the first epoch: tracing, compilation and warm-up included"),
     "initial_loss": Metric("loss", "Cross-entropy of the very first batch, before any update", "", NON_NEGATIVE),
     "scaling_efficiency": Metric("fraction", "Throughput with N workers / (N x throughput with 1 worker)", "higher"),
+    "energy_j_per_epoch": Metric("J", "Median energy of an epoch after the first (training steps and validation), "
+                                      "from the counter of the device that trained (RAPL package or NVML GPU)"),
     # machine
     "gemm_gflops": Metric("GFLOP/s", "Measured single-precision GEMM roof", "higher"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen.hardware import LIBRARIES
+from reportgen.measure import energy
 from reportgen.process.envs import SHARED_LIBRARIES
 from reportgen.report import findings
 from reportgen.report.escape import MD, code
@@ -39,6 +40,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         facts.append([f"GPU {i}", f"{gpu['name']}, {fmt(gpu['memory_mb'])} MB, driver {gpu['driver']}"])
     if m.get("cuda"):
         facts.append(["CUDA (torch)", f"CUDA {m['cuda'].get('cuda')}, cuDNN {m['cuda'].get('cudnn')}"])
+    facts += _energy(run)
     libs = [[lib, m["libraries"].get(lib) or "not installed"] for lib in LIBRARIES if lib in m["libraries"]]
     # label() names the device and precision where they are not the run's usual ones; a reason reads after
     # its status, so the table keeps to the reading column
@@ -83,6 +85,18 @@ def _environments(stored: Any) -> dict[str, Any] | None:
                      env.get("status", "?") + (f": {env['reason']}" if env.get("reason") else ""), own])
     return {"mode": str(stored.get("mode", "?")),
             "table": md_table(["environment", "build", "lock (sha256)", "status", "versions"], rows)}
+
+
+def _energy(run: dict[str, Any]) -> list[list[str]]:
+    """One row per device the run measured on: the energy counter its figures come from, or why it has none."""
+    probe = run["machine"].get("energy") if isinstance(run["machine"].get("energy"), dict) else {}
+    rows = []
+    for device, why in findings.energy_status(run, findings.INFERENCE_WORK + findings.TRAINING_WORK).items():
+        counter = energy.COUNTER[device]
+        what = (probe.get(counter) or {}).get("counter") or "its counter"
+        rows.append([f"energy, {energy.COUNTER_NAMES[counter]}",
+                     f"not measured: {why.rstrip('. ')}" if why else f"measured: {what}; {energy.METHOD[counter]}"])
+    return rows
 
 
 def _threads(run: dict[str, Any]) -> str:

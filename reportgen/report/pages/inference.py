@@ -38,7 +38,9 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
 
 
 def _detail_table(batch1: list[dict[str, Any]]) -> str:
-    """The same variants' agreement with the reference, memory and efficiency."""
+    """The same variants' agreement with the reference, memory and efficiency; energy per image where a counter
+    measured it."""
+    joules = any(metric(r, "energy_j_per_image") is not None for r in batch1)
     rows = []
     for r in batch1:
         diff = metric(r, "max_abs_diff")
@@ -46,9 +48,10 @@ def _detail_table(batch1: list[dict[str, Any]]) -> str:
         tf32 = " (tf32)" if findings.arithmetic(r) == "tf32" else ""
         rows.append([label(r), fmt(diff, "abs") + tf32 + ("" if findings.agrees(r) else " ⚠"),
                      fmt(metric(r, "top1_agreement"), "fraction"), fmt(metric(r, "peak_rss_mb")),
-                     fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")])
-    return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"],
-                    rows)
+                     fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")]
+                    + ([fmt(metric(r, "energy_j_per_image"), "J")] if joules else []))
+    return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"]
+                    + (["energy (J/image)"] if joules else []), rows)
 
 
 def _percent(value: float | None) -> str:
@@ -91,9 +94,16 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
                       xaxis={"title": "batch size", "type": "log", "tickvals": sizes,
                              "ticktext": [str(b) for b in sizes]},
                       yaxis_title="images per second", legend=GROUPED_LEGEND, height=560)
-    table = md_table(["runtime / variant", *(f"batch {b} (img/s)" for b in sizes)],
+    # energy at the throughput point: the batch size with the most images per second
+    joules = any(metric(r, "energy_j_per_image") is not None for r in recs)
+    best = {lab: max(g, key=lambda r: metric(r, "throughput_ips") or 0.0) for lab, g in series.items()}
+    table = md_table(["runtime / variant", *(f"batch {b} (img/s)" for b in sizes)]
+                     + (["energy at the best batch (J/image)"] if joules else []),
                      [[lab, *(fmt(next((metric(r, "throughput_ips") for r in g if r["batch_size"] == b), None))
-                              for b in sizes)] for lab, g in series.items()])
+                              for b in sizes)]
+                      + ([f"{fmt(metric(best[lab], 'energy_j_per_image'), 'J')} (batch {best[lab]['batch_size']})"
+                          if metric(best[lab], "energy_j_per_image") is not None else "–"] if joules else [])
+                      for lab, g in series.items()])
     failed = [r for r in run["records"] if r["scenario"] == "inference" and r["status"] == "failed"
               and r["batch_size"] not in (None, 1)]
     if failed:
@@ -203,6 +213,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                            "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
                            roof_line),
         "problems": problem_rows(run),
+        "energy_note": findings.energy_unmeasured(run, findings.INFERENCE_WORK),
+        "energy_method": findings.energy_method(records(run, "inference")),
         "browser_table": browser_table(run),
         "browser_notes": browser_notes(run),
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),

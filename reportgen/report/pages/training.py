@@ -75,9 +75,11 @@ def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
 
 
 def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
-    """Speed and memory of every variant (its learning is in :func:`_learning_table`)."""
+    """Speed and memory of every variant (its learning is in :func:`_learning_table`); energy per epoch where a
+    counter measured it."""
+    joules = any(metric(r, "energy_j_per_epoch") is not None for r in recs)
     header = ["variant", "img/s (steady)", "epoch (s)", "first epoch (s)", "time to target (s)",
-              "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else [])
+              "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else []) + (["energy (J/epoch)"] if joules else [])
     rows = []
     for r in recs:
         if r["status"] != "ok":
@@ -90,7 +92,8 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
         rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s") + once,
                      fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
-                    + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else []))
+                    + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else [])
+                    + ([fmt(metric(r, "energy_j_per_epoch"), "J")] if joules else []))
     return md_table(header, rows)
 
 
@@ -165,6 +168,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         if ok else None,
         "table": _main_table(recs, cuda) if recs else "",
         "learning_table": _learning_table(recs) if recs else "",
+        "energy_note": findings.energy_unmeasured(run, findings.TRAINING_WORK),
+        "energy_method": findings.energy_method(records(run, "training")),
         "accuracy": findings.accuracy_note(ok),
         "charts": charts,
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")

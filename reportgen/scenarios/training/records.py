@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.measure import memory
+from reportgen.measure import energy, memory
 from reportgen.process.runner import Context
 from reportgen.store.results import make_record
 
@@ -16,7 +16,9 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
                    precision: str = "fp32", extra: dict[str, Any] | None = None, peak_gpu: float | None = None,
                    world_size: int = 1, in_process: bool = True) -> dict[str, Any]:
     """One record from a training ``History`` (or its JSON form): steady-state throughput with the first
-    epoch excluded, the per-epoch curves as samples."""
+    epoch excluded, the per-epoch curves as samples; energy per epoch where :func:`.trainer.train` measured every
+    epoch's (its ``epoch_energy``; a worker's JSON form has none)."""
+    joules, joule_samples, joule_settings = energy.per_epoch(getattr(history, "epoch_energy", None))
     if not isinstance(history, dict):
         history = {"initial_loss": history.initial_loss, "epochs": [asdict(e) for e in history.epochs]}
     epochs = history["epochs"]
@@ -39,13 +41,15 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
         metrics["time_to_target_s"] = reached
     if peak_gpu is not None:
         metrics["peak_gpu_mem_mb"] = peak_gpu
+    metrics.update(joules)
     samples = {k: [float(e[k]) for e in epochs] for k in ("train_loss", "train_accuracy", "val_loss", "val_top1")}
-    samples.update(epoch_time_s=times, elapsed_s=elapsed)
+    samples.update(epoch_time_s=times, elapsed_s=elapsed, **joule_samples)
     settings = {"epochs": len(epochs), "threads": ctx.threads, "workers": world_size,
                 "images_per_epoch": epochs[0]["images"],  # all workers together
                 "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
-                "target_reached": reached is not None, "memory_method": memory.METHOD, **(extra or {})}
+                "target_reached": reached is not None, "memory_method": memory.METHOD, **joule_settings,
+                **(extra or {})}
     if framework == "tensorflow" and in_process:  # launched workers: their launcher says what it asked for
         from reportgen.backends.tensorflow_backend import onednn_enabled
 

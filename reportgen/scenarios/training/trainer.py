@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.artifacts import TRAINING_INITIAL
+from reportgen.measure import energy
 from reportgen.process.runner import Context
 
 
@@ -88,8 +89,16 @@ def peak_gpu_mb(framework: str, device: str) -> float | None:
 
 
 def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial: bool = False):
-    """Train one variant from the shared initial weights; returns its History."""
+    """Train one variant from the shared initial weights; returns its History, with ``epoch_energy`` added: one
+    :class:`~reportgen.measure.energy.Interval` per epoch, from the end of the previous epoch (or the start of
+    the training) to the end of this one's validation (None where the device's counter cannot be read), which
+    :func:`~reportgen.scenarios.training.records.history_record` reads."""
     image_size, num_classes = ctx.profile["training"]["image_size"], len(data.classes)
+    meter, laps = energy.Meter.open(ctx.device), []
+
+    def on_epoch(_) -> None:
+        laps.append(meter.lap())
+
     if framework == "torch":
         import torch
 
@@ -99,14 +108,20 @@ def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial
             torch.cuda.reset_peak_memory_stats()
         model = _torch_model(ctx, num_classes, save=save_initial)
         amp = {"amp-fp16": torch.float16, "amp-bf16": torch.bfloat16}.get(variant)
-        return train(model, data, recipe, image_size, device=ctx.device, compile=variant == "compile", amp=amp,
-                     seed=ctx.seed)
-    import keras
+        meter.begin()
+        history = train(model, data, recipe, image_size, device=ctx.device, compile=variant == "compile", amp=amp,
+                        seed=ctx.seed, on_epoch=on_epoch)
+    else:
+        import keras
 
-    from reportgen.workloads.training.train_keras import train
+        from reportgen.workloads.training.train_keras import train
 
-    policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(variant)
-    if policy:
-        keras.mixed_precision.set_global_policy(policy)
-    model = _keras_model(ctx, num_classes, image_size)
-    return train(model, data, recipe, image_size, jit_compile=variant == "xla", seed=ctx.seed)
+        policy = {"mixed-fp16": "mixed_float16", "mixed-bf16": "mixed_bfloat16"}.get(variant)
+        if policy:
+            keras.mixed_precision.set_global_policy(policy)
+        model = _keras_model(ctx, num_classes, image_size)
+        meter.begin()
+        history = train(model, data, recipe, image_size, jit_compile=variant == "xla", seed=ctx.seed,
+                        on_epoch=on_epoch)
+    history.epoch_energy = laps
+    return history
