@@ -114,7 +114,7 @@ class ConversionSettings:
 
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("cosine", "step")
+SCHEDULES = ("cosine", "step", "constant")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class TrainingSettings:
     learning_rate: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = "cosine"  # cosine or step
+    schedule: str = "cosine"  # cosine, step or constant
     target_top1: float = 0.9  # time_to_target_s: training time until validation top-1 reaches this
     # epoch time per batch size of each framework's reference loop (at batch_size: that loop's own run)
     batch_sizes: tuple[int, ...] = (32, 128)

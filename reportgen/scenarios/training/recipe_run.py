@@ -7,6 +7,7 @@ from typing import Any
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
+from reportgen.workloads.training.recipe import SGD_RULE
 
 
 def run_recipe(task: Task, ctx: Context) -> dict[str, Any]:
@@ -33,5 +34,5 @@ def run_recipe(task: Task, ctx: Context) -> dict[str, Any]:
 def _data_settings(data, settings: dict[str, Any]) -> dict[str, Any]:
     return {"dataset": data.name, "data_source": data.source, "train_images": len(data.train_labels),
             "val_images": len(data.val_labels), "classes": len(data.classes), "image_size": settings["image_size"],
-            "recipe": recipe_settings(settings), "target_top1": settings["target_top1"],
+            "recipe": recipe_settings(settings), "sgd_rule": SGD_RULE, "target_top1": settings["target_top1"],
             "augmentation": "pad + random crop + horizontal flip, from one seeded plan shared by both frameworks"}

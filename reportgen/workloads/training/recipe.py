@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# how SGD applies momentum and weight decay, in both frameworks (Keras: train_keras.SGDLikePyTorch)
+SGD_RULE = "PyTorch's: v = m*v + g + wd*w; w -= lr*v"
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -15,7 +18,8 @@ class Recipe:
     learning_rate: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = "cosine"  # "cosine" (to zero, per step) or "step" (x0.1 at 50% and 75% of the steps)
+    # "cosine" (to zero, per step), "step" (x0.1 at 50% and 75% of the steps) or "constant"
+    schedule: str = "cosine"
 
     def milestones(self, total_steps: int) -> list[int]:
         """The steps at which the "step" schedule divides the learning rate by ten."""

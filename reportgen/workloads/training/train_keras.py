@@ -7,23 +7,50 @@ import time
 from collections.abc import Callable
 
 import keras
+from keras import ops
 
 from reportgen.workloads.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset
 from reportgen.workloads.training.recipe import EpochResult, History, Recipe
 
 
 # --8<-- [start:optimizer]
+class SGDLikePyTorch(keras.optimizers.SGD):
+    """SGD with momentum and weight decay as ``torch.optim.SGD`` applies them: ``v = m*v + g + wd*w``, then
+    ``w -= lr*v``. Keras's own SGD steps ``v = m*v - lr*g; w += v`` and shrinks ``w`` by ``lr*wd`` apart from
+    the gradient: under a decaying rate its velocity keeps the earlier, larger rates, and one recipe would be two
+    optimizers."""
+
+    def __init__(self, learning_rate, momentum: float, weight_decay: float) -> None:
+        super().__init__(learning_rate, momentum=momentum)
+        self.l2 = weight_decay
+
+    def update_step(self, gradient, variable, learning_rate):
+        learning_rate = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.add(ops.cast(gradient, variable.dtype), ops.multiply(variable, self.l2))
+        if not self.momentum:
+            self.assign_sub(variable, ops.multiply(gradient, learning_rate))
+            return
+        velocity = self.momentums[self._get_variable_index(variable)]
+        self.assign(velocity, ops.add(ops.multiply(velocity, self.momentum), gradient))
+        self.assign_sub(variable, ops.multiply(velocity, learning_rate))
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.l2}
+
+
 def make_optimizer(recipe: Recipe, total_steps: int) -> keras.optimizers.Optimizer:
     """The optimizer of ``recipe`` with its per-step learning-rate schedule built in."""
     if recipe.schedule == "step":
         boundaries = recipe.milestones(total_steps)
         rates = [recipe.learning_rate * 0.1**i for i in range(len(boundaries) + 1)]
         learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, rates)
+    elif recipe.schedule == "constant":
+        learning_rate = recipe.learning_rate
     else:
         learning_rate = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=total_steps)
     if recipe.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate, weight_decay=recipe.weight_decay)
-    return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    return SGDLikePyTorch(learning_rate, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 # --8<-- [end:optimizer]
 
 

@@ -23,6 +23,8 @@ def make_optimizer(model: nn.Module, recipe: Recipe, total_steps: int):
                                     weight_decay=recipe.weight_decay)
     if recipe.schedule == "step":
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.milestones(total_steps), gamma=0.1)
+    elif recipe.schedule == "constant":
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
     else:
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return optimizer, scheduler
