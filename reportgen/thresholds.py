@@ -18,6 +18,10 @@ PRECISION_AGREEMENT = {"fp32": AGREEMENT_LIMIT, "tf32": _FP16_AGREEMENT, "fp16":
 def agreement_limit(precision: str) -> float:
     """The largest logit difference from the fp32 reference expected of a variant of ``precision``."""
     return PRECISION_AGREEMENT.get(precision, AGREEMENT_LIMIT)
+# a training "did not learn" when its validation loss ends above its first batch's loss, or its validation top-1
+# ends no more than this above chance (1 / classes): its speed is shown, but enters no comparison, pick or Scorecard
+# cell (a framework that learned nothing did not do the job the other one did)
+LEARNED_ABOVE_CHANCE = 0.10
 COMPARABLE_TOP1 = 0.02  # final top-1 within this of each other: training speeds compare like with like
 EDGE_MAX_TOP1_LOSS = 0.01  # the edge pick keeps only files whose top-1 dropped by at most this
 EDGE_SIZE_TIE = 0.05  # files within 5% of the smallest size count as equally small: the lowest median latency wins
@@ -37,6 +41,18 @@ def disturbed_share(cpus: int | None) -> float:
     return DISTURBED_CPUS / cpus if cpus and cpus > 0 else UNRECORDED_DISTURBED_SHARE
 
 
+def learning_problem(initial_loss: float, final_loss: float, final_top1: float, classes: int | None) -> str | None:
+    """Why a training did not learn (see ``LEARNED_ABOVE_CHANCE``), in one line, or None where it learned;
+    ``classes`` None (records stored before the count was kept): the loss rule alone."""
+    reasons = []
+    if final_loss > initial_loss:
+        reasons.append(f"its validation loss ended at {final_loss:.3g}, above its first batch's {initial_loss:.3g}")
+    if classes and final_top1 <= 1 / classes + LEARNED_ABOVE_CHANCE:
+        reasons.append(f"its validation top-1 ended at {final_top1:.3f}, within {LEARNED_ABOVE_CHANCE:g} of chance "
+                       f"({1 / classes:.3f})")
+    return "; ".join(reasons) or None
+
+
 def disturbed(share: float, cpus: int | None) -> bool:
     """Whether other processes taking ``share`` of a machine of ``cpus`` logical CPUs disturbed a measurement."""
     return share > disturbed_share(cpus)
@@ -54,6 +70,7 @@ def printed() -> dict[str, str]:
     return {"practical": f"{PRACTICAL_MARGIN:.0%}", "confidence": f"{CONFIDENCE:.0%}",
             "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}",
             "agreement": f"{AGREEMENT_LIMIT:.0e}".replace("e-0", "e-"), "top1": f"{COMPARABLE_TOP1:g}",
+            "learned": f"{LEARNED_ABOVE_CHANCE:g}",
             "agreement_reduced": ", ".join(f"{limit:g} for {p}" for p, limit in PRECISION_AGREEMENT.items()
                                            if p not in ("fp32", "int8"))
                                  + " (INT8 is judged by its accuracy change, not its logits)",

@@ -360,16 +360,54 @@ def accuracy_note(recs: list[Record]) -> dict[str, Any] | None:
             "first": first, "second": second}
 
 
+def did_not_learn(rec: Record) -> str | None:
+    """Why an ok training record did not learn (:func:`thresholds.learning_problem`: loss above its first batch's,
+    or top-1 near chance), else None. Its speed is shown, but enters no comparison, pick or Scorecard cell."""
+    if rec["status"] != "ok" or None in (metric(rec, m) for m in ("initial_loss", "final_loss", "final_top1")):
+        return None
+    return thresholds.learning_problem(metric(rec, "initial_loss"), metric(rec, "final_loss"),
+                                       metric(rec, "final_top1"), rec["settings"].get("classes"))
+
+
+def learned(recs: list[Record]) -> list[Record]:
+    """The training records that may be compared: those that learned (:func:`did_not_learn`); for data-parallel
+    scaling, a framework only where both its 1-worker and its N-worker training learned."""
+    failed = {r["framework"] for r in recs if r["scenario"] == "training-scaling" and did_not_learn(r)}
+    return [r for r in recs if not did_not_learn(r) and not (r["scenario"] == "training-scaling"
+                                                             and r["framework"] in failed)]
+
+
+def not_learned_text(recs: list[Record]) -> str:
+    """``X did not learn (why)`` for each of ``recs`` that did not, joined; "" when all learned."""
+    return "; ".join(f"{training_label(r)} did not learn ({did_not_learn(r)})" for r in recs if did_not_learn(r))
+
+
+def not_learned_names(recs: list[Record]) -> list[str]:
+    """The trainings among ``recs`` that did not learn, each named once (a batch-size run with its batch)."""
+    return list(dict.fromkeys(training_label(r) + (f" at batch {r['batch_size']}" if r["scenario"] == "training-batch"
+                                                   else "") for r in recs if did_not_learn(r)))
+
+
 def training_label(rec: Record) -> str:
     return f"{name(rec['framework'])} ({rec['variant']})"
 
 
 def training_findings(run: dict[str, Any]) -> list[MD]:
-    """The Home page's training lines: speed of the two reference loops, and whether they learned alike."""
-    ok = [r for r in records(run, "training") if "train_loss" in r["samples"]]
-    note = accuracy_note(ok)
+    """The Home page's training lines: speed of the two reference loops, whether they learned alike, and
+    data-parallel scaling."""
+    note = accuracy_note([r for r in records(run, "training") if "train_loss" in r["samples"]])
     if note is None:
         return [finding("Training", "not measured by this run (it needs both PyTorch and TensorFlow).")]
+    return [_reference_line(note), *_scaling_lines(records(run, "training-scaling"))]
+
+
+def _reference_line(note: dict[str, Any]) -> MD:
+    """The two reference loops: their speed ratio and whether they learned alike; no ratio where one did not
+    learn."""
+    if not_learned := not_learned_text([note["first"], note["second"]]):
+        return finding("Training", MD("{} {}").format(
+            f"{not_learned}: a training that learned nothing did not do the other's job, so their speeds are not "
+            "compared.", link("Training", "training.md")))
     fast, slow = sorted((note["first"], note["second"]), key=lambda r: -metric(r, "train_throughput_ips"))
     ratio = metric(fast, "train_throughput_ips") / metric(slow, "train_throughput_ips")
     margin = thresholds.printed()["margin"]
@@ -381,11 +419,18 @@ def training_findings(run: dict[str, Any]) -> list[MD]:
     accuracy = ("both reached comparable accuracy" if note["comparable"] else
                 f"their accuracies differ by more than {thresholds.printed()['top1']}, so weigh the speed against "
                 "the curves")
-    lines = [finding("Training", MD("{} {}").format(
+    return finding("Training", MD("{} {}").format(
         f"{verdict} ({fmt(metric(fast, 'train_throughput_ips'))} vs {fmt(metric(slow, 'train_throughput_ips'))} "
         f"img/s at batch {fast['batch_size']}); {accuracy} (top-1 {note['torch_top1']:.3f} vs "
-        f"{note['keras_top1']:.3f}).", link("Training", "training.md")))]
-    scaling = [r for r in records(run, "training-scaling") if metric(r, "scaling_efficiency") is not None]
+        f"{note['keras_top1']:.3f}).", link("Training", "training.md")))
+
+
+def _scaling_lines(every: list[Record]) -> list[MD]:
+    """Data-parallel scaling of each framework whose workers learned; the others named with why."""
+    lines = []
+    if not_learned := not_learned_text(every):
+        lines.append(finding("Data-parallel training", f"{not_learned}: its scaling is not compared."))
+    scaling = [r for r in learned(every) if metric(r, "scaling_efficiency") is not None]
     if scaling:
         parts = "; ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f} "
                           f"({scaling_speedup(r):.2f}x the throughput of 1 worker{scaling_note(r)})" for r in scaling)

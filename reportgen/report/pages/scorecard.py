@@ -106,7 +106,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     stability, formats = _conversion_row(run)
     rows = [
         _simple_row("Training speed (steady-state images/s)",
-                    [r for r in records(run, "training") if r["precision"] == "fp32" and "train_loss" in r["samples"]],
+                    findings.learned([r for r in records(run, "training") if r["precision"] == "fp32"
+                                      and "train_loss" in r["samples"]]),
                     "train_throughput_ips", "img/s", False,
                     link("Training", "training.md")),
         _latency_row(batch1),
@@ -118,7 +119,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                     findings.on_run_device(run, findings.batch1(run, "startup", precision="fp32")),
                     "cold_start_s", "s", True, link("Inference", "inference.md")),
         stability,
-        _simple_row("Distributed scaling (efficiency with N workers)", records(run, "training-scaling"),
+        _simple_row("Distributed scaling (efficiency with N workers)",
+                    findings.learned(records(run, "training-scaling")),
                     "scaling_efficiency", "fraction", False, link("Training", "training.md")),
         formats,
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from reportgen import catalog
+from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
@@ -75,8 +75,8 @@ def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
 
 
 def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
-    """Speed and memory of every variant (its learning is in :func:`_learning_table`); energy per epoch where a
-    counter measured it."""
+    """Speed and memory of every variant that ran the whole recipe (its learning is in :func:`_learning_table`;
+    the speed probes have :func:`_probe_table`); energy per epoch where a counter measured it."""
     joules = any(metric(r, "energy_j_per_epoch") is not None for r in recs)
     header = ["variant", "img/s (steady)", "epoch (s)", "first epoch (s)", "time to target (s)",
               "peak RSS (MB)"] + (["peak GPU (MB)"] if cuda else []) + (["energy (J/epoch)"] if joules else [])
@@ -85,11 +85,8 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
         if r["status"] != "ok":
             rows.append([_label(r), r["status"]] + [""] * (len(header) - 2))
             continue
-        target = (_probe(r) or (fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached")
-                                else "not reached"))
-        # a training of one epoch has no steady state: its rate is the first epoch's (a smoke run's probes)
-        once = " (one epoch, warm-up included)" if r["settings"].get("epochs") == 1 else ""
-        rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s") + once,
+        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
+        rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s") + _once(r),
                      fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
                     + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else [])
@@ -97,13 +94,38 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
     return md_table(header, rows)
 
 
+def _probe_table(probes: list[dict[str, Any]], cuda: bool) -> str:
+    """The speed probes, apart from the full runs: how long each trained, its rate and first epoch, and what it
+    learned in that time (a probe that did not learn enters no comparison)."""
+    header = ["speed probe", "trained", "img/s (steady)", "first epoch (s)", "final top-1", "final val loss",
+              "learned?"] + (["peak GPU (MB)"] if cuda else [])
+    rows = [[_label(r), _probe(r).removeprefix("speed probe, "),
+             fmt(metric(r, "train_throughput_ips"), "img/s") + _once(r),
+             fmt(metric(r, "first_epoch_s"), "s"), fmt(metric(r, "final_top1"), "fraction"),
+             f"{metric(r, 'final_loss'):.3f}", _learned(r)]
+            + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else [])
+            for r in probes]
+    return md_table(header, rows)
+
+
+def _once(rec: dict[str, Any]) -> str:
+    """A training of one epoch has no steady state: its rate is the first epoch's (a smoke run's probes)."""
+    return " (one epoch, warm-up included)" if rec["settings"].get("epochs") == 1 else ""
+
+
+def _learned(rec: dict[str, Any]) -> str:
+    why = findings.did_not_learn(rec)
+    return f"no: {why}" if why else "yes"
+
+
 def _learning_table(recs: list[dict[str, Any]]) -> str:
     """What every variant learned, from the same first batch; failures with their reasons."""
     rows = [[_label(r), f"{metric(r, 'initial_loss'):.4f}",
              fmt(metric(r, "final_top1"), "fraction") + (f" ({_probe(r)})" if _probe(r) else ""),
-             f"{metric(r, 'final_loss'):.3f}"] if r["status"] == "ok" else [_label(r), r["status"], r["reason"], ""]
+             f"{metric(r, 'final_loss'):.3f}", _learned(r)] if r["status"] == "ok"
+            else [_label(r), r["status"], r["reason"], "", ""]
             for r in recs]
-    return md_table(["variant", "first-batch loss", "final top-1", "final val loss"], rows)
+    return md_table(["variant", "first-batch loss", "final top-1", "final val loss", "learned?"], rows)
 
 
 def _probe(r: dict[str, Any]) -> str | None:
@@ -111,7 +133,9 @@ def _probe(r: dict[str, Any]) -> str | None:
     TrainingSettings.probe_epochs and probe_images)."""
     if not r["settings"].get("probe"):
         return None
-    return f"speed probe, {r['settings']['epochs']} epochs of {r['settings'].get('train_images', '?')} images"
+    epochs = r["settings"]["epochs"]
+    return (f"speed probe, {epochs} epoch{'s' if epochs != 1 else ''} of {r['settings'].get('train_images', '?')} "
+            "images")
 
 
 def batch_points(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,7 +191,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "probe_images": probes[0]["settings"].get("train_images") if probes else None,
                   "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
         if ok else None,
-        "table": _main_table(recs, cuda) if recs else "",
+        "table": _main_table([r for r in recs if not _probe(r)], cuda) if recs else "",
+        "probe_table": _probe_table(probes, cuda) if probes else "",
+        "not_learned": ", ".join(findings.not_learned_names(ok + scaling + sweep)),
         "learning_table": _learning_table(recs) if recs else "",
         "energy_note": findings.energy_unmeasured(run, findings.TRAINING_WORK),
         "energy_method": findings.energy_method(records(run, "training")),
@@ -175,9 +201,10 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "charts": charts,
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
         if sweep else "",
-        "batch_table": md_table(["framework", "batch size", "epoch (s)", "img/s", "peak RSS (MB)"],
+        "batch_table": md_table(["framework", "batch size", "epoch (s)", "img/s", "peak RSS (MB)", "learned?"],
                                 [[_label(r), str(r["batch_size"]), fmt(metric(r, "epoch_time_s"), "s"),
-                                  fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "peak_rss_mb"), "MB")]
+                                  fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "peak_rss_mb"), "MB"),
+                                  _learned(r)]
                                  for r in sorted(sweep, key=lambda r: (r["framework"], r["batch_size"]))])
         if sweep else "",
         "pipeline_table": md_table(["framework", "pipeline", "img/s", "training img/s at the same batch"],
@@ -187,17 +214,19 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "scaling_chart": chart_html(_scaling_figure(scaling), "train-scaling",
                                     "Training throughput with 1 and N data-parallel workers") if scaling else "",
         "scaling_table": md_table(
-            ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1"],
+            ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
+             "final val loss", "learned?"],
             [[name(r["framework"]),
               f"{r['settings'].get('workers', '')} ({r['settings'].get('backend', '')}, "
               f"{r['settings'].get('threads_per_worker', '')} thread(s), "
               f"batch {r['settings'].get('per_worker_batch', '')})",
               fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
-              fmt(metric(r, "final_top1"), "fraction")] if r["status"] == "ok" else
-             [name(r["framework"]), r["status"], r["reason"], "", ""]
+              fmt(metric(r, "final_top1"), "fraction"), f"{metric(r, 'final_loss'):.3f}", _learned(r)]
+             if r["status"] == "ok" else [name(r["framework"]), r["status"], r["reason"], "", "", "", ""]
              for r in scaling_all]) if scaling_all else "",
         "scaling_images": scaling[0]["settings"].get("max_train_images") if scaling else None,
         "scaling_epochs": scaling[0]["settings"].get("epochs") if scaling else None,
+        "learned_margin": thresholds.printed()["learned"],
         "device": run["options"]["device"],
     }
 

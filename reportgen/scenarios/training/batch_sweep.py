@@ -37,7 +37,8 @@ def run_batch_sweep(task: Task, ctx: Context) -> list[dict[str, Any]]:
                                        reason=f"{type(exc).__name__}: {exc}"[:800]))
             continue
         records.append(history_record("training-batch", task.framework, variant, ctx, history, batch_size,
-                                      extra={"dataset": data.name, "purpose": "epoch time per batch size"},
+                                      extra={"dataset": data.name, "classes": len(data.classes),
+                                             "purpose": "epoch time per batch size"},
                                       peak_gpu=peak_gpu_mb(task.framework, ctx.device)))
     records.append(input_pipeline(task.framework, ctx, data))
     return records

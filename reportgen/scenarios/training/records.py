@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from reportgen import thresholds
 from reportgen.measure import energy, memory
 from reportgen.process.runner import Context
 from reportgen.store.results import make_record
@@ -17,7 +18,8 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
                    world_size: int = 1, in_process: bool = True) -> dict[str, Any]:
     """One record from a training ``History`` (or its JSON form): steady-state throughput with the first
     epoch excluded, the per-epoch curves as samples; energy per epoch where :func:`.trainer.train` measured every
-    epoch's (its ``epoch_energy``; a worker's JSON form has none)."""
+    epoch's (its ``epoch_energy``; a worker's JSON form has none). ``extra["classes"]``, where given, lets the
+    convergence check compare top-1 with chance (``thresholds.learning_problem``)."""
     joules, joule_samples, joule_settings = energy.per_epoch(getattr(history, "epoch_energy", None))
     if not isinstance(history, dict):
         history = {"initial_loss": history.initial_loss, "epochs": [asdict(e) for e in history.epochs]}
@@ -42,6 +44,9 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
     if peak_gpu is not None:
         metrics["peak_gpu_mem_mb"] = peak_gpu
     metrics.update(joules)
+    # did it learn? (its speed then enters no comparison: reportgen.report.findings.did_not_learn)
+    problem = thresholds.learning_problem(history["initial_loss"], metrics["final_loss"], metrics["final_top1"],
+                                          (extra or {}).get("classes"))
     samples = {k: [float(e[k]) for e in epochs] for k in ("train_loss", "train_accuracy", "val_loss", "val_top1")}
     samples.update(epoch_time_s=times, elapsed_s=elapsed, **joule_samples)
     settings = {"epochs": len(epochs), "threads": ctx.threads, "workers": world_size,
@@ -49,7 +54,7 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
                 "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
                 "target_reached": reached is not None, "memory_method": memory.METHOD, **joule_settings,
-                **(extra or {})}
+                **(extra or {}), **({"did_not_learn": problem} if problem else {})}
     if framework == "tensorflow" and in_process:  # launched workers: their launcher says what it asked for
         from reportgen.backends.tensorflow_backend import onednn_enabled
 

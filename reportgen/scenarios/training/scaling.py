@@ -64,7 +64,8 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
         records.append(history_record(
             "training-scaling", task.framework, f"{world_size}-worker", ctx, result, recipe["batch_size"],
             world_size=world_size, in_process=False,
-            extra={**kernels, "backend": result["backend"], "threads_per_worker": per_worker_threads,
+            extra={**kernels, "classes": job["num_classes"], "backend": result["backend"],
+                   "threads_per_worker": per_worker_threads,
                    "max_train_images": limit, "global_batch": recipe["batch_size"],
                    "per_worker_batch": recipe["batch_size"] // world_size,
                    "launcher": "torchrun --standalone" if task.framework == "torch" else "one process per worker, "
