@@ -304,6 +304,13 @@ def families() -> tuple[str, ...]:
     return tuple(dict.fromkeys(r.family for r in RUNTIMES.values()))
 
 
+def runtimes_phrase() -> str:
+    """Every runtime readers see, as one phrase ("A, B and C"): what titles and introductions name, so that no
+    page keeps a list of its own."""
+    names = [r.display for r in RUNTIMES.values()]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def display(runtime: str) -> str:
     """What readers see for a runtime (an unknown one is shown as stored)."""
     return RUNTIMES[runtime].display if runtime in RUNTIMES else runtime

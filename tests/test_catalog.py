@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import subprocess
@@ -12,9 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import reportgen
+from conftest import FIXTURE_RESULTS, reportgen
 
 from reportgen import catalog
+from reportgen.report.pages import write_pages
 from reportgen.store.results import ResultStore
 from reportgen.testing import derive_run, parse_utc
 
@@ -108,3 +110,11 @@ def test_the_catalog_is_consistent() -> None:
     assert len(checks) == len(set(checks))
     assert {r.family for r in catalog.RUNTIMES.values()} == set(catalog.families())
     assert reportgen("run", "--frameworks", "numpytoy").returncode == 2  # not registered without the plugin
+
+
+def test_the_home_page_names_every_runtime_of_the_catalog(tmp_path: Path) -> None:
+    """Titles and introductions read the runtimes from the catalog: none is left out, as three of six once were."""
+    write_pages(ResultStore(FIXTURE_RESULTS).load_all(), tmp_path)
+    intro = " ".join(html.unescape((tmp_path / "index.md").read_text(encoding="utf-8")).split()[:80])
+    for runtime in catalog.RUNTIMES.values():
+        assert runtime.display in intro, runtime

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import jinja2
 
-from reportgen import thresholds
+from reportgen import catalog, thresholds
 from reportgen.report import escape, terms
 from reportgen.report.format import featured_run
 from reportgen.report.pages import (
@@ -47,6 +47,7 @@ _env = jinja2.Environment(
 _env.filters.update(code=escape.code, code_block=escape.code_block, text=escape.text)
 _env.globals["thresholds"] = thresholds.printed()  # templates print thresholds from the one module
 _env.globals["terms"] = terms.explain  # and explain the report's words from the one module
+_env.globals["runtimes"] = catalog.runtimes_phrase  # and name the runtimes from the catalog (plugins included)
 
 
 def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
