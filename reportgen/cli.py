@@ -1,4 +1,4 @@
-"""The ``reportgen`` command: run, build, serve, env, export."""
+"""The ``reportgen`` command: run, build, serve, env, export, merge, compare."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -27,11 +28,11 @@ from reportgen.config import (
 from reportgen.errors import ReportgenError
 from reportgen.store.merge import add_parser as add_merge_parser
 from reportgen.store.merge import cmd_merge
-from reportgen.store.paths import ensure_writable
+from reportgen.store.paths import ensure_writable, path_argument
 
 DESCRIPTION = """\
-Measure ResNet-18 in PyTorch, TensorFlow/Keras and ONNX Runtime on this machine, store the raw
-results, and publish them as a static MkDocs site.
+Measure ResNet-18 in PyTorch, TensorFlow/Keras, TFLite, ONNX Runtime, OpenVINO and ONNX Runtime Web
+(headless Chromium) on this machine, store the raw results, and publish them as a static MkDocs site.
 
 typical use:
   reportgen run                  measure with the default (quick) profile, then build the site
@@ -40,6 +41,7 @@ typical use:
 """
 
 
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a program its closed pipe stopped
 SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (and so Keras' and TensorFlow's) refuses any seed above
 
 
@@ -49,10 +51,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _dirs(p: argparse.ArgumentParser, site: bool = True) -> None:
-    p.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
+    p.add_argument("--results-dir", type=path_argument, default=Path("results"), metavar="DIR",
                    help="where results files are stored, one folder per machine (default: ./results)")
     if site:
-        p.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
+        p.add_argument("--site-dir", type=path_argument, default=Path("site"), metavar="DIR",
                        help="where the built site goes (default: ./site)")
 
 
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="what the training scenario trains on (default: the profile's): digits (bundled with "
                           "scikit-learn), cifar10 (downloaded once and cached), synthetic (random images), or "
                           "folder:PATH (one subfolder of images per class)")
-    run.add_argument("--config", type=Path, metavar="FILE",
+    run.add_argument("--config", type=path_argument, metavar="FILE",
                      help="TOML file overriding profile values, e.g. [inference.timing] min_count = 100")
     run.add_argument("--resume", action="store_true",
                      help="continue this machine's latest interrupted run instead of starting a new one")
@@ -94,12 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="regenerate the pages from stored results and build the site "
                            "(never measures)")
     _dirs(build)
-    build.add_argument("--demo-dir", type=Path, action="append", default=[], metavar="DIR",
+    build.add_argument("--demo-dir", type=path_argument, action="append", default=[], metavar="DIR",
                        help="another folder to look in for runs' Try-it files (<run-id>.demo/, which `reportgen "
                             "merge` does not copy), e.g. the downloaded results of the publish workflow; repeatable")
 
     serve = sub.add_parser("serve", help="preview the built site with a local static file server")
-    serve.add_argument("--site-dir", type=Path, default=Path("site"), metavar="DIR",
+    serve.add_argument("--site-dir", type=path_argument, default=Path("site"), metavar="DIR",
                        help="the built site (default: ./site)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default: 8000)")
@@ -113,14 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="latest (default), all, or a run id")
     export.add_argument("--format", default="csv", choices=("csv", "json", "markdown"),
                         help="output format (default: csv)")
-    export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    export.add_argument("--output", type=path_argument, metavar="FILE", help="write to FILE instead of standard output")
     add_merge_parser(sub)
 
     compare = sub.add_parser("compare", help="compare two stored runs variant by variant and flag regressions",
                              description="Per batch-1 variant measured in both runs: the speed-up of NEW over BASE "
                              "with its 95% interval (round medians, Welch t on the logs) and a verdict. BASE "
                              "defaults to the complete run before NEW on the same machine, NEW to the latest "
-                             "complete run.")
+                             "complete run.",
+                             epilog="exit status: 0 when compared (no slowdown, or --fail-on-regression not given); "
+                             "1 when a variant is slower beyond doubt and --fail-on-regression is given; 2 on bad "
+                             f"input (an unknown run, no run to compare); {EXIT_OUTPUT_CLOSED} when the output was "
+                             "closed before everything was printed (e.g. piped into head).")
     compare.add_argument("base", nargs="?", metavar="BASE", help="run id of the earlier run")
     compare.add_argument("new", nargs="?", metavar="NEW", help="run id of the later run (default: latest)")
     compare.add_argument("--fail-on-regression", action="store_true",
@@ -206,7 +212,7 @@ def _build(args: argparse.Namespace, console: Console) -> None:
     for problem in loaded.problems:
         console.print(Text.assemble(("skipped ", "yellow"), problem))
     console.print(f"Site: {args.site_dir.resolve() / 'index.html'} ({len(loaded.runs)} run(s)). "
-                  f"Preview it with: reportgen serve --site-dir {args.site_dir}")
+                  f"Preview it with: reportgen serve --site-dir {shlex.quote(str(args.site_dir))}")
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
@@ -304,6 +310,14 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     changes = run_changes(base, new)
     console.print(f"{new['run_id']} ({new['machine_id']}) against {base['run_id']} ({base['machine_id']}): "
                   "speed-up > 1 is faster, 95% interval, per batch-1 variant")
+    if base["machine_id"] != new["machine_id"]:
+        console.print(f"Note: the runs are from two machines ({base['machine_id']}, {new['machine_id']}): "
+                      "each speed-up includes the difference in hardware")
+    if base["started_at"] > new["started_at"]:
+        console.print(f"Note: BASE {base['run_id']} started after NEW {new['run_id']}: a speed-up > 1 means the "
+                      "earlier run was faster")
+    if not changes:
+        console.print("No batch-1 variant was measured in both runs: nothing to compare")
     width = max((len(c["label"]) for c in changes), default=10)
     for c in changes:
         console.print(f"  {c['label']:<{width}}  {c['before_ms']:8.2f} -> {c['after_ms']:8.2f} ms  "
@@ -312,6 +326,14 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if slower:
         console.print(f"Slower beyond doubt: {', '.join(slower)}")
     return 1 if slower and args.fail_on_regression else 0
+
+
+class _Console(Console):
+    """Rich's console, except that a closed output pipe ends the command with its own exit status, not 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -324,13 +346,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    for stream in (sys.stdout, sys.stderr):  # a path the terminal's encoding cannot show is escaped, not fatal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     # Messages carry text from outside (paths, exception messages, machine facts): never parse it as markup.
-    console = Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
+    console = _Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _terminate)
     commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
                 "export": cmd_export, "merge": cmd_merge, "compare": cmd_compare}
     try:
-        return commands[args.command](args, console)
+        code = commands[args.command](args, console)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # e.g. `reportgen compare | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit must not fail
+        return EXIT_OUTPUT_CLOSED
     except ReportgenError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -309,14 +310,23 @@ def get_profile(name: str) -> Profile:
         raise ReportgenError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}") from None
 
 
-def load_config(path: Path, profile: Profile) -> Profile:
-    """Apply a TOML config file's values on top of ``profile``; typos and wrong types name the key."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A config file's TOML, or a one-line error: unreadable, not UTF-8, not TOML, or nested too deep."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ReportgenError(f"config file {path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReportgenError(f"config file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ReportgenError(f"config file {path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ReportgenError(f"config file {path}: nested too deeply to read") from None
+
+
+def load_config(path: Path, profile: Profile) -> Profile:
+    """Apply a TOML config file's values on top of ``profile``; typos and wrong types name the key."""
+    data = _read_toml(path)
     data.pop("profile", None)  # read by the CLI before the profile is chosen
     return _override(profile, data, f"config file {path}", "")
 
@@ -324,8 +334,8 @@ def load_config(path: Path, profile: Profile) -> Profile:
 def config_profile_name(path: Path) -> str | None:
     """The ``profile = "..."`` key of a config file, if it names one."""
     try:
-        value = tomllib.loads(path.read_text(encoding="utf-8")).get("profile")
-    except (OSError, tomllib.TOMLDecodeError):
+        value = _read_toml(path).get("profile")
+    except ReportgenError:
         return None  # load_config reports these with the full message
     return value if isinstance(value, str) else None
 
@@ -367,6 +377,8 @@ def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
         value = float(value)
     if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
         raise ReportgenError(f"{source}: {key!r} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+    if hint is float and not math.isfinite(value):
+        raise ReportgenError(f"{source}: {key!r} must be a finite number, got {value!r}")
     if hint in (int, float) and value < 0:
         raise ReportgenError(f"{source}: {key!r} must not be negative, got {value!r}")
     return value

@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -283,3 +286,95 @@ def test_a_results_file_that_is_a_pipe_or_a_link_is_skipped_not_waited_on(tmp_pa
     loaded = ResultStore(results).load_all()
     assert len(loaded.runs) == 1
     assert sorted(Path(p.split(":")[0]).name for p in loaded.problems) == ["link.json", "pipe.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (b"timeout_s = inf\n", "'timeout_s' must be a finite number, got inf"),
+        (b"[training]\nmomentum = 1e400\n", "'training.momentum' must be a finite number, got inf"),
+        (b"[training]\nmomentum = nan\n", "'training.momentum' must be a finite number, got nan"),
+        (b"# caf\xe9\ntimeout_s = 60\n", "not UTF-8 text (invalid continuation byte at byte 5)"),
+        (b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested too deeply to read"),
+    ],
+    ids=["inf", "1e400", "nan", "latin-1", "deep"],
+)
+def test_a_config_value_or_file_that_cannot_be_used_is_one_line_before_anything_is_made(
+        tmp_path: Path, text: bytes, match: str) -> None:
+    """`timeout_s = inf` died at the run's first save, leaving its lock and an empty machine folder; a file that
+    is not UTF-8, or nested 100,000 deep, was a traceback (finding 7)."""
+    (tmp_path / "c.toml").write_bytes(text)
+    proc = reportgen("run", "--config", "c.toml", cwd=tmp_path)
+    _one_line_error(proc, f"config file c.toml: {match}")
+    assert sorted(os.listdir(tmp_path)) == ["c.toml"]
+
+
+def _into_closed_pipe(*args: str) -> subprocess.CompletedProcess[str]:
+    """``reportgen ARGS`` writing into a pipe whose reader has already gone, as after ``| head -1``."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "reportgen", *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(write)
+
+
+def test_compare_and_export_say_what_they_compare_and_print_what_is_stored(tmp_path: Path) -> None:
+    """compare exited 1, the regression code, into a closed pipe, and compared runs sharing no variant, from
+    two machines or in reverse order without a word; the build hint pasted a folder named $(id) unquoted; the
+    Markdown export printed nan, <NA> and 6 significant digits (finding 10)."""
+    results, stored = _stored_copy(tmp_path)
+    store = ResultStore(results)
+    (run,) = store.load_all().runs
+    started = parse_utc(run["started_at"])
+    later = derive_run(run, machine_id="other-box", started=started + timedelta(days=1))
+    store.save(later)
+    bare = derive_run(run, machine_id=run["machine_id"], started=started + timedelta(days=2))
+    bare["records"] = [r for r in bare["records"] if r["scenario"] != "inference"]
+    store.save(bare)
+
+    proc = reportgen("compare", later["run_id"], run["run_id"], "--results-dir", str(results))
+    assert proc.returncode == 0, proc.stderr
+    assert f"two machines ({later['machine_id']}, {run['machine_id']})" in proc.stdout, proc.stdout
+    assert f"BASE {later['run_id']} started after NEW {run['run_id']}" in proc.stdout, proc.stdout
+    proc = reportgen("compare", run["run_id"], bare["run_id"], "--results-dir", str(results))
+    assert proc.returncode == 0 and "two machines" not in proc.stdout and "started after" not in proc.stdout
+    assert "No batch-1 variant was measured in both runs" in proc.stdout, proc.stdout
+    assert "exit status: 0 when compared" in reportgen("compare", "--help").stdout
+
+    for args in (["compare", run["run_id"], later["run_id"]], ["export", "--format", "markdown"]):
+        proc = _into_closed_pipe(*args, "--results-dir", str(results))
+        assert proc.returncode == 141 and "Traceback" not in proc.stderr, (args, proc.stderr)
+
+    rows = reportgen("export", "--results-dir", str(results), "--run", run["run_id"], "--format", "markdown").stdout
+    assert "nan" not in rows and "<NA>" not in rows
+    value = run["records"][0]["metrics"]["gemm_gflops"]["value"]
+    assert f"| {value!r} " in rows and len(repr(value)) > 8, rows[:2000]
+
+    site = tmp_path / "$(id)"
+    proc = reportgen("build", "--results-dir", str(results), "--site-dir", str(site))
+    assert proc.returncode == 0, proc.stderr
+    assert f"reportgen serve --site-dir {shlex.quote(str(site))}" in proc.stdout.replace("\n", "")
+    assert f"--site-dir '{site}'" in proc.stdout.replace("\n", "")
+
+
+def test_a_path_too_long_or_one_the_terminal_cannot_show_is_not_a_traceback(tmp_path: Path) -> None:
+    """A name over 255 characters was an OSError traceback in build, merge --into, serve, export and compare;
+    PYTHONIOENCODING=ascii ended a successful build into a non-ASCII folder with UnicodeEncodeError (finding 8)."""
+    from conftest import FIXTURE_RESULTS
+
+    long = str(tmp_path / ("a" * 300))
+    for args in (["build", "--results-dir", long], ["build", "--site-dir", long],
+                 ["merge", str(FIXTURE_RESULTS), "--into", long], ["serve", "--site-dir", long],
+                 ["export", "--results-dir", long], ["export", "--output", f"{long}/rows.csv"],
+                 ["compare", "--results-dir", long]):
+        _one_line_error(reportgen(*args, cwd=tmp_path), "File name too long")
+    assert sorted(os.listdir(tmp_path)) == []
+
+    site = tmp_path / "café"
+    proc = subprocess.run([sys.executable, "-m", "reportgen", "build", "--results-dir", str(FIXTURE_RESULTS),
+                           "--site-dir", str(site)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "caf\\xe9" in proc.stdout and (site / "index.html").is_file()

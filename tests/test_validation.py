@@ -205,3 +205,23 @@ def test_an_impossible_measured_value_is_stored_as_a_failed_record(
     assert rec["reason"] == "measured an impossible value: metrics/final_loss: nan loss is impossible (must be " \
                             "finite and >= 0)"
     assert run["status"] == "failed" and rc == 1
+
+
+def test_a_file_nested_too_deep_is_skipped_by_build_and_export_and_rejected_by_merge(tmp_path: Path) -> None:
+    """A results file 100,000 levels deep raised RecursionError: merge stopped part-way, exit 1 (finding 6)."""
+    results, stored = _stored_copy(tmp_path)
+    deep = stored.with_name("20261201T000000Z-abcd.json")
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    reason = f"{deep}: nested too deeply to read"
+
+    proc = reportgen("build", "--results-dir", str(results), "--site-dir", str(tmp_path / "site"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert f"skipped {reason}" in proc.stdout and "(1 run(s))" in proc.stdout, proc.stdout
+    proc = reportgen("export", "--results-dir", str(results), "--run", "all", "--format", "csv")
+    assert proc.returncode == 0 and f"reportgen: skipped {reason}" in proc.stderr, proc.stderr
+
+    proc = reportgen("merge", str(results), "--into", str(tmp_path / "history"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()] == ["added", "rejected", "1"], proc.stdout
+    assert f"rejected {reason}" in proc.stdout and "1 added, 0 already there, 1 rejected" in proc.stdout
+    assert [p.name for p in (tmp_path / "history").rglob("*.json")] == [stored.name]

@@ -47,6 +47,7 @@ def export_rows(runs: list[dict[str, Any]], fmt: str) -> str:
         return frame.to_csv(index=False)
     if fmt == "json":
         return frame.to_json(orient="records", indent=1) + "\n"
-    if fmt == "markdown":
-        return frame.to_markdown(index=False) + "\n"
+    if fmt == "markdown":  # an empty cell where there is no value, every value as stored (no rounding)
+        shown = frame.astype(object).where(frame.notna(), "")
+        return shown.to_markdown(index=False, disable_numparse=True) + "\n"
     raise ReportgenError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reportgen.errors import ReportgenError
-from reportgen.store.paths import write_staged
+from reportgen.store.paths import path_argument, write_staged
 from reportgen.store.results import ResultsFileError, ResultStore
 
 LAYOUT = "<machine-id>/<run-id>.json"
@@ -51,7 +51,7 @@ def _conflict(dest: Path, run: dict[str, Any]) -> str | None:
     """None when ``dest`` holds the same run as ``run``, else why the two cannot both be kept."""
     try:
         kept = json.loads(dest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return f"{dest} already exists in the history and cannot be read ({exc}); it is left as it is"
     if kept == run:
         return None
@@ -75,14 +75,9 @@ def _write_new(src: Path, dest: Path) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def merge_file(path: Path, history: ResultStore, report: MergeReport) -> None:
-    """Validate one results file (schema, meaning, name) and add it to ``history`` unless it, or a different
+def _add(path: Path, run: dict[str, Any], history: ResultStore, report: MergeReport) -> None:
+    """Add the validated results file ``path`` (holding ``run``) to ``history`` unless it, or a different
     namesake, is there."""
-    try:
-        run = history.load(path)
-    except ResultsFileError as exc:
-        report.rejected.append((path, str(exc)))
-        return
     dest = history.path_for(run)
     for _ in range(2):  # a second look only if the file appeared between the check and the write
         if dest.exists():
@@ -107,17 +102,24 @@ def merge_results(sources: list[Path], into: Path) -> MergeReport:
 
     A source is laid out like ``results/`` (``<machine-id>/<run-id>.json``) or holds such folders one
     level down (a folder of downloaded artifacts). Files at any other depth are rejected, as are files
-    that fail validation or whose name does not match the run they hold.
+    that fail validation or whose name does not match the run they hold. Every file is validated before
+    any is added, so a bad file can never stop a merge part-way.
     """
     history = ResultStore(into)
     report = MergeReport()
+    valid: list[tuple[Path, dict[str, Any]]] = []
     for src in sources:
         for path in results_files(src):
             depth = len(path.relative_to(src).parts)
             if depth not in (2, 3):
                 report.rejected.append((path, f"{path}: not laid out as {LAYOUT} under {src}"))
                 continue
-            merge_file(path, history, report)
+            try:
+                valid.append((path, history.load(path)))
+            except ResultsFileError as exc:
+                report.rejected.append((path, str(exc)))
+    for path, run in valid:
+        _add(path, run, history, report)
     return report
 
 
@@ -129,8 +131,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
                     "folder deeper, as downloaded artifacts are) to HISTORY. Every file is validated; a file "
                     "already in HISTORY is skipped when identical and an error when different; nothing in "
                     "HISTORY is ever replaced. Exits with status 2 when any file was rejected.")
-    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="results folders to add")
-    merge.add_argument("--into", type=Path, required=True, metavar="HISTORY",
+    merge.add_argument("sources", nargs="+", type=path_argument, metavar="SRC", help="results folders to add")
+    merge.add_argument("--into", type=path_argument, required=True, metavar="HISTORY",
                        help="the history folder (created when missing), e.g. the results-data checkout's results/")
     return merge
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
 from pathlib import Path
 
 from reportgen.errors import ReportgenError
+
+
+def path_argument(text: str) -> Path:
+    """A command-line path the system can look up, or argparse's one-line error (a name over 255 characters)."""
+    path = Path(text)
+    try:
+        path.exists()  # a missing path is each command's to judge; a name too long fails here, for every command
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text}: {exc.strerror or exc}") from None
+    return path
 
 
 def ensure_writable(folder: Path, what: str) -> None:

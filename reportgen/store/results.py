@@ -329,6 +329,9 @@ def _no_constant(text: str) -> float:
     raise _NotFinite(text)
 
 
+NESTED_TOO_DEEP = "nested too deeply to read (arrays or objects inside one another thousands of levels deep)"
+
+
 class ResultsFileError(ReportgenError):
     """A results file that cannot be read or does not follow the schema."""
 
@@ -379,7 +382,12 @@ class ResultStore:
                                    "not JSON)") from exc
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of 4300+ digits
             raise ResultsFileError(f"{path}: not valid JSON ({exc})") from exc
-        validate_run(run, source=str(path))
+        except RecursionError as exc:
+            raise ResultsFileError(f"{path}: {NESTED_TOO_DEEP}") from exc
+        try:
+            validate_run(run, source=str(path))
+        except RecursionError as exc:
+            raise ResultsFileError(f"{path}: {NESTED_TOO_DEEP}") from exc
         why = misplaced(path, run)
         if why is not None:
             raise ResultsFileError(why)
