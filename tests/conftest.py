@@ -16,7 +16,9 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -120,3 +122,28 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line("NOT TESTED: the site in a real browser (no Chromium or Playwright here); "
                                     "install it with `apt-get install chromium` (or set REPORTGEN_CHROMIUM) and "
                                     "`pip install -e '.[test]'`, as .ci/run does", yellow=True, bold=True)
+
+
+class LinearRuntime:
+    """A runtime whose logits are a fixed linear map of the image (no framework), recording the batch and memory
+    layout of every call; each call does the ``counter``'s work where one is given (a fake energy counter)."""
+
+    def __init__(self, counter: Any = None) -> None:
+        self.counter = counter
+        self.batches: list[int] = []
+        self.layouts: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()  # (shape, strides) of each input
+        self.weights = np.random.default_rng(1).standard_normal((3 * 8 * 8, 10)).astype(np.float32)
+
+    def load(self, *args: object) -> None: ...
+    def to_input(self, images: np.ndarray) -> np.ndarray: return images
+    def sync(self, outputs: np.ndarray) -> None: ...
+    def to_numpy(self, outputs: np.ndarray) -> np.ndarray: return outputs
+    def thread_settings(self) -> dict: return {}
+    def peak_gpu_mem_mb(self) -> None: return None
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        if self.counter is not None:
+            self.counter.work()
+        self.batches.append(len(images))
+        self.layouts.add((images.shape, images.strides))
+        return images.reshape(len(images), -1) @ self.weights

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_RESULTS
+from conftest import FIXTURE_RESULTS, LinearRuntime
 
 from reportgen import backends
 from reportgen.artifacts import REFERENCE_OUTPUTS
@@ -211,25 +211,6 @@ def test_the_timed_loop_meters_the_timed_calls_only() -> None:
     timer.time_loop(lambda: None, TimingSettings(warmup=0, min_count=3, min_time_s=0.0, max_time_s=60.0),
                     meter=meter)
     assert meter.last is None  # a counter that did not advance measured nothing: no zero is recorded
-
-
-class LinearRuntime:
-    """A runtime whose logits are a fixed linear map of the image; each call advances the fake counter."""
-
-    def __init__(self, counter: Ticking) -> None:
-        self.counter = counter
-        self.weights = np.random.default_rng(1).standard_normal((3 * 8 * 8, 10)).astype(np.float32)
-
-    def load(self, *args: object) -> None: ...
-    def to_input(self, images: np.ndarray) -> np.ndarray: return images
-    def sync(self, outputs: np.ndarray) -> None: ...
-    def to_numpy(self, outputs: np.ndarray) -> np.ndarray: return outputs
-    def thread_settings(self) -> dict: return {}
-    def peak_gpu_mem_mb(self) -> None: return None
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        self.counter.work()
-        return images.reshape(len(images), -1) @ self.weights
 
 
 def test_inference_records_joules_per_image_and_pools_the_rounds(tmp_path: Path,

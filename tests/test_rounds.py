@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import LinearRuntime
 
 from reportgen import backends, thresholds
 from reportgen.artifacts import REFERENCE_OUTPUTS
@@ -91,27 +92,6 @@ def test_the_duration_table_counts_each_task_once() -> None:
     assert rows["all tasks"] == "42" and rows["inference"] == "42"
     rows = dict(zip(*(c._cells for c in duration_table(records, wall_s=31.4).columns[::2]), strict=True))
     assert rows["wall clock (tasks side by side overlap)"] == "31"  # shorter than the sum where tasks overlapped
-
-
-class LinearRuntime:
-    """A runtime whose logits are a fixed linear map of the image, recording the batch of every call."""
-
-    def __init__(self) -> None:
-        self.batches: list[int] = []
-        self.layouts: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()  # (shape, strides) of each input
-        self.weights = np.random.default_rng(1).standard_normal((3 * 8 * 8, 10)).astype(np.float32)
-
-    def load(self, *args: object) -> None: ...
-    def to_input(self, images: np.ndarray) -> np.ndarray: return images
-    def sync(self, outputs: np.ndarray) -> None: ...
-    def to_numpy(self, outputs: np.ndarray) -> np.ndarray: return outputs
-    def thread_settings(self) -> dict: return {}
-    def peak_gpu_mem_mb(self) -> None: return None
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        self.batches.append(len(images))
-        self.layouts.add((images.shape, images.strides))
-        return images.reshape(len(images), -1) @ self.weights
 
 
 def test_a_later_round_calls_the_runtime_at_batch_1_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
