@@ -378,14 +378,12 @@ def learned(recs: list[Record]) -> list[Record]:
 
 
 def not_learned_text(recs: list[Record]) -> str:
-    """``X did not learn (why)`` for each of ``recs`` that did not, joined; "" when all learned."""
-    return "; ".join(f"{training_label(r)} did not learn ({did_not_learn(r)})" for r in recs if did_not_learn(r))
+    """``X did not learn (why)`` for each of ``recs`` that did not (a batch-size run named with its batch),
+    joined; "" when all learned."""
+    def who(r: Record) -> str:
+        return training_label(r) + (f" at batch {r['batch_size']}" if r["scenario"] == "training-batch" else "")
 
-
-def not_learned_names(recs: list[Record]) -> list[str]:
-    """The trainings among ``recs`` that did not learn, each named once (a batch-size run with its batch)."""
-    return list(dict.fromkeys(training_label(r) + (f" at batch {r['batch_size']}" if r["scenario"] == "training-batch"
-                                                   else "") for r in recs if did_not_learn(r)))
+    return "; ".join(f"{who(r)} did not learn ({did_not_learn(r)})" for r in recs if did_not_learn(r))
 
 
 def training_label(rec: Record) -> str:

@@ -97,12 +97,11 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
 def _probe_table(probes: list[dict[str, Any]], cuda: bool) -> str:
     """The speed probes, apart from the full runs: how long each trained, its rate and first epoch, and what it
     learned in that time (a probe that did not learn enters no comparison)."""
-    header = ["speed probe", "trained", "img/s (steady)", "first epoch (s)", "final top-1", "final val loss",
-              "learned?"] + (["peak GPU (MB)"] if cuda else [])
+    header = ["speed probe", "trained", "img/s (steady)", "first epoch (s)", "final top-1", "learned?"] \
+        + (["peak GPU (MB)"] if cuda else [])
     rows = [[_label(r), _probe(r).removeprefix("speed probe, "),
              fmt(metric(r, "train_throughput_ips"), "img/s") + _once(r),
-             fmt(metric(r, "first_epoch_s"), "s"), fmt(metric(r, "final_top1"), "fraction"),
-             f"{metric(r, 'final_loss'):.3f}", _learned(r)]
+             fmt(metric(r, "first_epoch_s"), "s"), fmt(metric(r, "final_top1"), "fraction"), _learned(r)]
             + ([fmt(metric(r, "peak_gpu_mem_mb"), "MB")] if cuda else [])
             for r in probes]
     return md_table(header, rows)
@@ -114,8 +113,8 @@ def _once(rec: dict[str, Any]) -> str:
 
 
 def _learned(rec: dict[str, Any]) -> str:
-    why = findings.did_not_learn(rec)
-    return f"no: {why}" if why else "yes"
+    """``yes`` or ``no`` (the warning above the tables says why not: the cells stay narrow)."""
+    return "no" if findings.did_not_learn(rec) else "yes"
 
 
 def _learning_table(recs: list[dict[str, Any]]) -> str:
@@ -193,7 +192,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         if ok else None,
         "table": _main_table([r for r in recs if not _probe(r)], cuda) if recs else "",
         "probe_table": _probe_table(probes, cuda) if probes else "",
-        "not_learned": ", ".join(findings.not_learned_names(ok + scaling + sweep)),
+        "not_learned": findings.not_learned_text(list({id(r): r for r in ok + scaling + sweep}.values())),
         "learning_table": _learning_table(recs) if recs else "",
         "energy_note": findings.energy_unmeasured(run, findings.TRAINING_WORK),
         "energy_method": findings.energy_method(records(run, "training")),
@@ -215,14 +214,14 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                                     "Training throughput with 1 and N data-parallel workers") if scaling else "",
         "scaling_table": md_table(
             ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
-             "final val loss", "learned?"],
+             "learned?"],
             [[name(r["framework"]),
               f"{r['settings'].get('workers', '')} ({r['settings'].get('backend', '')}, "
               f"{r['settings'].get('threads_per_worker', '')} thread(s), "
               f"batch {r['settings'].get('per_worker_batch', '')})",
               fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
-              fmt(metric(r, "final_top1"), "fraction"), f"{metric(r, 'final_loss'):.3f}", _learned(r)]
-             if r["status"] == "ok" else [name(r["framework"]), r["status"], r["reason"], "", "", "", ""]
+              fmt(metric(r, "final_top1"), "fraction"), _learned(r)]
+             if r["status"] == "ok" else [name(r["framework"]), r["status"], r["reason"], "", "", ""]
              for r in scaling_all]) if scaling_all else "",
         "scaling_images": scaling[0]["settings"].get("max_train_images") if scaling else None,
         "scaling_epochs": scaling[0]["settings"].get("epochs") if scaling else None,
