@@ -10,7 +10,6 @@ import numpy as np
 from reportgen import catalog
 from reportgen.config import InferenceSettings
 from reportgen.report.escape import MD
-from reportgen.store.results import measured_anything
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -43,16 +42,10 @@ def finding(title: str, body: Any) -> MD:
 
 def featured_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The run the result pages show: the newest complete run, else the newest incomplete one; never a run
-    that measured nothing (:func:`run_status`)."""
-    complete = [r for r in runs if run_status(r) == "complete"]
-    incomplete = [r for r in runs if run_status(r) == "incomplete"]
+    that failed (measured nothing)."""
+    complete = [r for r in runs if r["status"] == "complete"]
+    incomplete = [r for r in runs if r["status"] == "incomplete"]
     return (complete or incomplete or [None])[-1]
-
-
-def run_status(run: dict[str, Any]) -> str:
-    """A run's status as the pages judge it: ``failed`` where it has no successful inference or training
-    measurement, whatever it stored (runs stored before that rule called a run with only roofs complete)."""
-    return run["status"] if measured_anything(run["records"]) else "failed"
 
 
 def name(framework: str) -> str:
