@@ -191,6 +191,10 @@ def test_a_run_with_only_a_roof_is_failed_exits_1_and_is_never_featured(
     assert rc == 1 and err.count("\n") == 1 and f"run {run['run_id']} measured nothing" in err, err
     (good,) = ResultStore(FIXTURE_RESULTS).load_all().runs
     assert featured_run([good, run]) is good
+    stored_before = {**run, "status": "complete"}  # as the code before the rule stored such a run
+    assert featured_run([good, stored_before]) is good
+    interrupted = {**run, "status": "incomplete"}  # stopped after its roofs: stays shown, so resume can finish it
+    assert featured_run([interrupted]) is interrupted
 
 
 def test_an_impossible_measured_value_is_stored_as_a_failed_record(

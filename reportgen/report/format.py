@@ -10,6 +10,7 @@ import numpy as np
 from reportgen import catalog
 from reportgen.config import InferenceSettings
 from reportgen.report.escape import MD
+from reportgen.store.results import measured_anything
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -42,10 +43,19 @@ def finding(title: str, body: Any) -> MD:
 
 def featured_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The run the result pages show: the newest complete run, else the newest incomplete one; never a run
-    that failed (measured nothing)."""
-    complete = [r for r in runs if r["status"] == "complete"]
-    incomplete = [r for r in runs if r["status"] == "incomplete"]
+    that measured nothing (:func:`run_status`)."""
+    complete = [r for r in runs if run_status(r) == "complete"]
+    incomplete = [r for r in runs if run_status(r) == "incomplete"]
     return (complete or incomplete or [None])[-1]
+
+
+def run_status(run: dict[str, Any]) -> str:
+    """A run's status as the pages judge it: a run stored as ``complete`` with no successful inference or
+    training measurement is ``failed`` (runs stored before that rule called a run with only roofs complete); an
+    ``incomplete`` run keeps its status, since ``--resume`` can still finish it."""
+    if run["status"] == "complete" and not measured_anything(run["records"]):
+        return "failed"
+    return run["status"]
 
 
 def name(framework: str) -> str:

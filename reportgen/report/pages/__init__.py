@@ -15,7 +15,7 @@ import jinja2
 
 from reportgen import catalog, thresholds
 from reportgen.report import escape, terms
-from reportgen.report.format import featured_run
+from reportgen.report.format import featured_run, run_status
 from reportgen.report.pages import (
     compare,
     downloads,
@@ -96,7 +96,7 @@ def _failed_runs(loaded: LoadedResults) -> list[str]:
     """Why runs that measured nothing are not shown (a failed run is never the featured one)."""
     lines = []
     for run in loaded.runs:
-        if run["status"] == "failed":
+        if run_status(run) == "failed":
             first = next((r["reason"] for r in run["records"] if r["reason"]), "no task ran")
             lines.append(f"run {run['run_id']} of machine {run['machine_id']} measured nothing; first reason: {first}")
     return lines
