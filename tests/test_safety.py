@@ -378,3 +378,21 @@ def test_a_path_too_long_or_one_the_terminal_cannot_show_is_not_a_traceback(tmp_
                           env={**os.environ, "PYTHONIOENCODING": "ascii"})
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "caf\\xe9" in proc.stdout and (site / "index.html").is_file()
+
+
+def test_too_few_file_handles_is_one_line_and_keeps_the_previous_site(tmp_path: Path) -> None:
+    """A process limit of a few open files (``ulimit -n``) fails the build with EMFILE: one line, exit 2, and
+    the site already built stays as it was (finding 8: OSError from the environment caught where it enters)."""
+    import resource
+
+    from conftest import FIXTURE_RESULTS
+
+    site = tmp_path / "site"
+    assert reportgen("build", "--results-dir", str(FIXTURE_RESULTS), "--site-dir", str(site)).returncode == 0
+    before = (site / "index.html").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportgen", "build", "--results-dir", str(FIXTURE_RESULTS), "--site-dir", str(site)],
+        capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (6, 6)))
+    _one_line_error(proc, "Too many open files")
+    assert (site / "index.html").read_bytes() == before

@@ -222,3 +222,38 @@ def test_the_browser_notes_name_the_timed_model_as_the_run_set_it() -> None:
     assert tryit.browser_notes(run)["timed"] == "224x224, 1000-class"
     run["profile"]["inference"].update(image_size=160, num_classes=100)
     assert tryit.browser_notes(run)["timed"] == "160x160, 100-class"
+
+
+@pytest.mark.slow
+def test_an_upload_that_is_empty_not_an_image_or_huge_gets_a_sentence_or_is_scaled(tmp_path: Path) -> None:
+    """An empty file or one that is not an image did nothing at all, and a huge picture was drawn at full size
+    before being reduced (issue 42, finding 9): now each is refused with a sentence, or drawn scaled down."""
+    _needs_browser()
+    browser.stage_harness(tmp_path, {})
+    read = """async ([bytes, name, type, side]) => {
+        let file;
+        if (side) {
+            const c = document.createElement('canvas'); c.width = side; c.height = side / 2;
+            c.getContext('2d').fillRect(0, 0, side / 4, side / 4);
+            file = new File([await new Promise(r => c.toBlob(r, 'image/png'))], name, {type});
+        } else {
+            file = new File([bytes], name, {type});
+        }
+        try {
+            const up = await window.reportgenTryit.readUpload(file);
+            return {width: up.canvas.width, height: up.canvas.height, scaled: up.scaled, source: up.width};
+        } catch (e) { return {error: e.message}; }
+    }"""
+    with sync_playwright() as p, browser._serve(tmp_path) as base:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = chromium.new_page()
+        page.goto(base + "index.html", wait_until="load")
+        empty = page.evaluate(read, ["", "empty.png", "image/png", 0])
+        text = page.evaluate(read, ["not a picture", "notes.txt", "text/plain", 0])
+        huge = page.evaluate(read, ["", "big.png", "image/png", 6000])
+        small = page.evaluate(read, ["", "small.png", "image/png", 64])
+        chromium.close()
+    assert "empty.png is empty" in empty["error"], empty
+    assert "cannot read notes.txt as an image" in text["error"], text
+    assert huge == {"width": 512, "height": 256, "scaled": True, "source": 6000}, huge
+    assert small == {"width": 64, "height": 32, "scaled": False, "source": 64}, small

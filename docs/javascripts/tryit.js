@@ -149,9 +149,43 @@
     return out;
   }
 
+  // ---- an uploaded picture -------------------------------------------------------------------------------
+  // Checked before it is drawn: an empty file, one over UPLOAD_MAX_MB or one the browser cannot decode as an
+  // image is refused with a sentence; a large picture is drawn scaled so that its longer side is at most
+  // UPLOAD_MAX_SIDE pixels (the model sees 32x32 anyway), never at full size.
+  const UPLOAD_MAX_MB = 25, UPLOAD_MAX_SIDE = 512;
+
+  function readUpload(file) {
+    return new Promise(function (resolve, reject) {
+      if (file.size === 0) { reject(new Error(file.name + " is empty: pick an image file")); return; }
+      if (file.size > UPLOAD_MAX_MB * 1e6) {
+        reject(new Error(file.name + " is " + (file.size / 1e6).toFixed(0) + " MB, over the " + UPLOAD_MAX_MB +
+                         " MB this page reads: pick a smaller picture"));
+        return;
+      }
+      const img = new Image();
+      const url = URL.createObjectURL(file);
+      img.onload = function () {
+        URL.revokeObjectURL(url);
+        const scale = Math.min(1, UPLOAD_MAX_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+        const width = Math.max(1, Math.round(img.naturalWidth * scale));
+        const height = Math.max(1, Math.round(img.naturalHeight * scale));
+        const canvas = document.createElement("canvas");
+        canvas.width = width; canvas.height = height;
+        canvas.getContext("2d").drawImage(img, 0, 0, width, height);
+        resolve({ canvas: canvas, scaled: scale < 1, width: img.naturalWidth, height: img.naturalHeight });
+      };
+      img.onerror = function () {
+        URL.revokeObjectURL(url);
+        reject(new Error("this browser cannot read " + file.name + " as an image: pick a PNG, JPEG, GIF or WebP"));
+      };
+      img.src = url;
+    });
+  }
+
   const api = { loadRuntime: loadRuntime, backendInfo: backendInfo, createSession: createSession,
                 preprocess: preprocess, digitize: digitize, logits: logits, topK: topK, timeLoop: timeLoop,
-                summary: summary, fromBase64: fromBase64 };
+                summary: summary, fromBase64: fromBase64, readUpload: readUpload };
   window.reportgenTryit = api;
 
   // ---- the Try-it page -------------------------------------------------------------------------------------
@@ -344,14 +378,11 @@
     root.querySelector("input.rg-tryit-upload").addEventListener("change", function (e) {
       const file = e.target.files[0];
       if (!file) return;
-      const img = new Image();
-      img.onload = function () {
-        const canvas = el("canvas", { width: img.width, height: img.height });
-        canvas.getContext("2d").drawImage(img, 0, 0);
-        URL.revokeObjectURL(img.src);
-        choose(digitize(greyFromCanvas(canvas, true, false)), "your upload (" + file.name + ")");
-      };
-      img.src = URL.createObjectURL(file);
+      readUpload(file).then(function (up) {
+        const size = up.scaled ? ", " + up.width + "x" + up.height + " px, scaled down" : "";
+        choose(digitize(greyFromCanvas(up.canvas, true, false)), "your upload (" + file.name + size + ")");
+        if (!state.session) say("Your picture is in: press Classify.");
+      }).catch(function (err) { say("Not used: " + err.message + "."); });
     });
     say("Pick an image, draw a digit or upload one, then press Classify.");
   }
