@@ -4,6 +4,7 @@ findings 3, 4 and 5)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
@@ -99,7 +100,7 @@ def test_merge_rejects_an_impossible_value_and_adds_the_good_files(tmp_path: Pat
 
 def test_build_and_export_skip_bad_and_misnamed_files_and_build_from_the_good_run(tmp_path: Path) -> None:
     """Every bad file at once: each named with its reason, the site built from the good run, no run twice
-    (findings 3 and 5)."""
+    (findings 2, 3, 5 and 6)."""
     results, stored = _stored_copy(tmp_path)
     (good,) = ResultStore(results).load_all().runs
     bad = {}
@@ -109,12 +110,22 @@ def test_build_and_export_skip_bad_and_misnamed_files_and_build_from_the_good_ru
         _spoil(bad[how], how)
     copy = stored.with_name("copy.json")
     shutil.copy(stored, copy)
+    deep = stored.with_name("20261201T000000Z-abcd.json")  # findings 6 and 2: too deep, a pipe, a link out
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    os.mkfifo(stored.with_name("pipe.json"))
+    stored.with_name("link.json").symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text(stored.read_text())
+    not_regular = "not a regular file (a link, pipe or device)"
+    others = {deep: "nested too deeply to read", stored.with_name("pipe.json"): not_regular,
+              stored.with_name("link.json"): not_regular}
 
-    proc = reportgen("build", "--results-dir", str(results), "--site-dir", str(tmp_path / "site"))
+    proc = reportgen("build", "--results-dir", str(results), "--site-dir", str(tmp_path / "site"), timeout=300)
     assert proc.returncode == 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     for how, path in bad.items():
         assert f"skipped {path}: " in proc.stdout and BAD_VALUES[how][2] in proc.stdout, how
     assert f"skipped {copy}: holds run {good['run_id']}" in proc.stdout
+    for path, reason in others.items():
+        assert f"skipped {path}: {reason}" in proc.stdout, proc.stdout
     assert "(1 run(s))" in proc.stdout
     site = tmp_path / "site"
     assert good["run_id"] in (site / "index.html").read_text()
