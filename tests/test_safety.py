@@ -216,6 +216,9 @@ def test_export_output_is_written_whole_and_follows_the_umask(tmp_path: Path) ->
     assert out.read_text().startswith("run_id,")
     assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    (run,) = ResultStore(results).load_all().runs
+    saved = ResultStore(tmp_path / "again").save(run)  # a results file, as a run stores it
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def _umask() -> int:
