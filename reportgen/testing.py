@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.store.records import Setting
+
 TIME_UNITS = ("ms", "s")
 RATE_UNITS = ("img/s", "GFLOP/s")
 
@@ -37,8 +39,8 @@ def derive_run(base: dict[str, Any], *, machine_id: str, started: datetime, fact
             elif entry["unit"] in RATE_UNITS:
                 entry["value"] /= scale
         rec["samples"] = {k: [x * scale for x in v] if k.endswith("_ms") else v for k, v in rec["samples"].items()}
-        if "round_medians_ms" in rec["settings"]:
-            rec["settings"]["round_medians_ms"] = [x * scale for x in rec["settings"]["round_medians_ms"]]
+        if Setting.ROUND_MEDIANS_MS in rec["settings"]:
+            rec["settings"][Setting.ROUND_MEDIANS_MS] = [x * scale for x in rec["settings"][Setting.ROUND_MEDIANS_MS]]
     return run
 
 

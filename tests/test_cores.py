@@ -7,8 +7,8 @@ import pytest
 
 from reportgen import hardware, thresholds
 from reportgen.config import TASK_KINDS, get_profile, places, profile_settings, task_threads
-from reportgen.report import findings
 from reportgen.scenarios.training import scaling_workers
+from reportgen.store import records
 
 MACHINES = {"2": (2, 2), "16": (16, 16), "64": (64, 64), "8x2": (8, 16)}  # injected: (cores, logical CPUs)
 
@@ -52,6 +52,6 @@ def test_data_parallel_workers_fit_the_cores(machine: dict[str, Any]) -> None:
 def test_one_busy_core_disturbs_the_machine_and_background_noise_does_not(machine: dict[str, Any]) -> None:
     """The foreign share is of every logical CPU the kernel counts (/proc/stat): 1/logical for one busy one."""
     logical = machine["cpu"]["logical_cores"]
-    assert findings.disturbed(1 / logical, {"machine_cpus": logical})
-    assert not findings.disturbed(0.1 / logical, {"machine_cpus": logical})
+    assert records.disturbed(1 / logical, {"machine_cpus": logical})
+    assert not records.disturbed(0.1 / logical, {"machine_cpus": logical})
     assert thresholds.disturbed_share(logical) <= thresholds.UNRECORDED_DISTURBED_SHARE

@@ -11,6 +11,7 @@ from reportgen import thresholds
 from reportgen.measure import machine_load
 from reportgen.measure.machine_load import Snapshot
 from reportgen.report import findings
+from reportgen.store import records
 
 
 def test_the_foreign_share_is_what_the_machine_spent_beyond_this_run() -> None:
@@ -33,7 +34,7 @@ def test_a_process_that_is_not_ours_loading_a_core_is_seen() -> None:
     seen = machine_load.foreign_share(before, after)
     assert seen["cpus"] == after.cpus  # the machine's own count, whatever a test injects for the rules
     assert seen["foreign"] > thresholds.disturbed_share(seen["cpus"])  # one of the cores: about 1/cpus
-    assert findings.disturbed(seen["foreign"], {"machine_cpus": seen["cpus"]})
+    assert records.disturbed(seen["foreign"], {"machine_cpus": seen["cpus"]})
 
 
 @pytest.mark.parametrize("cpus", [2, 16, 64, 128])
@@ -42,7 +43,7 @@ def test_one_busy_core_disturbs_a_machine_of_any_size_and_a_tenth_of_one_does_no
     fifth of one CPU's time, whatever the machine's size (an SMT machine counts its logical CPUs: 128)."""
     busy_core, background = 1 / cpus, 0.1 / cpus
     machine = {"machine_cpus": cpus}
-    assert findings.disturbed(busy_core, machine) and not findings.disturbed(background, machine)
+    assert records.disturbed(busy_core, machine) and not findings.disturbed(background, machine)
     assert thresholds.disturbed_share(cpus) * cpus == pytest.approx(thresholds.DISTURBED_CPUS)
     assert (busy_core > 0.10) == (cpus < 10)  # what the old rule saw
 
@@ -50,7 +51,7 @@ def test_one_busy_core_disturbs_a_machine_of_any_size_and_a_tenth_of_one_does_no
 def test_runs_stored_without_the_cpu_count_keep_the_rule_they_were_judged_by() -> None:
     assert thresholds.disturbed_share(None) == thresholds.UNRECORDED_DISTURBED_SHARE == 0.10
     assert thresholds.disturbed_share(2) == pytest.approx(0.10)  # those were 2-CPU machines: the same rule
-    assert not findings.disturbed(0.05, {}) and findings.disturbed(0.05, {"machine_cpus": 16})
+    assert not records.disturbed(0.05, {}) and findings.disturbed(0.05, {"machine_cpus": 16})
 
 
 def batch1(variant: str, medians: list[float], foreign: list[float]) -> dict:

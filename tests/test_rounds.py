@@ -13,6 +13,7 @@ from reportgen.inputs import check_images
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios import inference
 from reportgen.scenarios.inference import next_round
+from reportgen.store.records import RoundSeries
 
 FRAMEWORKS = ["torch", "tensorflow", "onnxruntime"]
 
@@ -154,7 +155,7 @@ def test_the_reference_timed_in_two_processes_counts_once_per_round() -> None:
                record("compile", 1, 15.0, "inference/torch/round1")]
     merged = {r["variant"]: r for r in merge_rounds(records)}
     assert merged["eager"]["settings"]["rounds"] == 2 and merged["eager"]["settings"]["processes"] == 4
-    assert findings.rounds(merged["eager"])[0] == pytest.approx({0: 30.0, 1: 30.0})  # sqrt(20 * 45) = 30
+    assert RoundSeries.of_record(merged["eager"]).medians == pytest.approx({0: 30.0, 1: 30.0})  # sqrt(20 * 45) = 30
     assert merged["eager"]["settings"]["round_spread"] == pytest.approx(0.0)
     comparison = findings.compare(merged["eager"], merged["compile"])
     assert comparison["rounds"] == 2 and comparison["speedup"] == pytest.approx(2.0)

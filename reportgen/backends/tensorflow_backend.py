@@ -27,6 +27,7 @@ from reportgen.artifacts import (  # noqa: E402
 )
 from reportgen.hardware import has_bf16  # noqa: E402
 from reportgen.inputs import calibration_images  # noqa: E402
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record  # noqa: E402
 from reportgen.workloads.inference import predict_keras  # noqa: E402
 
@@ -158,7 +159,7 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
         "model", "tensorflow", "resnet18",
         metrics={"params_trainable": sum(int(np.prod(w.shape)) for w in big.trainable_weights),
                  "params_total": big.count_params()},
-        settings={"num_classes": 1000, "note": "params_total includes the BatchNorm moving statistics"},
+        settings={Setting.NUM_CLASSES: 1000, Setting.NOTE: "params_total includes the BatchNorm moving statistics"},
     ))
     del big
 

@@ -24,6 +24,7 @@ from reportgen.artifacts import (
 )
 from reportgen.hardware import has_bf16
 from reportgen.inputs import check_images
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record
 from reportgen.workloads.inference import predict_torch
 
@@ -104,8 +105,8 @@ def export_inference_model(conv: Converter, ctx: Context) -> None:
         metrics={"params_trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
                  "params_total": sum(t.numel() for k, t in model.state_dict().items() if "num_batches" not in k),
                  "macs": counter.get_total_flops() / 2},
-        settings={"num_classes": classes, "image_size": size,
-                  "macs_method": "torch.utils.flop_counter.FlopCounterMode / 2"},
+        settings={Setting.NUM_CLASSES: classes, Setting.IMAGE_SIZE: size,
+                  Setting.MACS_METHOD: "torch.utils.flop_counter.FlopCounterMode / 2"},
     ))
     conv.attempt("onnx-for-inference", ONNX_FILE, lambda p: export_onnx(model, str(p), size))
 
@@ -144,9 +145,9 @@ def convert_digits(conv: Converter, ctx: Context) -> None:
         "training", "torch", catalog.DIGITS_REFERENCE, batch_size=recipe.batch_size,
         metrics={"final_top1": float((reference.argmax(1) == y_eval).mean()),
                  "epoch_time_s": float(np.mean([e.train_time_s for e in history.epochs]))},
-        settings={"purpose": "the model every conversion starts from", "epochs": recipe.epochs,
-                  "losses": [e.train_loss for e in history.epochs], "train_images": len(data.train_labels),
-                  "eval_images": len(y_eval), "augmentation": "random crop (padding 4) + horizontal flip"},
+        settings={Setting.PURPOSE: "the model every conversion starts from", Setting.EPOCHS: recipe.epochs,
+                  Setting.LOSSES: [e.train_loss for e in history.epochs], Setting.TRAIN_IMAGES: len(data.train_labels),
+                  Setting.EVAL_IMAGES: len(y_eval), Setting.AUGMENTATION: "random crop (padding 4) + horizontal flip"},
     ))
 
     def run_torch(module: torch.nn.Module, path: Path) -> np.ndarray:

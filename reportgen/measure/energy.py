@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from reportgen.store.records import Setting
+
 POWERCAP = Path("/sys/class/powercap")
 COUNTER = {"cpu": "cpu", "cuda": "gpu"}  # a measurement's device -> the counter of the device that did the work
 COUNTER_NAMES = {"cpu": "CPU (RAPL)", "gpu": "GPU (NVML)"}
@@ -282,8 +284,8 @@ def per_image(interval: Interval | None, images: int) -> tuple[dict[str, float],
 def pooled(group: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, Any]]:
     """Energy per image over several records' intervals (the rounds of one variant): their joules summed over
     their images summed; both empty where none of them measured any."""
-    parts = [r["settings"]["energy"] for r in group if "energy_j_per_image" in r["metrics"]
-             and "energy" in r["settings"]]
+    parts = [r["settings"][Setting.ENERGY] for r in group if "energy_j_per_image" in r["metrics"]
+             and Setting.ENERGY in r["settings"]]
     if not parts:
         return {}, {}
     counter = parts[0]["counter"]

@@ -29,6 +29,7 @@ from typing import Any
 from reportgen.config import places, task_threads
 from reportgen.process import envs, launch
 from reportgen.process.launch import LOG_TAIL_LINES, Child, describe_exit, log_tail
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record
 
 SCRATCH_PREFIX = "reportgen-task-"  # each child's temporary folder: TMPDIR=<system temp>/reportgen-task-XXXX
@@ -81,8 +82,9 @@ class Context:
 
 def failed_record(task: Task, ctx: Context, status: str, reason: str) -> dict[str, Any]:
     """The record that stands for a task that did not run or did not finish."""
-    settings = {"task": task.key, **{k: task.params[k] for k in ("round", "threads") if task.params.get(k)},
-                "environment": envs.environment(task.framework).record()}
+    settings = {Setting.TASK: task.key, **{k: task.params[k] for k in (Setting.ROUND, Setting.THREADS)
+                                                    if task.params.get(k)},
+                Setting.ENVIRONMENT: envs.environment(task.framework).record()}
     return make_record(task.scenario, task.framework, task.variant, device=task.params.get("device", ctx.device),
                        precision=task.params.get("precision", "fp32"), status=status, reason=reason,
                        settings=settings)
@@ -127,7 +129,7 @@ def run_isolated(task: Task, ctx: Context, timeout_s: float, workdir: Path,
     environment = envs.environment(task.framework)
     records = _run_members(task, ctx, timeout_s, workdir, inherit_fds, environment.python)
     for rec in records:
-        rec["settings"].setdefault("environment", environment.record())
+        rec["settings"].setdefault(Setting.ENVIRONMENT, environment.record())
     return records
 
 

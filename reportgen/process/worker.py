@@ -25,6 +25,7 @@ from pathlib import Path
 
 from reportgen.process import launch
 from reportgen.process.runner import SCRATCH_PREFIX, Context, Task, failed_record, member_task, partial_path
+from reportgen.store.records import Setting
 from reportgen.store.results import write_json_atomic
 
 
@@ -99,7 +100,7 @@ def _measure(task: Task, ctx: Context) -> list[dict]:
         traceback.print_exc()
         records = [failed_record(task, ctx, "failed", f"{type(exc).__name__}: {exc}"[:800])]
     for record in records:
-        record["settings"].setdefault("task", task.key)
+        record["settings"].setdefault(Setting.TASK, task.key)
     return records
 
 

@@ -15,6 +15,8 @@ from reportgen.config import tasks_at_once
 from reportgen.measure import energy, stats
 from reportgen.report.escape import MD, link
 from reportgen.report.format import finding, fmt, label, metric, name, records
+from reportgen.store import records as records_vocabulary
+from reportgen.store.records import RoundSeries, Setting, disturbed
 
 Record = dict[str, Any]
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")  # the order the pages list precisions in
@@ -53,45 +55,25 @@ def is_reference(rec: Record) -> bool:
 
 def round_medians(rec: Record) -> list[float]:
     """A batch-1 record's median latency in each round, in round order (one value for a single-round record)."""
-    return list(rounds(rec)[0].values())
-
-
-def rounds(rec: Record) -> tuple[dict[int, float], set[int]]:
-    """A batch-1 record's median latency by round number (a round that timed it in several processes: their
-    geometric mean, :func:`stats.by_round`), and the rounds measured on a disturbed machine (other processes
-    or the hypervisor took more CPU time than :func:`disturbed` allows in any of its processes)."""
-    medians = rec["settings"].get("round_medians_ms") or [metric(rec, "latency_ms_p50")]
-    numbers = rec["settings"].get("round_numbers") or list(range(len(medians)))
-    by_round = stats.by_round(numbers, medians)
-    if side_by_side(rec):  # shared the CPU with other tasks by design: no round of it is calm
-        return by_round, set(numbers)
-    shares = rec["settings"].get("round_foreign_cpu") or [rec["settings"].get("foreign_cpu") or 0.0] * len(medians)
-    return by_round, {n for n, share in zip(numbers, shares, strict=False) if disturbed(share, rec["settings"])}
-
-
-def disturbed(share: float, settings: dict[str, Any]) -> bool:
-    """Whether a measurement whose task saw other processes take ``share`` of the machine's CPU time measured a
-    disturbed machine: more than ``thresholds.DISTURBED_CPUS`` of one CPU, as a share of the CPUs its record says
-    the machine had (``machine_cpus``; records without it: ``UNRECORDED_DISTURBED_SHARE``)."""
-    return thresholds.disturbed(share, settings.get("machine_cpus"))
+    return RoundSeries.of_record(rec).values
 
 
 def side_by_side(rec: Record) -> bool:
     """Whether ``rec`` was measured while other tasks ran (a profile with ``tasks_at_once`` above 1)."""
-    return tasks_at_once(rec["settings"]) > 1  # every record of such a run is stamped with it
+    return records_vocabulary.side_by_side(rec["settings"])  # every record of such a run is stamped with it
 
 
 def thread_shares(recs: list[Record]) -> list[int]:
     """The thread counts that tasks beside another one ran with, as their records say (``task_threads``; runs
     stored before it say nothing)."""
-    return sorted({r["settings"]["task_threads"] for r in recs if "task_threads" in r["settings"]})
+    return sorted({r["settings"][Setting.TASK_THREADS] for r in recs if Setting.TASK_THREADS in r["settings"]})
 
 
 def compare(base: Record, cand: Record) -> dict[str, Any]:
     """How much faster ``cand`` is than ``base``: paired by round, with its interval and verdict; rounds in
     which either was measured on a disturbed machine are left out (:func:`stats.calm_speedup`)."""
-    (b, bad_b), (c, bad_c) = rounds(base), rounds(cand)
-    return stats.calm_speedup(b, c, bad_b | bad_c)
+    b, c = RoundSeries.of_record(base), RoundSeries.of_record(cand)
+    return stats.calm_speedup(b.medians, c.medians, set(b.disturbed | c.disturbed))
 
 
 def versus_reference(recs: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -120,19 +102,22 @@ def lead(first: Record, second: Record) -> dict[str, Any]:
 def disturbance(run: dict[str, Any]) -> dict[str, Any] | None:
     """How often the machine was not ours while inference was timed: measurements (tasks) measured, how many
     were disturbed, the largest foreign and steal shares; None where the run did not measure it."""
-    tasks: dict[str, dict[str, Any]] = {}
+    tasks: dict[str, dict[str, Any]] = {}  # each task's settings: its foreign and steal shares, the machine's CPUs
     for r in run["records"]:
-        if r["scenario"] in ("inference", "threads", "startup") and "foreign_cpu" in r["settings"]:
-            tasks[r["settings"].get("task", "")] = r["settings"]
+        if r["scenario"] in ("inference", "threads", "startup") and Setting.FOREIGN_CPU in r["settings"]:
+            tasks[r["settings"].get(Setting.TASK, "")] = r["settings"]
     for r in batch1(run):  # merged records keep their rounds' tasks and shares
-        rounds = zip(r["settings"].get("round_tasks") or [], r["settings"].get("round_foreign_cpu") or [], strict=False)
+        settings = r["settings"]
+        rounds = zip(settings.get(Setting.ROUND_TASKS) or [], settings.get(Setting.ROUND_FOREIGN_CPU) or [],
+                     strict=False)
         for task, share in rounds:
-            tasks.setdefault(task, {"foreign_cpu": share, "machine_cpus": r["settings"].get("machine_cpus")})
+            tasks.setdefault(task, {Setting.FOREIGN_CPU: share,
+                                    Setting.MACHINE_CPUS: settings.get(Setting.MACHINE_CPUS)})
     if not tasks:
         return None
-    shares = [s["foreign_cpu"] for s in tasks.values()]
-    return {"tasks": len(shares), "disturbed": sum(disturbed(s["foreign_cpu"], s) for s in tasks.values()),
-            "worst": max(shares), "steal": max(s.get("steal_cpu", 0.0) for s in tasks.values())}
+    shares = [s[Setting.FOREIGN_CPU] for s in tasks.values()]
+    return {"tasks": len(shares), "disturbed": sum(disturbed(s[Setting.FOREIGN_CPU], s) for s in tasks.values()),
+            "worst": max(shares), "steal": max(s.get(Setting.STEAL_CPU, 0.0) for s in tasks.values())}
 
 
 def drift(recs: list[Record]) -> dict[str, Any] | None:
@@ -142,31 +127,26 @@ def drift(recs: list[Record]) -> dict[str, Any] | None:
     far (``machine``), the machine changed speed; where they stayed steadier, the reference's own processes ran
     at different speeds (each round is a fresh process), which a machine-wide cause would not explain."""
     ref = next((r for r in recs if is_reference(r)), None)
-    change = _spread(round_medians(ref)) if ref else None
+    change = RoundSeries.of_record(ref).spread if ref else None
     if change is None or change <= thresholds.REFERENCE_DRIFT:
         return None
-    moves = [m for m in (_spread(round_medians(r)) for r in recs if r is not ref) if m is not None]
+    moves = [m for m in (RoundSeries.of_record(r).spread for r in recs if r is not ref) if m is not None]
     others = statistics.median(moves) if moves else None
     medians = round_medians(ref)
     return {"low": min(medians), "high": max(medians), "change": change, "others": others,
             "machine": others is None or others > thresholds.REFERENCE_DRIFT}
 
 
-def _spread(medians: list[float]) -> float | None:
-    """How far a variant's round medians lie apart (largest / smallest - 1), or None with fewer than 2."""
-    return max(medians) / min(medians) - 1 if len(medians) >= 2 and min(medians) > 0 else None
-
-
 def median_text(rec: Record) -> str:
     """A median latency with the half-width of its interval across rounds, e.g. ``12.3 ms ±4%``."""
-    width = rec["settings"].get("median_halfwidth")
+    width = rec["settings"].get(Setting.MEDIAN_HALFWIDTH)
     return fmt(metric(rec, "latency_ms_p50"), "ms") + (f" ±{width:.0%}" if width is not None else "")
 
 
 def arithmetic(rec: Record) -> str:
     """The precision a record computed in: its own, except ``tf32`` for an fp32 variant whose backend reported
     TF32 tensor cores on (the ``tf32`` thread setting of a CUDA run's PyTorch and TensorFlow records)."""
-    settings = rec["settings"].get("threads")
+    settings = rec["settings"].get(Setting.THREADS)
     if rec["precision"] == "fp32" and isinstance(settings, dict) and settings.get("tf32"):
         return "tf32"
     return rec["precision"]
@@ -366,7 +346,7 @@ def did_not_learn(rec: Record) -> str | None:
     if rec["status"] != "ok" or None in (metric(rec, m) for m in ("initial_loss", "final_loss", "final_top1")):
         return None
     return thresholds.learning_problem(metric(rec, "initial_loss"), metric(rec, "final_loss"),
-                                       metric(rec, "final_top1"), rec["settings"].get("classes"))
+                                       metric(rec, "final_top1"), rec["settings"].get(Setting.CLASSES))
 
 
 def learned(recs: list[Record]) -> list[Record]:
@@ -432,8 +412,9 @@ def _scaling_lines(every: list[Record]) -> list[MD]:
     if scaling:
         parts = "; ".join(f"{name(r['framework'])} {metric(r, 'scaling_efficiency'):.2f} "
                           f"({scaling_speedup(r):.2f}x the throughput of 1 worker{scaling_note(r)})" for r in scaling)
-        once = all((r["settings"].get("rounds") or 1) == 1 for r in scaling)
-        lines.append(finding("Data-parallel training", f"with {scaling[0]['settings']['workers']} workers on this "
+        once = all((r["settings"].get(Setting.ROUNDS) or 1) == 1 for r in scaling)
+        workers = scaling[0]["settings"][Setting.WORKERS]
+        lines.append(finding("Data-parallel training", f"with {workers} workers on this "
                              f"machine, scaling efficiency {parts}{'; one run each' if once else ''}."))
     return lines
 
@@ -478,14 +459,14 @@ def energy_unmeasured(run: dict[str, Any], scenarios: tuple[str, ...]) -> str | 
 
 def energy_method(recs: list[Record]) -> str | None:
     """What the energy figures of ``recs`` count (their counters' methods), or None where none has one."""
-    methods = dict.fromkeys(r["settings"]["energy"]["method"] for r in recs
-                            if "energy" in r["settings"] and any(m in r["metrics"] for m in ENERGY_METRICS))
+    methods = dict.fromkeys(r["settings"][Setting.ENERGY]["method"] for r in recs
+                            if Setting.ENERGY in r["settings"] and any(m in r["metrics"] for m in ENERGY_METRICS))
     return "; ".join(methods) or None
 
 
 def scaling_speedup(rec: Record) -> float:
     """How many times the throughput of one worker a data-parallel record's N workers reached (efficiency x N)."""
-    return metric(rec, "scaling_efficiency") * rec["settings"]["workers"]
+    return metric(rec, "scaling_efficiency") * rec["settings"][Setting.WORKERS]
 
 
 def scaling_note(rec: Record) -> str:

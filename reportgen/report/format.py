@@ -10,6 +10,7 @@ import numpy as np
 from reportgen import catalog
 from reportgen.config import InferenceSettings
 from reportgen.report.escape import MD
+from reportgen.store.records import Setting
 from reportgen.store.results import measured_anything
 
 
@@ -71,8 +72,8 @@ def label(rec: dict[str, Any], device: bool = True) -> str:
     extras = [rec["device"]] if device and rec["device"] != "cpu" else []
     if rec["precision"] != "fp32" and rec["precision"] not in rec["variant"]:
         extras.append(rec["precision"])
-    if rec["settings"].get("image_size") not in (None, InferenceSettings.image_size):
-        extras.append(f"{rec['settings']['image_size']}px")
+    if rec["settings"].get(Setting.IMAGE_SIZE) not in (None, InferenceSettings.image_size):
+        extras.append(f"{rec['settings'][Setting.IMAGE_SIZE]}px")
     return f"{name(rec['framework'])} ({', '.join([rec['variant'], *extras])})"
 
 

@@ -27,6 +27,7 @@ from reportgen.run import schedule
 from reportgen.scenarios import inference, training
 from reportgen.store.lock import RunLock
 from reportgen.store.paths import ensure_writable
+from reportgen.store.records import Setting
 from reportgen.store.results import (
     SCHEMA_VERSION,
     ResultStore,
@@ -104,7 +105,7 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     ctx = Context(artifacts=path.with_suffix(".work"), threads=threads, device=device, seed=run["seed"],
                   profile=run["profile"])
     tasks = scenarios.plan(run["options"]["frameworks"], run["profile"], device, threads)
-    done = {r["settings"].get("task") for r in run["records"]}
+    done = {r["settings"].get(Setting.TASK) for r in run["records"]}
     console.print(f"Run {run['run_id']} on {run['machine_id']}: profile {run['profile']['name']}, "
                   f"device {device}, {threads} threads, {len(tasks)} tasks")
 
@@ -128,16 +129,18 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
             seconds = time.perf_counter() - started
             foreign = machine_load.foreign_share(load, machine_load.snapshot())  # was the machine ours?
             for record in records:
-                record["settings"].update(task_s=round(seconds, 2), task_scenario=task.scenario)  # where time goes
+                settings = record["settings"]
+                settings.update({Setting.TASK_S: round(seconds, 2), Setting.TASK_SCENARIO: task.scenario})
                 if foreign is not None:
-                    record["settings"].update(foreign_cpu=foreign["foreign"], steal_cpu=foreign["steal"],
-                                              machine_cpus=foreign["cpus"])
+                    settings.update({Setting.FOREIGN_CPU: foreign["foreign"], Setting.STEAL_CPU: foreign["steal"],
+                                     Setting.MACHINE_CPUS: foreign["cpus"]})
                 if room(task) > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
-                    record["settings"].update(tasks_at_once=room(task), task_threads=child_threads(task, ctx))
+                    settings.update({Setting.TASKS_AT_ONCE: room(task),
+                                     Setting.TASK_THREADS: child_threads(task, ctx)})
             with saving:
                 if stopped.is_set():  # interrupted side by side: a killed child is no result, and resume reruns it
                     return seconds
-                run["records"] = [r for r in run["records"] if r["settings"].get("task") != task.key] + records
+                run["records"] = [r for r in run["records"] if r["settings"].get(Setting.TASK) != task.key] + records
                 store.save(run)
             _report(console, task, records, seconds)
             progress.advance(bar)

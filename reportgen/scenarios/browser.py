@@ -35,6 +35,7 @@ from reportgen.artifacts import DIGITS_CLASSES, DIGITS_DATA, DIGITS_IMAGE_SIZE, 
 from reportgen.config import TimingSettings
 from reportgen.measure import stats
 from reportgen.process.runner import Context, Task
+from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
 
 SCENARIO = "browser"
@@ -68,7 +69,7 @@ def plan(frameworks: list[str]) -> list[Task]:
     reason when Chromium, Playwright or the vendored runtime is missing."""
     if catalog.family_of(catalog.BROWSER_RUNTIME) not in frameworks:
         return []
-    return [Task(key=f"{SCENARIO}/{catalog.BROWSER_RUNTIME}", module=__name__, scenario=SCENARIO,
+    return [Task(key=str(TaskKey(SCENARIO, catalog.BROWSER_RUNTIME)), module=__name__, scenario=SCENARIO,
                  framework=catalog.BROWSER_RUNTIME, variant="all",
                  label="Browser: ONNX Runtime Web in headless Chromium vs Python ONNX Runtime (digits model)",
                  needs=(DIGITS_DATA, DIGITS_ONNX), reads=tuple(v.model_file for v in catalog.BROWSER), kind="timing",
@@ -168,8 +169,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     threads = int(info["threads"])
     preprocess_diff = float(np.max(np.abs(np.asarray(result["preprocessed"], dtype=np.float32) - x_eval[0].ravel())))
     device = catalog.BROWSER_DEVICES[0]  # the page ships the WebAssembly runtime only
-    common = {"model": DIGITS_MODEL, "image_size": DIGITS_IMAGE_SIZE, "num_classes": DIGITS_CLASSES,
-              "timing": timing.__dict__, "check_images": len(labels)}
+    common = {Setting.MODEL: DIGITS_MODEL, Setting.IMAGE_SIZE: DIGITS_IMAGE_SIZE, Setting.NUM_CLASSES: DIGITS_CLASSES,
+              Setting.TIMING: timing.__dict__, Setting.CHECK_IMAGES: len(labels)}
     for v in catalog.BROWSER:
         if v.name not in present:
             continue
@@ -181,17 +182,17 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         samples = timer.time_loop(lambda s=session: predict_onnxruntime.predict(s, x_eval[:1]), timing)
         python_logits = np.concatenate([predict_onnxruntime.predict(session, x_eval[i:i + 1])
                                         for i in range(len(x_eval))])
-        file_settings = {**common, "file": v.model_file, "conversion": "/".join(v.conversion),
-                         "model_size_mb": path.stat().st_size / 1e6}
+        file_settings = {**common, Setting.FILE: v.model_file, Setting.CONVERSION: "/".join(v.conversion),
+                         Setting.MODEL_SIZE_MB: path.stat().st_size / 1e6}
         python_ms = [s * 1e3 for s in samples]
         records.append(make_record(
             SCENARIO, "onnxruntime", v.python, device="cpu", precision=v.precision, batch_size=1,
             metrics={**stats.latency_summary(python_ms), "throughput_ips": stats.throughput(1, samples),
                      "load_s": load_s, "first_call_s": first_s},
             samples={"latency_ms": python_ms},
-            settings={**file_settings, "threads": {"ort.intra_op": threads, "ort.inter_op": 1},
-                      "onnxruntime": ort.__version__, "samples": len(python_ms),
-                      "purpose": "Python ONNX Runtime on the browser's file, for its speed ratio and its check"}))
+            settings={**file_settings, Setting.THREADS: {"ort.intra_op": threads, "ort.inter_op": 1},
+                      Setting.ONNXRUNTIME: ort.__version__, Setting.SAMPLES: len(python_ms),
+                      Setting.PURPOSE: "Python ONNX Runtime on the browser's file, for its speed ratio and its check"}))
         got = result["models"][v.name]
         logits = np.asarray(got["logits"], dtype=np.float32)
         browser_ms = [float(s) for s in got["samples"]]
@@ -203,13 +204,15 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
                      "max_abs_diff": float(np.max(np.abs(logits - python_logits))),
                      "top1_agreement": float(np.mean(logits.argmax(1) == python_logits.argmax(1)))},
             samples={"latency_ms": browser_ms},
-            settings={**file_settings, "threads": {"wasm.numThreads": threads},
-                      "backend": f"WebAssembly (SIMD), {threads} thread{'s' if threads > 1 else ''}",
-                      "backend_why": info["why"], "webgpu": info["webgpu"], "cross_origin_isolated":
-                      info["crossOriginIsolated"], "browser": f"Chromium {result['chromium']} (headless)",
-                      "onnxruntime_web": info.get("ortVersion") or web.ort_web_version(),
-                      "reference": f"Python ONNX Runtime {ort.__version__} on the same file and held-out images "
-                                   "(its input normalised in Python, the browser's in JavaScript)",
-                      "python_variant": v.python, "preprocess_max_abs_diff": preprocess_diff,
-                      "top1_accuracy": float(np.mean(logits.argmax(1) == labels)), "samples": len(browser_ms)}))
+            settings={**file_settings, Setting.THREADS: {"wasm.numThreads": threads},
+                      Setting.BACKEND: f"WebAssembly (SIMD), {threads} thread{'s' if threads > 1 else ''}",
+                      Setting.BACKEND_WHY: info["why"], Setting.WEBGPU: info["webgpu"],
+                      Setting.CROSS_ORIGIN_ISOLATED: info["crossOriginIsolated"],
+                      Setting.BROWSER: f"Chromium {result['chromium']} (headless)",
+                      Setting.ONNXRUNTIME_WEB: info.get("ortVersion") or web.ort_web_version(),
+                      Setting.REFERENCE: f"Python ONNX Runtime {ort.__version__} on the same file and held-out "
+                                         "images (its input normalised in Python, the browser's in JavaScript)",
+                      Setting.PYTHON_VARIANT: v.python, Setting.PREPROCESS_MAX_ABS_DIFF: preprocess_diff,
+                      Setting.TOP1_ACCURACY: float(np.mean(logits.argmax(1) == labels)),
+                      Setting.SAMPLES: len(browser_ms)}))
     return records

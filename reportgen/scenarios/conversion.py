@@ -43,21 +43,26 @@ from reportgen.artifacts import (
 )
 from reportgen.backends import framework_module
 from reportgen.process.runner import Context, Task
+from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
 
 TASKS = [
-    Task(key="conversion/torch", module=__name__, scenario="conversion", framework="torch", variant="exports",
+    Task(key=str(TaskKey("conversion", "torch")), module=__name__, scenario="conversion",
+         framework="torch", variant="exports",
          label="Conversion: train on digits, PyTorch exports + INT8",
          produces=(DIGITS_WEIGHTS, DIGITS_DATA, DIGITS_REFERENCE, DIGITS_ONNX),
          kind="conversion"),
-    Task(key="conversion/tensorflow", module=__name__, scenario="conversion", framework="tensorflow",
+    Task(key=str(TaskKey("conversion", "tensorflow")), module=__name__, scenario="conversion",
+         framework="tensorflow",
          variant="exports", label="Conversion: Keras -> ONNX, SavedModel, TFLite (+ INT8)",
          needs=(DIGITS_WEIGHTS, DIGITS_DATA), produces=(DIGITS_KERAS_ONNX,), kind="conversion"),
-    Task(key="conversion/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
+    Task(key=str(TaskKey("conversion", "onnxruntime")), module=__name__, scenario="conversion",
+         framework="onnxruntime",
          variant="exports", label="Conversion: ONNX Runtime runs + INT8 quantization", needs=(DIGITS_DATA, DIGITS_ONNX),
          reads=(DIGITS_KERAS_ONNX,), produces=tuple(DIGITS_ORT_INT8.values()),  # runs the Keras export too
          kind="conversion"),
-    Task(key="conversion/openvino", module=__name__, scenario="conversion", framework="openvino", variant="exports",
+    Task(key=str(TaskKey("conversion", "openvino")), module=__name__, scenario="conversion",
+         framework="openvino", variant="exports",
          label="Conversion: OpenVINO IR (from ONNX, from PyTorch) + NNCF INT8",
          needs=(DIGITS_WEIGHTS, DIGITS_DATA, DIGITS_ONNX),
          kind="conversion"),
@@ -146,7 +151,7 @@ class Converter:
     def skip(self, variant: str, output: str, reason: str) -> None:
         """Record a conversion that cannot be tried here (its converter is not installed), with the reason."""
         entry = catalog.conversion(self.task.framework, variant)
-        settings = {"converter": entry.converter, "file": Path(output).name, "model": self.model}
+        settings = {Setting.CONVERTER: entry.converter, Setting.FILE: Path(output).name, Setting.MODEL: self.model}
         self._record(variant, {}, settings, reason, "skipped")
 
     def _record(self, variant: str, metrics: dict[str, float], settings: dict[str, Any], reason: str | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reportgen.store.records import Setting
 from reportgen.store.results import METRICS
 
 
@@ -20,7 +21,7 @@ def add_efficiency(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  if r["scenario"] == "model" and "macs" in r["metrics"]), None)
     measured = sorted((r for r in records if "gemm_gflops" in r["metrics"]),
                       key=lambda r: r["metrics"]["gemm_gflops"]["value"])
-    roofs = {(r["settings"].get("precision", "fp32"), r["settings"].get("threads")):
+    roofs = {(r["settings"].get(Setting.PRECISION, "fp32"), r["settings"].get(Setting.THREADS)):
              r["metrics"]["gemm_gflops"]["value"]
              for r in measured}  # the best per (precision, threads): sorted ascending, so the last one wins
     if macs is None:
@@ -29,7 +30,7 @@ def add_efficiency(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rec["scenario"] in ("inference", "threads") and rec["status"] == "ok":
             gflops = rec["metrics"]["throughput_ips"]["value"] * 2 * macs / 1e9
             rec["metrics"]["gflops_per_s"] = {"value": gflops, "unit": METRICS["gflops_per_s"].unit}
-            roof = roofs.get((rec["precision"], rec["settings"].get("thread_count")))
+            roof = roofs.get((rec["precision"], rec["settings"].get(Setting.THREAD_COUNT)))
             if roof and rec["device"] == "cpu":
                 rec["metrics"]["roof_fraction"] = {"value": gflops / roof, "unit": METRICS["roof_fraction"].unit}
     return records

@@ -29,6 +29,7 @@ from reportgen.inputs import check_images, images
 from reportgen.measure import energy, memory, stats, timer
 from reportgen.process import envs
 from reportgen.process.runner import Context, Task
+from reportgen.store.records import RoundSeries, Setting, TaskKey
 from reportgen.store.results import make_record
 
 OOM_MARKERS = ("out of memory", "resourceexhausted", "resource exhausted", "failed to allocate")
@@ -86,18 +87,15 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
     ``records`` are the run's so far (rounds not yet merged); ``spent_s`` the seconds extra rounds took.
     """
     settings, limit = profile["inference"], round_limit(profile)
-    processes: dict[tuple[str, str], list[tuple[int, float]]] = {}  # (round, median) of each process
-    disturbed: dict[tuple[str, str], set[int]] = {}
+    processes: dict[tuple[str, str], list[dict[str, Any]]] = {}  # each variant's records, one per process
     cost: dict[int, dict[str, float]] = {}  # round -> task -> seconds
     for r in records:
         if r["scenario"] == "inference" and r["batch_size"] == 1 and r["status"] == "ok" \
-                and "round" in r["settings"]:
-            key, number = (r["framework"], r["variant"]), r["settings"]["round"]
-            processes.setdefault(key, []).append((number, r["metrics"]["latency_ms_p50"]["value"]))
-            if thresholds.disturbed(r["settings"].get("foreign_cpu", 0.0), r["settings"].get("machine_cpus")):
-                disturbed.setdefault(key, set()).add(number)
-            cost.setdefault(number, {})[r["settings"].get("task", "")] = r["settings"].get("task_s", 0.0)
-    timed = {key: stats.by_round(*zip(*pairs, strict=True)) for key, pairs in processes.items()}
+                and Setting.ROUND in r["settings"]:
+            processes.setdefault((r["framework"], r["variant"]), []).append(r)
+            cost.setdefault(r["settings"][Setting.ROUND], {})[r["settings"].get(Setting.TASK, "")] = \
+                r["settings"].get(Setting.TASK_S, 0.0)
+    timed = {key: RoundSeries.of_processes(recs) for key, recs in processes.items()}
     done = 1 + max(cost, default=-1)
     ref = catalog.reference()
     ran = f"{done} round(s) of batch-1 timing"
@@ -105,10 +103,10 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
         return [], f"{ran}, the profile's maximum"
     if (ref.runtime, ref.name) not in timed:
         return [], f"{ran}: the reference was not timed, so no verdict can call for more"
-    base, ref_disturbed = timed[(ref.runtime, ref.name)], disturbed.get((ref.runtime, ref.name), set())
-    comparisons = {v: stats.calm_speedup(base, timed[(v.runtime, v.name)],
-                                         ref_disturbed | disturbed.get((v.runtime, v.name), set()))
-                   for v in catalog.selected(frameworks) if v is not ref and (v.runtime, v.name) in timed}
+    base = timed[(ref.runtime, ref.name)]
+    comparisons = {v: stats.calm_speedup(base.medians, cand.medians, set(base.disturbed | cand.disturbed))
+                   for v in catalog.selected(frameworks) if v is not ref
+                   and (cand := timed.get((v.runtime, v.name))) is not None}
     open_ = [v for v, c in comparisons.items() if c["verdict"] == "inconclusive"]
     if not open_:
         return [], f"{ran}: every verdict against the reference decided"
@@ -120,7 +118,7 @@ def next_round(records: list[dict[str, Any]], profile: dict[str, Any], framework
                     f"every round up to {limit} agreed")
     chosen = [v for v in catalog.selected(frameworks) if v in open_ or v is ref]
     tasks = _shared(chosen, device, done, None) + _reference_again(chosen, device, done, profile)
-    estimate = sum(cost[done - 1].get(t.key.replace(f"round{done}", f"round{done - 1}"), 0.0) for t in tasks)
+    estimate = sum(cost[done - 1].get(str(TaskKey.parse(t.key).in_round(done - 1)), 0.0) for t in tasks)
     if spent_s + estimate > settings.get("extra_rounds_s", 0.0):
         return [], (f"{ran}: {len(open_)} verdict(s) still open, but another round would pass the "
                     f"{settings.get('extra_rounds_s', 0.0):g} s budget for extra rounds")
@@ -134,7 +132,7 @@ def _params(v: Variant, device: str, round_: int, threads: int | None, fresh: bo
 
 def _task(v: Variant, device: str) -> Task:
     """The first round of ``v``: a fresh process (cold start, memory, sweep)."""
-    return Task(key=f"inference/{v.runtime}/{v.name}/round0", module=__name__, scenario="inference",
+    return Task(key=str(TaskKey("inference", v.runtime, v.name, round=0)), module=__name__, scenario="inference",
                 framework=v.runtime, variant=v.name, label=f"Inference: {v.label}", needs=v.needs,
                 params=_params(v, device, 0, None, fresh=True))
 
@@ -151,7 +149,8 @@ def _shared(chosen: list[Variant], device: str, round_: int, threads: int | None
             continue
         name = catalog.display(family)
         what = f"round {round_ + 1}" if threads is None else f"{threads} thread{'s' if threads > 1 else ''}"
-        key = f"inference/{family}/" + (f"round{round_}" if threads is None else f"threads{threads}")
+        key = str(TaskKey("inference", family, round=round_) if threads is None
+                  else TaskKey("inference", family, threads=threads))
         tasks.append(Task(key=key, module=__name__, scenario="inference", framework=family, variant="shared",
                           label=f"Inference: {name}, {len(members)} variant(s) ({what})",
                           params={"round": round_, "threads": threads, "fresh": False}, members=members))
@@ -165,7 +164,7 @@ def _reference_again(chosen: list[Variant], device: str, round_: int, profile: d
     if ref not in chosen or unsupported(ref, device):
         return []
     (alone,) = _shared([ref], device, round_, threads=None)  # the reference's own member, as in every round
-    return [replace(alone, key=f"inference/{ref.runtime}/{ref.name}/again{n}/round{round_}",
+    return [replace(alone, key=str(TaskKey("inference", ref.runtime, ref.name, again=n, round=round_)),
                     label=f"Inference: {ref.label}, again (round {round_ + 1})")
             for n in range(1, reference_processes(profile))]
 
@@ -204,8 +203,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     agreement = {"max_abs_diff": float(np.max(np.abs(check - reference))),
                  "top1_agreement": float(np.mean(check.argmax(1) == reference.argmax(1)))}
 
-    common = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
-              "thread_count": threads, "round": task.params["round"], "memory_method": memory.METHOD}
+    common = {Setting.IMAGE_SIZE: size, Setting.NUM_CLASSES: num_classes, Setting.THREADS: backend.thread_settings(),
+              Setting.THREAD_COUNT: threads, Setting.ROUND: task.params["round"], Setting.MEMORY_METHOD: memory.METHOD}
     ident = {"device": device, "precision": task.params["precision"]}
     records = []
     fresh = task.params["fresh"]  # a process of its own: cold start, memory and the sweep are this variant's
@@ -248,7 +247,7 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         extra = {"sweep_stop": stop} if stop else {}
         records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
                                    metrics=metrics, samples={"latency_ms": samples_ms},
-                                   settings={**common, "timing": timing.__dict__, "samples": len(samples),
+                                   settings={**common, Setting.TIMING: timing.__dict__, Setting.SAMPLES: len(samples),
                                              **joules_settings, **extra}))
         if stop:
             break
@@ -283,7 +282,7 @@ def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[d
     rest = []
     for rec in records:
         if (rec["scenario"] == "startup" or (rec["scenario"] == "inference" and rec["batch_size"] == 1)) \
-                and rec["status"] == "ok" and "round" in rec["settings"]:
+                and rec["status"] == "ok" and Setting.ROUND in rec["settings"]:
             groups.setdefault((rec["scenario"], rec["framework"], rec["variant"], rec["device"]), []).append(rec)
         else:
             rest.append(rec)
@@ -292,22 +291,28 @@ def merge_rounds(records: list[dict[str, Any]], rounds_stop: str = "") -> list[d
     return rest + merged
 
 
+_PER_PROCESS = (Setting.ROUND, Setting.TASK, Setting.SAMPLES, Setting.TIMING, Setting.FOREIGN_CPU, Setting.STEAL_CPU,
+                Setting.ENERGY)  # settings of one process that a merged record keeps per round or not at all
+
+
 def _merged_settings(group: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """The settings of a record that pools ``group`` (one variant's processes, in round order): the first one's
+    shared settings, and per round where each came from, what its task took and whether the machine was ours."""
     first = group[0]
-    settings = {k: v for k, v in first["settings"].items()
-                if k not in ("round", "task", "samples", "timing", "foreign_cpu", "steal_cpu", "energy")}
-    settings.update(task=f"{first['scenario']}/{first['framework']}/{first['variant']}/merged", rounds=len(group))
+    settings: dict[str, Any] = {k: v for k, v in first["settings"].items() if k not in _PER_PROCESS}
+    key = TaskKey(first["scenario"], first["framework"], first["variant"], merged=True)
+    settings.update({Setting.TASK: str(key), Setting.ROUNDS: len(group)})
     settings.update(extra)
-    settings["round_tasks"] = [r["settings"].get("task") for r in group]  # where each round's samples came from
-    if all("task_s" in r["settings"] for r in group):
-        settings["task_s"] = round(sum(r["settings"]["task_s"] for r in group), 2)  # every round's task together
-        settings["round_task_s"] = [r["settings"]["task_s"] for r in group]
-    if "timing" in first["settings"]:
-        settings["timing"] = first["settings"]["timing"]
-    if all("foreign_cpu" in r["settings"] for r in group):  # per round, in round order: was the machine ours?
-        settings["round_foreign_cpu"] = [r["settings"]["foreign_cpu"] for r in group]
-    if "round" in first["settings"]:  # which round each value came from: comparisons pair rounds by number
-        settings["round_numbers"] = [r["settings"]["round"] for r in group]
+    settings[Setting.ROUND_TASKS] = [r["settings"].get(Setting.TASK) for r in group]
+    if all(Setting.TASK_S in r["settings"] for r in group):
+        settings[Setting.TASK_S] = round(sum(r["settings"][Setting.TASK_S] for r in group), 2)  # all rounds' tasks
+        settings[Setting.ROUND_TASK_S] = [r["settings"][Setting.TASK_S] for r in group]
+    if Setting.TIMING in first["settings"]:
+        settings[Setting.TIMING] = first["settings"][Setting.TIMING]
+    if all(Setting.FOREIGN_CPU in r["settings"] for r in group):  # per round: was the machine ours?
+        settings[Setting.ROUND_FOREIGN_CPU] = [r["settings"][Setting.FOREIGN_CPU] for r in group]
+    if Setting.ROUND in first["settings"]:  # which round each value came from: comparisons pair rounds by number
+        settings[Setting.ROUND_NUMBERS] = [r["settings"][Setting.ROUND] for r in group]
     return settings
 
 
@@ -321,7 +326,7 @@ def _merge_startup(group: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[str, Any]:
-    group.sort(key=lambda r: r["settings"]["round"])
+    group.sort(key=lambda r: r["settings"][Setting.ROUND])
     first = group[0]
     samples = [s for r in group for s in r["samples"]["latency_ms"]]
     medians = [r["metrics"]["latency_ms_p50"]["value"] for r in group]
@@ -334,12 +339,12 @@ def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[s
             metrics[name] = pick(values)
     joules, joules_settings = energy.pooled(group)
     metrics.update(joules)
-    per_round = list(stats.by_round([r["settings"]["round"] for r in group], medians).values())
-    spread = max(per_round) / min(per_round) - 1
-    halfwidth = stats.median_halfwidth(per_round)  # None with one round: no interval, so no noise verdict either
-    settings = _merged_settings(group, samples=len(samples), round_medians_ms=medians, round_spread=spread,
-                                median_halfwidth=halfwidth, processes=len(group), rounds=len(per_round),
-                                **joules_settings, **({"rounds_stop": rounds_stop} if rounds_stop else {}))
+    series = RoundSeries.of_processes(group)  # halfwidth None with one round: no interval, so no noise verdict
+    settings = _merged_settings(group, **{
+        Setting.SAMPLES: len(samples), Setting.ROUND_MEDIANS_MS: medians, Setting.ROUND_SPREAD: series.spread or 0.0,
+        Setting.MEDIAN_HALFWIDTH: series.halfwidth, Setting.PROCESSES: len(group),
+        Setting.ROUNDS: len(series.medians), **joules_settings,
+        **({Setting.ROUNDS_STOP: rounds_stop} if rounds_stop else {})})
     return make_record("inference", first["framework"], first["variant"], device=first["device"],
                        precision=first["precision"], batch_size=1, metrics=metrics,
                        samples={"latency_ms": samples}, settings=settings)

@@ -15,6 +15,7 @@ from reportgen import catalog
 from reportgen.artifacts import DIGITS_DATA, DIGITS_LOGITS, DIGITS_REFERENCE
 from reportgen.process import envs
 from reportgen.process.runner import Context
+from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
 
 
@@ -43,9 +44,10 @@ def compare_outputs(ctx: Context) -> list[dict[str, Any]]:
         records.append(make_record(
             "parity", cand.runtime, cand.name, device="cpu", precision=cand.precision,
             batch_size=len(labels), metrics=compare(reference, np.load(path), labels),
-            settings={"reference": "the trained PyTorch model (fp32)", "task": f"parity/{cand.runtime}/{cand.name}",
-                      "inputs": f"{len(labels)} held-out digits, 32x32",
-                      "reference_top1": float(np.mean(reference.argmax(1) == labels)),
-                      "environment": envs.environment(cand.runtime).record()},  # where its logits were computed
+            settings={Setting.REFERENCE: "the trained PyTorch model (fp32)",
+                      Setting.TASK: str(TaskKey("parity", cand.runtime, cand.name)),
+                      Setting.INPUTS: f"{len(labels)} held-out digits, 32x32",
+                      Setting.REFERENCE_TOP1: float(np.mean(reference.argmax(1) == labels)),
+                      Setting.ENVIRONMENT: envs.environment(cand.runtime).record()},  # where its logits were computed
         ))
     return records

@@ -31,18 +31,23 @@ from reportgen.artifacts import (
 from reportgen.backends import framework_module
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios.conversion import Converter
+from reportgen.store.records import TaskKey
 
 TASKS = [
-    Task(key="prepare/torch", module=__name__, scenario="conversion", framework="torch", variant="prepare",
+    Task(key=str(TaskKey("prepare", "torch")), module=__name__, scenario="conversion",
+         framework="torch", variant="prepare",
          label="Reference model: PyTorch weights, MACs, ONNX export",
          produces=(WEIGHTS_FILE, REFERENCE_OUTPUTS, ONNX_FILE), kind="conversion"),
-    Task(key="prepare/tensorflow", module=__name__, scenario="conversion", framework="tensorflow", variant="prepare",
+    Task(key=str(TaskKey("prepare", "tensorflow")), module=__name__, scenario="conversion",
+         framework="tensorflow", variant="prepare",
          label="Inference model: Keras -> ONNX and TFLite", needs=(WEIGHTS_FILE,),
          produces=(KERAS_ONNX_FILE, *TFLITE_FILES.values()), kind="conversion"),
-    Task(key="prepare/onnxruntime", module=__name__, scenario="conversion", framework="onnxruntime",
+    Task(key=str(TaskKey("prepare", "onnxruntime")), module=__name__, scenario="conversion",
+         framework="onnxruntime",
          variant="prepare", label="Inference model: ONNX Runtime INT8", needs=(ONNX_FILE,),
          produces=tuple(ORT_INT8_FILES.values()), kind="conversion"),
-    Task(key="prepare/openvino", module=__name__, scenario="conversion", framework="openvino", variant="prepare",
+    Task(key=str(TaskKey("prepare", "openvino")), module=__name__, scenario="conversion",
+         framework="openvino", variant="prepare",
          label="Inference model: OpenVINO IR + NNCF INT8", needs=(ONNX_FILE,),
          produces=tuple(OPENVINO_FILES.values()), kind="conversion"),
 ]

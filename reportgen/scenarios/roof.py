@@ -29,6 +29,7 @@ from reportgen.config import TimingSettings, roof_settings
 from reportgen.measure import timer
 from reportgen.process import envs
 from reportgen.process.runner import Context, Task
+from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
 
 VARIANTS = {"fp32": "sgemm", "bf16": "bf16-gemm", "int8": "int8-gemm"}  # the records' variant per precision
@@ -199,7 +200,7 @@ def implied_ghz(gflops: float, top: dict[str, Any]) -> float:
 def plan() -> list[Task]:
     """One task per installed library with a fast GEMM: the CPU's roofs, also in a CUDA run (where a failed
     roof is then a cpu record too, and the child does not touch the GPU)."""
-    return [Task(key=f"machine/gemm/{library}", module=__name__, scenario="machine", framework=library,
+    return [Task(key=str(TaskKey("machine", "gemm", library)), module=__name__, scenario="machine", framework=library,
                  variant=VARIANT, label=f"Machine: GEMM roofs ({library})", params={"device": "cpu"})
             for library in LIBRARIES if envs.importable(library, library)]
 
@@ -225,7 +226,7 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
             except NotAsAsked as exc:
                 records.append(make_record("machine", task.framework, VARIANTS[precision], device="cpu",
                                            precision=precision, status="skipped", reason=str(exc),
-                                           settings={"threads": threads, "precision": precision}))
+                                           settings={Setting.THREADS: threads, Setting.PRECISION: precision}))
     return records
 
 
@@ -246,7 +247,9 @@ def _roof(task: Task, ctx: Context, precision: str, threads: int, sizes: tuple[i
         kernels.add(gemm.kernel)
     return make_record("machine", task.framework, VARIANTS[precision], device="cpu", precision=precision,
                        metrics={"gemm_gflops": best[0]}, samples={"seconds": best[1]},
-                       settings={"threads": threads, "precision": precision, "gflops_per_size": per_size,
-                                 "method": "median of timed calls per square size; the best size is the roof",
-                                 **({"kernel": ", ".join(sorted(k for k in kernels if k))} if any(kernels) else {}),
-                                 **({"peak": top} if top else {})})
+                       settings={Setting.THREADS: threads, Setting.PRECISION: precision,
+                                 Setting.GFLOPS_PER_SIZE: per_size,
+                                 Setting.METHOD: "median of timed calls per square size; the best size is the roof",
+                                 **({Setting.KERNEL: ", ".join(sorted(k for k in kernels if k))}
+                                    if any(kernels) else {}),
+                                 **({Setting.PEAK: top} if top else {})})

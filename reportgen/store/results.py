@@ -19,6 +19,7 @@ import jsonschema
 
 from reportgen.errors import ReportgenError
 from reportgen.store.paths import write_atomic
+from reportgen.store.records import settings_schema
 
 SCHEMA_VERSION = 1
 
@@ -160,7 +161,7 @@ _RECORD_SCHEMA: dict[str, Any] = {
                            + "; else finite",
             "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "number"}},
         },
-        "settings": {"type": "object", "description": "threads, input shape, timing rules, ..."},
+        "settings": settings_schema(),
     },
 }
 

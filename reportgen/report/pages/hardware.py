@@ -10,6 +10,7 @@ from reportgen.process.envs import SHARED_LIBRARIES
 from reportgen.report import findings
 from reportgen.report.escape import MD, code
 from reportgen.report.format import collapsed, conversion_model, fmt, label, md_table, name, provenance, records
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "hardware.md"
@@ -50,7 +51,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     runs = [[code(r["run_id"]), r["machine_id"], f"{r['profile']['name']}, {r['status']}",
              f"{sum(x['status'] == 'ok' for x in r['records'])} / {sum(x['status'] != 'ok' for x in r['records'])}"]
             for r in reversed(loaded.runs)]
-    threads = {f"{name(r['framework'])} ({r['variant']})": r["settings"]["threads"]
+    threads = {f"{name(r['framework'])} ({r['variant']})": r["settings"][Setting.THREADS]
                for r in records(run, "inference")}
     return {
         "run": provenance(run),

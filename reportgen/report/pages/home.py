@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from reportgen.report import findings
 from reportgen.report.charts import chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "index.md"
@@ -40,7 +41,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "key_tables": [{"precision": p, "table": _key_table(run, [r for r in batch1 if r["precision"] == p], devices)}
                        for p in findings.precisions(batch1)],
         "chart": chart_html(fig, "home-latency", "Median batch-1 latency per framework") if batch1 else "",
-        "image_size": batch1[0]["settings"]["image_size"] if batch1 else None,
+        "image_size": batch1[0]["settings"][Setting.IMAGE_SIZE] if batch1 else None,
         "timed_model": findings.timed_model(run),
         "counts": {s: sum(r["status"] == s for r in run["records"]) for s in ("ok", "failed", "skipped")},
         "n_runs": len(loaded.runs),

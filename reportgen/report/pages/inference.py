@@ -14,6 +14,7 @@ from reportgen.report.charts import GROUPED_LEGEND, PART_COLORS, Styles, chart_h
 from reportgen.report.format import fmt, label, md_table, metric, name, problem_rows, provenance, records
 from reportgen.report.pages.tryit import browser_notes, browser_table
 from reportgen.scenarios import roof
+from reportgen.store.records import Setting
 from reportgen.store.results import METRICS, LoadedResults
 
 PAGE = "inference.md"
@@ -31,7 +32,7 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
     rows = [[label(r), findings.median_text(r) + (" ⚠" if (r["framework"], r["variant"]) in noisy else ""),
              fmt(metric(r, "latency_ms_iqr"), "ms"),
              f"{fmt(metric(r, 'latency_ms_p90'), 'ms')} / {fmt(metric(r, 'latency_ms_p99'), 'ms')}",
-             _verdict(versus.get((r["framework"], r["variant"]))), str(r["settings"].get("rounds", 1))]
+             _verdict(versus.get((r["framework"], r["variant"]))), str(r["settings"].get(Setting.ROUNDS, 1))]
             for r in batch1]
     return md_table(["runtime / variant", "p50 (ms) ±interval", "IQR (ms)", "p90 / p99 (ms)",
                      f"speed-up vs {catalog.reference().label}", "rounds"], rows)
@@ -109,7 +110,7 @@ def _sweep(run: dict[str, Any]) -> tuple[str, str]:
     if failed:
         table += "\n\nStopped early: " + "; ".join(f"{label(r)} at batch {r['batch_size']} ({r['reason']})"
                                                    for r in failed)
-    flat = [r for r in recs if r["settings"].get("sweep_stop")]
+    flat = [r for r in recs if r["settings"].get(Setting.SWEEP_STOP)]
     if flat:
         table += (f"\n\nStopped where throughput flattened (at the first batch size that added under "
                   f"{thresholds.printed()['sweep_flat']} over the best smaller one; – marks batch sizes not "
@@ -127,7 +128,7 @@ def _threads(run: dict[str, Any], batch1: list[dict[str, Any]]) -> str:
             continue
         speedup = metric(one, "latency_ms_p50") / metric(r, "latency_ms_p50")
         rows.append([label(r), fmt(metric(one, "latency_ms_p50"), "ms"),
-                     f"{fmt(metric(r, 'latency_ms_p50'), 'ms')} ({r['settings']['thread_count']} threads)",
+                     f"{fmt(metric(r, 'latency_ms_p50'), 'ms')} ({r['settings'][Setting.THREAD_COUNT]} threads)",
                      f"{speedup:.2f}x"])
     return md_table(["runtime / variant", "1 thread p50 (ms)", "default p50 (ms)", "speed-up"], rows) if rows else ""
 
@@ -180,7 +181,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             best_batch[key] = r
     threads = run["options"]["threads"]
     roof_line = max((metric(r, "gemm_gflops") for r in roofs if r["precision"] == "fp32"
-                     and r["settings"].get("threads") in (None, threads)), default=None)  # the fp32 variants' roof
+                     and r["settings"].get(Setting.THREADS) in (None, threads)),
+                    default=None)  # the fp32 variants' roof
     settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
@@ -219,7 +221,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "browser_notes": browser_notes(run),
         "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
                      "memory_method": settings.get("memory_method"),
-                     "rounds": _span(sorted({r["settings"].get("rounds", 1) for r in batch1}) or [1]),
+                     "rounds": _span(sorted({r["settings"].get(Setting.ROUNDS, 1) for r in batch1}) or [1]),
                      "reference_processes": reference_processes(run["profile"]),
                      "rounds_stop": settings.get("rounds_stop")},
     }
@@ -234,7 +236,7 @@ def _best_roofs(roofs: list[dict[str, Any]]) -> dict[tuple[str, Any], dict[str, 
     """The roof record each (precision, thread count) is divided by: the fastest library's."""
     best: dict[tuple[str, Any], dict[str, Any]] = {}
     for r in roofs:
-        key = (r["precision"], r["settings"].get("threads"))
+        key = (r["precision"], r["settings"].get(Setting.THREADS))
         if key not in best or metric(r, "gemm_gflops") > metric(best[key], "gemm_gflops"):
             best[key] = r
     return best
@@ -246,23 +248,23 @@ def _roof_table(roofs: list[dict[str, Any]]) -> str:
     record is divided by; the theoretical peak beside (:func:`_peak_cell`)."""
     if not roofs:
         return ""
-    sizes = sorted({int(s) for r in roofs for s in r["settings"].get("gflops_per_size", {})})
+    sizes = sorted({int(s) for r in roofs for s in r["settings"].get(Setting.GFLOPS_PER_SIZE, {})})
     order = {p: i for i, p in enumerate(findings.PRECISIONS)}
     best = _best_roofs(roofs)
-    roofs = sorted(roofs, key=lambda r: (order.get(r["precision"], 9), -(r["settings"].get("threads") or 0),
+    roofs = sorted(roofs, key=lambda r: (order.get(r["precision"], 9), -(r["settings"].get(Setting.THREADS) or 0),
                                          r["framework"]))
     return md_table(["GEMM (precision, library)", "threads", "roof G(FL)OP/s",
                      "per size (" + " / ".join(f"{n}²" for n in sizes) + ")", "theoretical peak"],
-                    [[f"{r['precision']}, {r['framework']}", str(r["settings"].get("threads", "–")),
+                    [[f"{r['precision']}, {r['framework']}", str(r["settings"].get(Setting.THREADS, "–")),
                       fmt(metric(r, "gemm_gflops")),
-                      " / ".join(fmt(r["settings"].get("gflops_per_size", {}).get(str(n))) for n in sizes),
-                      _peak_cell(r, best[(r["precision"], r["settings"].get("threads"))])] for r in roofs])
+                      " / ".join(fmt(r["settings"].get(Setting.GFLOPS_PER_SIZE, {}).get(str(n))) for n in sizes),
+                      _peak_cell(r, best[(r["precision"], r["settings"].get(Setting.THREADS))])] for r in roofs])
 
 
 def _peak_cell(rec: dict[str, Any], best: dict[str, Any]) -> str:
     """A roof row's theoretical peak: the number where it is an upper bound of every roof of its precision and
     thread count; otherwise why none is shown."""
-    top = rec["settings"].get("peak")
+    top = rec["settings"].get(Setting.PEAK)
     if top is None:  # no rate for this precision; or a run stored before: its peak used the nominal clock
         return "–"
     if top.get("gflops") is None:
@@ -278,11 +280,11 @@ def _peak_text(roofs: list[dict[str, Any]], threads: int) -> str | None:
     best = _best_roofs(roofs).get(("fp32", threads))
     if best is None:
         return None
-    rate, top = metric(best, "gemm_gflops"), best["settings"].get("peak")
+    rate, top = metric(best, "gemm_gflops"), best["settings"].get(Setting.PEAK)
     if top is None:
         return ("No theoretical peak is shown for this run: it was computed from the clock the kernel reported "
                 "(the nominal one), which the cores outrun, so it was no upper bound."
-                if "peak_formula" in best["settings"] else None)
+                if Setting.PEAK_FORMULA in best["settings"] else None)
     per_core = f"{top['cores']} core(s) x {top['ops_per_cycle']} FLOP/cycle ({top['ops']})"
     if top.get("gflops") is None:
         return (f"{top['unknown'][0].upper()}{top['unknown'][1:]}, so no theoretical peak is shown. The fp32 roof, "
@@ -301,13 +303,13 @@ def _over_roof(recs: list[dict[str, Any]], roofs: list[dict[str, Any]]) -> list[
     could not bound it."""
     libraries: dict[tuple[str, Any], set[str]] = {}
     for r in roofs:
-        libraries.setdefault((r["precision"], r["settings"].get("threads")), set()).add(r["framework"])
+        libraries.setdefault((r["precision"], r["settings"].get(Setting.THREADS)), set()).add(r["framework"])
     lines = []
     for r in recs:
         fraction = metric(r, "roof_fraction")
         if not fraction or fraction <= 1:
             continue
-        key = (r["precision"], r["settings"].get("thread_count"))
+        key = (r["precision"], r["settings"].get(Setting.THREAD_COUNT))
         runtime = name(r["framework"])
         if findings.side_by_side(r):
             why = "it was timed beside other tasks, as the roofs were: neither had the CPU to itself"
@@ -317,6 +319,6 @@ def _over_roof(recs: list[dict[str, Any]], roofs: list[dict[str, Any]]) -> list[
         else:
             why = (f"{runtime}'s own {r['precision']} GEMM is in the roof, so its convolution kernels outran its "
                    "square products: the roof's shapes understate this machine")
-        lines.append(f"{label(r)} at {r['settings'].get('thread_count', '?')} thread(s): {_percent(fraction)} of "
+        lines.append(f"{label(r)} at {r['settings'].get(Setting.THREAD_COUNT, '?')} thread(s): {_percent(fraction)} of "
                      f"the {r['precision']} roof; {why}")
     return lines

@@ -13,6 +13,7 @@ from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import code
 from reportgen.report.format import conversion_model, fmt, md_table, metric, name, provenance, records
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "parity.md"
@@ -22,7 +23,7 @@ def _converter_rates(loaded: LoadedResults) -> str:
     worked: Counter[str] = Counter()
     for run in loaded.runs:
         for rec in run["records"]:
-            converter = rec["settings"].get("converter")
+            converter = rec["settings"].get(Setting.CONVERTER)
             if rec["scenario"] == "conversion" and converter and "convert_ok" in rec["metrics"] \
                     and conversion_model(rec) != "inference":  # the timed model's files repeat the same converters
                 tried[converter] += 1
@@ -71,7 +72,7 @@ def _with_count(rec: dict[str, Any]) -> str:
 def _conversions_table(recs: list[dict[str, Any]]) -> str:
     """Exports of one model: converter, result, time and file size (failures are listed below the tables)."""
     return md_table(["from", "export", "converter", "result", "time (s)", "file (MB)"],
-                    [[name(r["framework"]), r["variant"], code(r["settings"].get("converter", "")), r["status"],
+                    [[name(r["framework"]), r["variant"], code(r["settings"].get(Setting.CONVERTER, "")), r["status"],
                       fmt(metric(r, "convert_s"), "s"), fmt(metric(r, "model_size_mb"), "MB")]
                      for r in recs]) if recs else ""
 
@@ -87,7 +88,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "run": provenance(run),
         "facts": md_table(
             ["framework", "classes", "trainable parameters", "all parameters (with BN statistics)", "MACs per image"],
-            [[name(r["framework"]), str(r["settings"].get("num_classes", "")),
+            [[name(r["framework"]), str(r["settings"].get(Setting.NUM_CLASSES, "")),
               fmt(metric(r, "params_trainable"), "count"), fmt(metric(r, "params_total"), "count"), _macs(r)]
              for r in facts]) if facts else "",
         "conversions": _conversions_table([r for r in conversions if conversion_model(r) == "digits"]),
@@ -105,9 +106,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
              if r["status"] == "ok" else [name(r["framework"]), r["variant"], r["precision"], r["status"],
                                           r["reason"], ""]
              for r in parity_recs]) if parity_recs else "",
-        "reference": {"top1": metric(reference, "final_top1"), "epochs": reference["settings"]["epochs"],
-                      "eval_images": reference["settings"]["eval_images"],
-                      "train_images": reference["settings"]["train_images"]} if reference else None,
+        "reference": {"top1": metric(reference, "final_top1"), "epochs": reference["settings"][Setting.EPOCHS],
+                      "eval_images": reference["settings"][Setting.EVAL_IMAGES],
+                      "train_images": reference["settings"][Setting.TRAIN_IMAGES]} if reference else None,
         "chart": chart_html(_size_accuracy_figure(conversions, parity), "size-vs-accuracy",
                             "Each INT8 model's file size against its top-1 change on the held-out digits")
         if any(r["precision"] == "int8" for r in parity_recs) else "",
@@ -115,7 +116,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
 
 
 def _macs(rec: dict[str, Any]) -> str:
-    macs, size = metric(rec, "macs"), rec["settings"].get("image_size")
+    macs, size = metric(rec, "macs"), rec["settings"].get(Setting.IMAGE_SIZE)
     return f"{macs / 1e9:.2f} G at {size}x{size}" if macs else "–"
 
 

@@ -12,6 +12,7 @@ from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.escape import MD, link
 from reportgen.report.format import fmt, md_table, metric, provenance, records
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "scorecard.md"
@@ -40,7 +41,7 @@ def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool)
         return "not measured"
     text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
     if metric_name == "scaling_efficiency" and findings.scaling_note(rec):
-        text += f", a slowdown: {rec['settings']['workers']} workers slower than 1"
+        text += f", a slowdown: {rec['settings'][Setting.WORKERS]} workers slower than 1"
     return MD("**{}** ✓").format(text) if winner else text
 
 
@@ -63,7 +64,7 @@ def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: 
     best = _best(recs, metric_name, lowest)
     values = {f: metric(r, metric_name) for f, r in best.items()}
     winner = None
-    repeated = all(r["settings"].get("rounds", 1) >= 2 for r in best.values())
+    repeated = all(r["settings"].get(Setting.ROUNDS, 1) >= 2 for r in best.values())
     if not repeated and len(values) > 1:
         evidence = MD("{} (measured once: no winner)").format(evidence)
     if repeated and len(values) > 1:

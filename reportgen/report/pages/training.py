@@ -10,6 +10,7 @@ from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, color
 from reportgen.report.format import fmt, md_table, metric, name, provenance, records
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "training.md"
@@ -63,9 +64,9 @@ def _scaling_figure(scaling: list[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
     styles = Styles()  # a bar per framework: its hue and a pattern, so that the legend is not read by colour
     for framework in sorted({r["framework"] for r in scaling}):
-        recs = sorted((r for r in scaling if r["framework"] == framework), key=lambda r: r["settings"]["workers"])
+        recs = sorted((r for r in scaling if r["framework"] == framework), key=lambda r: r["settings"][Setting.WORKERS])
         fig.add_trace(go.Bar(
-            x=[f"{r['settings']['workers']} worker(s)" for r in recs],
+            x=[f"{r['settings'][Setting.WORKERS]} worker(s)" for r in recs],
             y=[metric(r, "train_throughput_ips") for r in recs], **styles.bar(framework, name(framework)),
             hovertemplate="%{y:.0f} img/s<extra>%{fullData.name}, %{x}</extra>",
         ))
@@ -85,7 +86,7 @@ def _main_table(recs: list[dict[str, Any]], cuda: bool) -> str:
         if r["status"] != "ok":
             rows.append([_label(r), r["status"]] + [""] * (len(header) - 2))
             continue
-        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get("target_reached") else "not reached"
+        target = fmt(metric(r, "time_to_target_s"), "s") if r["settings"].get(Setting.TARGET_REACHED) else "not reached"
         rows.append([_label(r), fmt(metric(r, "train_throughput_ips"), "img/s") + _once(r),
                      fmt(metric(r, "epoch_time_s"), "s"),
                      fmt(metric(r, "first_epoch_s"), "s"), target, fmt(metric(r, "peak_rss_mb"), "MB")]
@@ -109,7 +110,7 @@ def _probe_table(probes: list[dict[str, Any]], cuda: bool) -> str:
 
 def _once(rec: dict[str, Any]) -> str:
     """A training of one epoch has no steady state: its rate is the first epoch's (a smoke run's probes)."""
-    return " (one epoch, warm-up included)" if rec["settings"].get("epochs") == 1 else ""
+    return " (one epoch, warm-up included)" if rec["settings"].get(Setting.EPOCHS) == 1 else ""
 
 
 def _learned(rec: dict[str, Any]) -> str:
@@ -130,11 +131,11 @@ def _learning_table(recs: list[dict[str, Any]]) -> str:
 def _probe(r: dict[str, Any]) -> str | None:
     """``speed probe, 2 epochs of 512 images`` for a variant that ran a shortened recipe (see
     TrainingSettings.probe_epochs and probe_images)."""
-    if not r["settings"].get("probe"):
+    if not r["settings"].get(Setting.PROBE):
         return None
-    epochs = r["settings"]["epochs"]
-    return (f"speed probe, {epochs} epoch{'s' if epochs != 1 else ''} of {r['settings'].get('train_images', '?')} "
-            "images")
+    epochs = r["settings"][Setting.EPOCHS]
+    images = r["settings"].get(Setting.TRAIN_IMAGES, "?")
+    return f"speed probe, {epochs} epoch{'s' if epochs != 1 else ''} of {images} images"
 
 
 def batch_points(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -186,9 +187,10 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                   "target": first.get("target_top1"), "sgd_rule": first.get("sgd_rule"),
                   "threads": first.get("threads"),
                   "probes": ", ".join(_label(r) for r in probes),
-                  "probe_epochs": probes[0]["settings"]["epochs"] if probes else None,
-                  "probe_images": probes[0]["settings"].get("train_images") if probes else None,
-                  "onednn": next((r["settings"]["tf.onednn"] for r in ok if "tf.onednn" in r["settings"]), None)}
+                  "probe_epochs": probes[0]["settings"][Setting.EPOCHS] if probes else None,
+                  "probe_images": probes[0]["settings"].get(Setting.TRAIN_IMAGES) if probes else None,
+                  "onednn": next((r["settings"][Setting.TF_ONEDNN] for r in ok if Setting.TF_ONEDNN in r["settings"]),
+                                 None)}
         if ok else None,
         "table": _main_table([r for r in recs if not _probe(r)], cuda) if recs else "",
         "probe_table": _probe_table(probes, cuda) if probes else "",
@@ -207,7 +209,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                                  for r in sorted(sweep, key=lambda r: (r["framework"], r["batch_size"]))])
         if sweep else "",
         "pipeline_table": md_table(["framework", "pipeline", "img/s", "training img/s at the same batch"],
-                                   [[name(r["framework"]), r["settings"]["pipeline"],
+                                   [[name(r["framework"]), r["settings"][Setting.PIPELINE],
                                      fmt(metric(r, "throughput_ips"), "img/s"), _training_rate(r, sweep)]
                                     for r in pipeline]) if pipeline else "",
         "scaling_chart": chart_html(_scaling_figure(scaling), "train-scaling",
@@ -216,15 +218,15 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
             ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
              "learned?"],
             [[name(r["framework"]),
-              f"{r['settings'].get('workers', '')} ({r['settings'].get('backend', '')}, "
-              f"{r['settings'].get('threads_per_worker', '')} thread(s), "
-              f"batch {r['settings'].get('per_worker_batch', '')})",
+              f"{r['settings'].get(Setting.WORKERS, '')} ({r['settings'].get(Setting.BACKEND, '')}, "
+              f"{r['settings'].get(Setting.THREADS_PER_WORKER, '')} thread(s), "
+              f"batch {r['settings'].get(Setting.PER_WORKER_BATCH, '')})",
               fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
               fmt(metric(r, "final_top1"), "fraction"), _learned(r)]
              if r["status"] == "ok" else [name(r["framework"]), r["status"], r["reason"], "", "", ""]
              for r in scaling_all]) if scaling_all else "",
-        "scaling_images": scaling[0]["settings"].get("max_train_images") if scaling else None,
-        "scaling_epochs": scaling[0]["settings"].get("epochs") if scaling else None,
+        "scaling_images": scaling[0]["settings"].get(Setting.MAX_TRAIN_IMAGES) if scaling else None,
+        "scaling_epochs": scaling[0]["settings"].get(Setting.EPOCHS) if scaling else None,
         "learned_margin": thresholds.printed()["learned"],
         "device": run["options"]["device"],
     }

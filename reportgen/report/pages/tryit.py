@@ -18,6 +18,7 @@ from reportgen import catalog, thresholds, web
 from reportgen.report import findings
 from reportgen.report.escape import MD
 from reportgen.report.format import fmt, md_table, metric, provenance
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "tryit.md"
@@ -86,7 +87,7 @@ def write_assets(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
             manifest["models"][row["variant"].name]["measured"] = {
                 "machine": run["machine_id"], "browser_ms": metric(row["record"], "latency_ms_p50"),
                 "python_ms": metric(row["python"], "latency_ms_p50"),
-                "threads": row["python"]["settings"].get("threads", {}).get("ort.intra_op")}
+                "threads": row["python"]["settings"].get(Setting.THREADS, {}).get("ort.intra_op")}
     path = target / "gallery.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     return [*written, path]
@@ -123,14 +124,15 @@ def browser_notes(run: dict[str, Any]) -> dict[str, Any]:
         return {}
     rec = rows[0]["record"]
     python = rows[0]["python"]
-    return {"model": rec["settings"].get("model", ""), "timed": findings.timed_model(run),
-            "backend": rec["settings"].get("backend", rec["device"]),
+    return {"model": rec["settings"].get(Setting.MODEL, ""), "timed": findings.timed_model(run),
+            "backend": rec["settings"].get(Setting.BACKEND, rec["device"]),
             "files": ", ".join(f"{r['variant'].name}: {r['variant'].label}" for r in rows),
-            "browser": rec["settings"].get("browser", ""),
-            "ort_web": rec["settings"].get("onnxruntime_web", ""), "why": rec["settings"].get("backend_why", ""),
-            "webgpu": rec["settings"].get("webgpu", ""), "images": rec["settings"].get("check_images", ""),
+            "browser": rec["settings"].get(Setting.BROWSER, ""),
+            "ort_web": rec["settings"].get(Setting.ONNXRUNTIME_WEB, ""),
+            "why": rec["settings"].get(Setting.BACKEND_WHY, ""),
+            "webgpu": rec["settings"].get(Setting.WEBGPU, ""), "images": rec["settings"].get(Setting.CHECK_IMAGES, ""),
             "python_threads": (python or {}).get("settings", {}).get("threads", {}).get("ort.intra_op", "–"),
-            "preprocess": fmt(rec["settings"].get("preprocess_max_abs_diff"), "abs")}
+            "preprocess": fmt(rec["settings"].get(Setting.PREPROCESS_MAX_ABS_DIFF), "abs")}
 
 
 def context(run: dict[str, Any] | None, loaded: LoadedResults) -> dict[str, Any]:

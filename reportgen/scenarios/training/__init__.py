@@ -27,6 +27,7 @@ from reportgen.scenarios.training.recipe_run import run_recipe
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.scaling import run_scaling, scaling_workers, worker_env
 from reportgen.scenarios.training.trainer import recipe_settings, setup
+from reportgen.store.records import TaskKey
 
 __all__ = ["TRAINERS", "VARIANTS", "check_dataset", "history_record", "plan",
            "recipe_settings", "run_task", "scaling_workers", "worker_env"]
@@ -57,12 +58,12 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
             params["unsupported"] = f"{v.label} needs a CUDA GPU; {hardware.lacks_cuda()}"
         elif v.cpu_flags and device == "cpu" and (lacking := hardware.lacks_cpu_flags(v.cpu_flags)):
             params["unsupported"] = f"{v.label} on a CPU needs {lacking}"
-        tasks.append(Task(key=f"training/{v.framework}/{v.name}", module=__name__, scenario="training",
+        tasks.append(Task(key=str(TaskKey("training", v.framework, v.name)), module=__name__, scenario="training",
                           framework=v.framework, variant=v.name, label=f"Training: {v.label}", params=params,
                           needs=() if first else (TRAINING_INITIAL,), produces=(TRAINING_INITIAL,) if first else (),
                           kind="training"))
     workers = scaling_workers(profile["training"], device, threads)
-    scaling = [Task(key=f"training-scaling/{framework}", module=__name__, scenario="training-scaling",
+    scaling = [Task(key=str(TaskKey("training-scaling", framework)), module=__name__, scenario="training-scaling",
                     framework=framework, variant="data-parallel", needs=(TRAINING_INITIAL,),
                     params={"workers": workers} if isinstance(workers, int) else {"unsupported": workers},
                     label=f"Training: {framework} data-parallel, 1 vs N workers", kind="training")
@@ -70,7 +71,7 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     after = 1 + next(i for i, t in enumerate(tasks) if TRAINING_INITIAL in t.produces)
     tasks[after:after] = scaling
     for framework in chosen:
-        tasks.append(Task(key=f"training-batch/{framework}", module=__name__, scenario="training-batch",
+        tasks.append(Task(key=str(TaskKey("training-batch", framework)), module=__name__, scenario="training-batch",
                           framework=framework, variant="batch-sweep",
                           label=f"Training: {framework} epoch time per batch size + input pipeline", kind="training"))
     return tasks

@@ -9,6 +9,7 @@ from reportgen import catalog
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record
 
 
@@ -68,5 +69,6 @@ def input_pipeline(framework: str, ctx: Context, data) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     return make_record("input-pipeline", framework, "augment", device="cpu", batch_size=batch_size,
                        metrics={"throughput_ips": count / seconds},
-                       settings={"pipeline": name, "images": count, "epochs": epochs, "dataset": data.name,
-                                 "includes": "pad + random crop + flip + normalise + batch; no model"})
+                       settings={Setting.PIPELINE: name, Setting.IMAGES: count, Setting.EPOCHS: epochs,
+                                 Setting.DATASET: data.name,
+                                 Setting.INCLUDES: "pad + random crop + flip + normalise + batch; no model"})

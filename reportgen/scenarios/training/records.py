@@ -10,6 +10,7 @@ import numpy as np
 from reportgen import thresholds
 from reportgen.measure import energy, memory
 from reportgen.process.runner import Context
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record
 
 
@@ -46,18 +47,18 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
     metrics.update(joules)
     # did it learn? (its speed then enters no comparison: reportgen.report.findings.did_not_learn)
     problem = thresholds.learning_problem(history["initial_loss"], metrics["final_loss"], metrics["final_top1"],
-                                          (extra or {}).get("classes"))
+                                          (extra or {}).get(Setting.CLASSES))
     samples = {k: [float(e[k]) for e in epochs] for k in ("train_loss", "train_accuracy", "val_loss", "val_top1")}
     samples.update(epoch_time_s=times, elapsed_s=elapsed, **joule_samples)
-    settings = {"epochs": len(epochs), "threads": ctx.threads, "workers": world_size,
-                "images_per_epoch": epochs[0]["images"],  # all workers together
-                "steady_state": "epochs after the first (the first includes tracing, compilation and warm-up)"
+    settings = {Setting.EPOCHS: len(epochs), Setting.THREADS: ctx.threads, Setting.WORKERS: world_size,
+                Setting.IMAGES_PER_EPOCH: epochs[0]["images"],  # all workers together
+                Setting.STEADY_STATE: "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
-                "target_reached": reached is not None, "memory_method": memory.METHOD, **joule_settings,
-                **(extra or {}), **({"did_not_learn": problem} if problem else {})}
+                Setting.TARGET_REACHED: reached is not None, Setting.MEMORY_METHOD: memory.METHOD, **joule_settings,
+                **(extra or {}), **({Setting.DID_NOT_LEARN: problem} if problem else {})}
     if framework == "tensorflow" and in_process:  # launched workers: their launcher says what it asked for
         from reportgen.backends.tensorflow_backend import onednn_enabled
 
-        settings["tf.onednn"] = onednn_enabled()
+        settings[Setting.TF_ONEDNN] = onednn_enabled()
     return make_record(scenario, framework, variant, device=ctx.device, precision=precision, batch_size=batch_size,
                        metrics=metrics, samples=samples, settings=settings)

@@ -15,6 +15,7 @@ from reportgen.process import launch
 from reportgen.process.runner import Context, Task, child_env, onednn_requested
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import recipe_settings, train_images_limit
+from reportgen.store.records import Setting
 from reportgen.store.results import make_record
 
 
@@ -59,7 +60,7 @@ def run_scaling(task: Task, ctx: Context) -> list[dict[str, Any]]:
         except RuntimeError as exc:
             records.append(make_record("training-scaling", task.framework, f"{world_size}-worker", device=ctx.device,
                                        batch_size=recipe["batch_size"], status="failed", reason=str(exc)[:800],
-                                       settings={"workers": world_size}))
+                                       settings={Setting.WORKERS: world_size}))
             continue
         records.append(history_record(
             "training-scaling", task.framework, f"{world_size}-worker", ctx, result, recipe["batch_size"],
