@@ -69,6 +69,7 @@ class Variant:
 
     @property
     def family(self) -> str:
+        """The family whose environment and ``--frameworks`` name this variant's runtime belongs to."""
         return RUNTIMES[self.runtime].family
 
     @property
@@ -317,6 +318,7 @@ def display(runtime: str) -> str:
 
 
 def family_of(runtime: str) -> str | None:
+    """The family of ``runtime``, or None where the catalog does not know it."""
     return RUNTIMES[runtime].family if runtime in RUNTIMES else None
 
 
@@ -350,6 +352,7 @@ def checked_by(framework: str, name: str) -> tuple[str, str] | None:
 
 
 def candidate(runtime: str, name: str) -> Candidate:
+    """The parity candidate ``runtime``/``name`` (a KeyError where the catalog has none)."""
     found = next((c for c in CANDIDATES if (c.runtime, c.name) == (runtime, name)), None)
     if found is None:
         raise KeyError(f"parity candidate {runtime}/{name} is not in the catalog")
@@ -363,6 +366,7 @@ def logits_file(runtime: str, name: str) -> str:
 
 
 def training_variant(framework: str, name: str) -> TrainingVariant | None:
+    """The training variant ``framework``/``name``, or None."""
     return next((v for v in TRAINING if (v.framework, v.name) == (framework, name)), None)
 
 

@@ -59,6 +59,7 @@ def _dirs(p: argparse.ArgumentParser, site: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per verb, each with its --help."""
     parser = _Parser(prog="reportgen", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -166,6 +167,7 @@ def _frameworks(values: list[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen run``: measure this machine, store the run, rebuild the site."""
     from reportgen.process import envs
     from reportgen.run.pipeline import RunOptions, measure
     from reportgen.scenarios.training import TRAINERS
@@ -216,6 +218,7 @@ def _build(args: argparse.Namespace, console: Console) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen serve``: preview a built site on a local HTTP server."""
     import functools
     import http.server
 
@@ -236,6 +239,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_env(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen env``: print the detected hardware and software."""
     from rich.table import Table
 
     from reportgen.hardware import default_threads, detect, machine_id, resolve_device
@@ -271,6 +275,7 @@ def cmd_env(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen export``: the stored values as rows (CSV, JSON or Markdown), to stdout or a file."""
     from reportgen.report.site import SITE_MARKER
     from reportgen.store.export import export_rows, select_runs
     from reportgen.store.paths import check_output_file, write_atomic
@@ -292,6 +297,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen compare``: the batch-1 changes between two runs, each with its interval."""
     from reportgen.report.findings import ratio_text, run_changes
     from reportgen.store.results import ResultStore
 
@@ -341,6 +347,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names; its exit status (bad input: one line and 2)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -71,9 +71,6 @@ def printed() -> dict[str, str]:
             "margin": f"{SIGNIFICANCE_FACTOR - 1:.0%}",
             "agreement": f"{AGREEMENT_LIMIT:.0e}".replace("e-0", "e-"), "top1": f"{COMPARABLE_TOP1:g}",
             "learned": f"{LEARNED_ABOVE_CHANCE:g}",
-            "agreement_reduced": ", ".join(f"{limit:g} for {p}" for p, limit in PRECISION_AGREEMENT.items()
-                                           if p not in ("fp32", "int8"))
-                                 + " (INT8 is judged by its accuracy change, not its logits)",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}",
             "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_CPUS:g} of one CPU",
             "drift": f"{REFERENCE_DRIFT:.0%}"}

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from reportgen import catalog
+from reportgen.errors import failure_reason
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ORT_WEB_PACKAGE = "onnxruntime-web"
@@ -31,10 +39,12 @@ GALLERY_PER_CLASS = 1
 
 
 def ort_web_dist() -> Path:
+    """The folder of the npm-installed ONNX Runtime Web files."""
     return PROJECT_ROOT / "node_modules" / ORT_WEB_PACKAGE / "dist"
 
 
 def ort_web_version() -> str | None:
+    """The version of the npm-installed ONNX Runtime Web, or None where it is not installed."""
     import json
 
     manifest = PROJECT_ROOT / "node_modules" / ORT_WEB_PACKAGE / "package.json"
@@ -85,6 +95,7 @@ def demo_dir(results_file: Path) -> Path:
 
 
 def model_name(variant: catalog.BrowserVariant) -> str:
+    """The file name of a browser variant's model on the Try-it page."""
     return f"model-{variant.name}.onnx"
 
 
@@ -233,5 +244,58 @@ def demo_problem(folder: Path) -> str | None:
             if images.dtype != np.uint8 or images.ndim != 4 or len(labels) != len(images) or len(images) == 0:
                 return f"{shown}: not a Try-it gallery (images are not a non-empty uint8 batch with labels)"
     except Exception as exc:  # whatever a corrupt file raises, the answer is the same line
-        return f"{shown}: not a readable NPZ gallery ({type(exc).__name__}: {exc})"
+        return f"{shown}: not a readable NPZ gallery ({failure_reason(exc)})"
     return None
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves a folder only under ``prefix`` (anything outside it is a 404, so a path that escapes fails), and
+    logs nothing."""
+
+    prefix = "/"
+    not_found_page = False
+
+    def translate_path(self, path: str) -> str:
+        """The file for ``path``, which must lie under the prefix."""
+        path = urlsplit(path).path
+        if not path.startswith(self.prefix):
+            return str(Path(self.directory) / "__outside-the-prefix__")
+        return super().translate_path("/" + path.removeprefix(self.prefix))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """With ``not_found_page``, like GitHub Pages: a missing path gets the site's 404.html with status 404."""
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not self.not_found_page or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return None
+
+    def log_message(self, *args: Any) -> None:
+        """Log nothing: the browser's requests are not the reader's business."""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser hung up: not a site problem
+            super().handle_error(request, client_address)
+
+
+@contextmanager
+def static_server(folder: Path, prefix: str = "/", not_found_page: bool = False) -> Iterator[str]:
+    """Serve ``folder`` at ``http://127.0.0.1:<free port><prefix>`` from a thread, for headless Chromium (the
+    browser scenario's harness page, and the tests of the built site under a sub-path as GitHub Pages serves;
+    ``not_found_page``: a missing path gets the folder's 404.html, as there)."""
+    handler = type("Handler", (_SiteHandler,), {"prefix": prefix, "not_found_page": not_found_page})
+    server = _QuietServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from conftest import HistorySite
+
+from reportgen import web
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -39,39 +35,7 @@ FIRST_TICK_FILL = """() => { const t = document.querySelector("div.rg-chart .xti
     return t ? getComputedStyle(t).fill : null; }"""
 
 
-class _PrefixHandler(SimpleHTTPRequestHandler):
-    """Serves the site only under ``prefix``; anything outside it is a 404, so a path that escapes fails."""
-
-    prefix = "/"
-
-    def translate_path(self, path: str) -> str:
-        path = urlsplit(path).path
-        if not path.startswith(self.prefix):
-            return str(Path(self.directory) / "__outside-the-prefix__")
-        return super().translate_path("/" + path.removeprefix(self.prefix))
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser hung up: not a site problem
-            super().handle_error(request, client_address)
-
-
-@contextmanager
-def serve(site: Path, prefix: str) -> Iterator[str]:
-    """A static server for ``site`` at ``http://127.0.0.1:<free port><prefix>``, in a thread."""
-    handler = type("Handler", (_PrefixHandler,), {"prefix": prefix})
-    server = _QuietServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    finally:
-        server.shutdown()
-        server.server_close()
+serve = web.static_server  # the built site at / or under a sub-path, as GitHub Pages serves it
 
 
 @pytest.fixture(scope="module")
@@ -265,21 +229,6 @@ def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_
     assert not problems, "\n".join(problems)
 
 
-class _PagesHandler(_PrefixHandler):
-    """Like GitHub Pages: a missing path under the prefix gets the site's 404.html with status 404."""
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            return super().send_error(code, message, explain)
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def test_the_404_page_works_under_the_published_sub_path(page: Any, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Built with REPORTGEN_SITE_URL (as the publish workflow does), 404.html loads its styles and scripts
@@ -288,12 +237,9 @@ def test_the_404_page_works_under_the_published_sub_path(page: Any, tmp_path: Pa
 
     monkeypatch.setenv("REPORTGEN_SITE_URL", "https://owner.github.io/reportgen/")
     build_site(tmp_path / "results", tmp_path / "site")  # no results: the 404 page is the same
-    server = _QuietServer(("127.0.0.1", 0), partial(type("H", (_PagesHandler,), {"prefix": "/reportgen/"}),
-                                                    directory=str(tmp_path / "site")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
     problems: list[str] = []
-    try:
+    with web.static_server(tmp_path / "site", "/reportgen/", not_found_page=True) as base:
+        origin = base.removesuffix("/reportgen/")
         _watch(page, origin, problems)
         for missing in ("/reportgen/no-such-page.html", "/reportgen/a/b/c/"):
             page.goto(origin + missing, wait_until="load")
@@ -307,10 +253,31 @@ def test_the_404_page_works_under_the_published_sub_path(page: Any, tmp_path: Pa
         page.locator("a.md-header__button.md-logo").click()
         page.wait_for_load_state("load")
         assert page.url.startswith(origin + "/reportgen/") and "Not found" not in page.title()
-    finally:
-        server.shutdown()
-        server.server_close()
     # the missing pages themselves answer 404 (Chromium logs each as a console error too); nothing else fails
     expected = {f"HTTP 404: {origin}{missing}" for missing in ("/reportgen/no-such-page.html", "/reportgen/a/b/c/")}
     logged = [p for p in problems if p.startswith("console error: Failed to load resource") and "404" in p]
     assert set(problems) - set(logged) <= expected and len(logged) <= 3, problems
+
+
+def test_homes_decision_table_names_a_tie(page: Any, tmp_path: Path) -> None:
+    """Home opens with the decision table; where two fp32 variants cannot be told apart it names both as a tie
+    (issue 43), and the table fits the reading column."""
+    from conftest import FIXTURE_RESULTS
+    from test_decisions import _calm, _fp32
+
+    from reportgen.report.site import build_site
+    from reportgen.store.results import ResultStore
+
+    (stored,) = ResultStore(FIXTURE_RESULTS).load_all().runs
+    first, second = _fp32(stored)[:2]
+    ResultStore(tmp_path / "results").save(_calm(stored, {first: 10.0, second: 10.0}))
+    build_site(tmp_path / "results", tmp_path / "site")
+    with serve(tmp_path / "site", "/") as base:
+        page.goto(base + "index.html", wait_until="load")
+        table = page.locator("article table", has_text="question and scope").first
+        rows = table.locator("tbody tr")
+        assert rows.count() >= 5
+        latency = rows.first.inner_text()
+        assert latency.startswith("Batch-1 latency, fp32") and ": tie" in latency and "tie" in latency, latency
+        fits = page.evaluate(TABLE_FIT)
+    assert all(t["width"] <= t["column"] for t in fits if "question and scope" in t["head"]), fits

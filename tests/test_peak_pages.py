@@ -22,7 +22,8 @@ def pages(run: dict, tmp_path: Path) -> dict[str, str]:
 
 
 def test_a_stored_peak_from_the_nominal_clock_is_not_shown(tmp_path: Path) -> None:
-    (run,) = ResultStore(FIXTURE_RESULTS).load_all().runs
+    """Runs stored before the peak rule (the version-1 fixture, an EPYC) kept a peak from the nominal clock."""
+    (run,) = ResultStore(FIXTURE_RESULTS.parent / "v1" / "results").load_all().runs
     text = pages(run, tmp_path)
     assert "No theoretical peak is shown for this run" in text["inference"] and "332.3" not in text["inference"]
     assert "| cores (physical / logical / available to the run) | 2 / 2 / 2 |" in text["hardware"]
@@ -45,5 +46,6 @@ def test_without_a_maximum_clock_the_pages_say_so_and_show_the_cores(tmp_path: P
     assert "unknown (the roof implies ≥" in text["inference"]
     for row in ("| logical CPUs per core | 2 (SMT) |", "| physical cores available to the run | 2 |",
                 "| maximum clock | not reported (the theoretical peak is unknown) |",
-                "| threads per measuring process | 2 (one per physical core available) |"):
+                "| threads per measuring process | 2 ("):
         assert row in text["hardware"], row
+    assert "(one per physical core available) |" in text["hardware"]

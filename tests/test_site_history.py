@@ -15,7 +15,7 @@ import pytest
 from conftest import HistorySite, SmokeRun
 
 from reportgen.report.format import label
-from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS
+from reportgen.report.frame import EXPORT_COLUMNS
 from reportgen.report.pages import compare
 from reportgen.report.site import build_site
 from reportgen.store.results import ResultStore
@@ -88,7 +88,7 @@ def test_history_draws_each_machines_runs_in_order(history_site: HistorySite) ->
     base, other = history_site.base["machine_id"], history_site.other_machine
     page = history_site.site / "history.html"
     specs = chart_specs(page)
-    assert list(specs) == [f"history-{base}"]  # the other machine has one run: no chart
+    assert list(specs) == [f"history-{base}", f"history-ratio-{base}"]  # the other machine has one run: no chart
     traces = specs[f"history-{base}"]["data"]
     assert {t["name"] for t in traces} == batch1_series(history_site.base)
     for trace in traces:
@@ -113,7 +113,7 @@ def test_downloads_link_to_real_files_in_the_site(history_site: HistorySite) -> 
         published = site / "downloads" / run_file.parent.name / run_file.name
         assert published.read_bytes() == run_file.read_bytes()  # the raw results file, byte for byte
         rows = list(csv.DictReader(io.StringIO(published.with_suffix(".csv").read_text(encoding="utf-8"))))
-        assert list(rows[0]) == COLUMNS + MACHINE_COLUMNS and {r["run_id"] for r in rows} == {run_file.stem}
+        assert list(rows[0]) == EXPORT_COLUMNS and {r["run_id"] for r in rows} == {run_file.stem}
     all_rows = list(csv.DictReader((site / "downloads" / "all-runs.csv").open(encoding="utf-8")))
     assert {r["run_id"] for r in all_rows} == set(history_site.factors)
     assert {r["machine"] for r in all_rows} == {history_site.base["machine_id"], history_site.other_machine}

@@ -182,7 +182,7 @@ def test_a_drawing_is_reduced_the_way_the_digits_were_made(tmp_path: Path) -> No
     bitmaps = load_digits().images[:20]  # 0..16 per 8x8 block
     grey32 = (bitmaps / 16).repeat(4, axis=1).repeat(4, axis=2)  # each block's 16 pixels sum to its level
     browser.stage_harness(tmp_path, {})
-    with sync_playwright() as p, browser._serve(tmp_path) as base:
+    with sync_playwright() as p, web.static_server(tmp_path) as base:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = chromium.new_page()
         page.goto(base + "index.html", wait_until="load")
@@ -244,7 +244,7 @@ def test_an_upload_that_is_empty_not_an_image_or_huge_gets_a_sentence_or_is_scal
             return {width: up.canvas.width, height: up.canvas.height, scaled: up.scaled, source: up.width};
         } catch (e) { return {error: e.message}; }
     }"""
-    with sync_playwright() as p, browser._serve(tmp_path) as base:
+    with sync_playwright() as p, web.static_server(tmp_path) as base:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = chromium.new_page()
         page.goto(base + "index.html", wait_until="load")

@@ -44,7 +44,10 @@
     charts.forEach(function (el) {
       try {  // one bad chart must not stop the others
         const spec = JSON.parse(document.getElementById(el.dataset.spec).textContent);
-        Plotly.react(el, spec.data, themed(spec.layout || {}), { responsive: true, displaylogo: false });
+        // on a phone the modebar would cover the title and the legend: no modebar there (zoom still works)
+        const narrow = window.matchMedia("(max-width: 600px)").matches;
+        Plotly.react(el, spec.data, themed(spec.layout || {}),
+                     { responsive: true, displaylogo: false, displayModeBar: narrow ? false : "hover" });
         el.dataset.rendered = "true";
       } catch (error) {
         console.error("chart " + el.id + " could not be drawn:", error);

@@ -24,13 +24,26 @@ from reportgen.process import envs
 class Backend(Protocol):
     """What a measuring subprocess needs from a runtime."""
 
-    def thread_settings(self) -> dict[str, Any]: ...
-    def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None: ...
-    def to_input(self, images_nchw: np.ndarray) -> Any: ...
-    def predict(self, inputs: Any) -> Any: ...
-    def sync(self, outputs: Any) -> None: ...
-    def to_numpy(self, outputs: Any) -> np.ndarray: ...
-    def peak_gpu_mem_mb(self) -> float | None: ...
+    def thread_settings(self) -> dict[str, Any]:
+        """The thread settings the framework reports it runs with (recorded as each record's ``threads``)."""
+
+    def load(self, state: dict[str, np.ndarray], artifacts: str, num_classes: int, image_size: int) -> None:
+        """Build or load the model: the reference weights ``state`` by name, or a file in ``artifacts``."""
+
+    def to_input(self, images_nchw: np.ndarray) -> Any:
+        """The framework's input for a float32 NCHW batch (on its device, in its layout), made before timing."""
+
+    def predict(self, inputs: Any) -> Any:
+        """One call of the model: the timed work."""
+
+    def sync(self, outputs: Any) -> None:
+        """Wait until ``outputs`` exist (a GPU works asynchronously), so that a timed call ends with its work."""
+
+    def to_numpy(self, outputs: Any) -> np.ndarray:
+        """The logits as a float32 NumPy array, for the parity check."""
+
+    def peak_gpu_mem_mb(self) -> float | None:
+        """Peak GPU memory the process allocated, or None off a GPU."""
 
 
 def missing_reason(runtime: str) -> str | None:

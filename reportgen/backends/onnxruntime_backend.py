@@ -22,6 +22,8 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
 class OnnxRuntimeBackend:
+    """ONNX Runtime on one of the run's ONNX files (fp32 or INT8), with its intra-op threads set."""
+
     def __init__(self, variant: str, threads: int, device: str) -> None:
         self.variant, self.threads = catalog.find("onnxruntime", variant), threads
         self.provider = PROVIDERS[device]
@@ -53,6 +55,7 @@ class OnnxRuntimeBackend:
 
 
 def make_backend(variant: str, threads: int, device: str) -> OnnxRuntimeBackend:
+    """The backend of an ONNX Runtime variant (:class:`reportgen.backends.Backend`)."""
     return OnnxRuntimeBackend(variant, threads, device)
 
 

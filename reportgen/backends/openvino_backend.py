@@ -37,6 +37,8 @@ RECORDED = ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "INFEREN
 
 
 class OpenVinoBackend:
+    """OpenVINO compiling one of the run's IR files for the CPU, with its threads and hints pinned."""
+
     def __init__(self, variant: str, threads: int, device: str) -> None:
         if device != "cpu":
             raise ValueError(f"the OpenVINO variants run on the CPU only, not {device}")
@@ -91,6 +93,7 @@ def _plain(value: Any) -> Any:
 
 
 def make_backend(variant: str, threads: int, device: str) -> OpenVinoBackend:
+    """The backend of an OpenVINO variant (:class:`reportgen.backends.Backend`)."""
     return OpenVinoBackend(variant, threads, device)
 
 

@@ -63,6 +63,8 @@ def use_device(device: str) -> None:
 
 
 class TensorFlowBackend:
+    """The Keras ResNet-18 with the reference weights, called eagerly, as a tf.function or XLA-compiled."""
+
     def __init__(self, variant: str, threads: int, device: str) -> None:
         # settable only before TensorFlow starts its runtime: in a process shared by several variants, the first
         # one sets them (every member of a shared task has the same thread count and device)
@@ -112,6 +114,7 @@ class TensorFlowBackend:
 
 
 def make_backend(variant: str, threads: int, device: str) -> TensorFlowBackend:
+    """The backend of a TensorFlow/Keras variant (:class:`reportgen.backends.Backend`)."""
     return TensorFlowBackend(variant, threads, device)
 
 

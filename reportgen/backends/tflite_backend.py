@@ -12,6 +12,8 @@ from reportgen.workloads.inference import predict_tflite
 
 
 class TFLiteBackend:
+    """The LiteRT (or tf.lite) interpreter on one of the run's .tflite files, with its threads set."""
+
     def __init__(self, variant: str, threads: int, device: str) -> None:
         self.variant, self.threads = catalog.find("tflite", variant), threads
         self.interpreter: Any = None
@@ -40,4 +42,5 @@ class TFLiteBackend:
 
 
 def make_backend(variant: str, threads: int, device: str) -> TFLiteBackend:
+    """The backend of a TFLite variant (:class:`reportgen.backends.Backend`)."""
     return TFLiteBackend(variant, threads, device)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 
 class TorchBackend:
+    """torchvision's ResNet-18 with the reference weights: eager, compiled, or under autocast."""
+
     def __init__(self, variant: str, threads: int, device: str) -> None:
         torch.set_num_threads(threads)
         if torch.get_num_interop_threads() != 1:  # settable once per process (a shared one set it already)
@@ -80,6 +82,7 @@ class TorchBackend:
 
 
 def make_backend(variant: str, threads: int, device: str) -> TorchBackend:
+    """The backend of a PyTorch variant (:class:`reportgen.backends.Backend`)."""
     return TorchBackend(variant, threads, device)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from reportgen.errors import failure_reason
 from reportgen.store.records import Setting
 
 POWERCAP = Path("/sys/class/powercap")
@@ -103,9 +104,11 @@ class Rapl:
             return None
 
     def sample(self) -> tuple[int, ...]:
+        """The counters' readings now, in microjoules, one per zone."""
         return tuple(int(self.read(zone / "energy_uj").strip()) for zone in self.zones)
 
     def joules(self, before: tuple[int, ...], after: tuple[int, ...]) -> float:
+        """Joules between two readings, counting each zone's wrap-around once."""
         total = 0
         for zone, start, end, span in zip(self.zones, before, after, self.ranges, strict=True):
             delta = end - start
@@ -142,19 +145,21 @@ class Nvml:
                 self.handle = nvml.nvmlDeviceGetHandleByIndex(chosen)
             name = nvml.nvmlDeviceGetName(self.handle)
         except Exception as exc:  # pynvml raises NVMLError subclasses: no driver, no such GPU
-            raise Unreadable(f"NVML unavailable ({type(exc).__name__}: {exc})") from None
+            raise Unreadable(f"NVML unavailable ({failure_reason(exc)})") from None
         name = name.decode() if isinstance(name, bytes) else str(name)
         self.what = f"NVML {name} (GPU {chosen})"
         try:
             self.sample()
         except Exception as exc:  # NVMLError_NotSupported before Volta
             raise Unreadable(f"the {name} has no NVML energy counter (Volta or newer has one): "
-                             f"{type(exc).__name__}: {exc}") from None
+                             f"{failure_reason(exc)}") from None
 
     def sample(self) -> int:
+        """The GPU's energy counter now, in millijoules."""
         return int(self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle))  # mJ
 
     def joules(self, before: int, after: int) -> float:
+        """Joules between two readings (a counter that went back is unreadable)."""
         if after < before:
             raise Unreadable("the NVML energy counter went back (the driver was reloaded)")
         return (after - before) / 1e3
@@ -200,6 +205,7 @@ class Interval:
 
     @property
     def work_joules(self) -> float:
+        """Joules of the work itself: the counter's reading, idle not subtracted."""
         return self.joules[self.counter]
 
 
@@ -260,7 +266,7 @@ class Meter:
         try:
             return time.perf_counter(), {name: counter.sample() for name, counter in self.counters.items()}
         except Exception as exc:  # a counter that vanished or failed: stop measuring energy, keep the timing
-            self.reason = f"energy counter failed during the run: {type(exc).__name__}: {exc}"
+            self.reason = f"energy counter failed during the run: {failure_reason(exc)}"
             self.counters = {}
             return None
 

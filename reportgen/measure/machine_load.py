@@ -24,6 +24,7 @@ METHOD = ("CPU time of other processes and hypervisor steal during the task (/pr
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The machine's CPU times at one moment (from /proc/stat), to tell how busy it was between two."""
     wall_s: float
     busy_s: float  # all CPUs' non-idle time, steal included
     steal_s: float

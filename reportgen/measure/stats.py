@@ -170,3 +170,35 @@ def unpaired_speedup(base_round_medians: Sequence[float], cand_round_medians: Se
     return {"speedup": speedup, "low": low, "high": high, "rounds": min(len(a), len(b)),
             "verdict": ratio_verdict(low, high),
             "method": f"ratio of geometric means of round medians, {CONFIDENCE:.0%} Welch t-interval on the logs"}
+
+
+def _z() -> float:
+    """The normal quantile of the two-sided :data:`CONFIDENCE` interval (1.96 at 95%)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
+
+
+def wilson_interval(share: float, n: int) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``share`` observed on ``n`` items (e.g. top-1 agreement on n
+    images): it stays inside [0, 1] and is honest at 0 and 1, where the normal approximation collapses."""
+    z = _z()
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * float(np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def paired_change_interval(change: float, disagreement: float, n: int) -> tuple[float, float]:
+    """An interval on the change of a top-1 accuracy measured on the same ``n`` images before and after (e.g.
+    quantization), from the change and the share of images whose class changed (``disagreement``).
+
+    The paired change is (c - b) / n, where b images went from right to wrong and c from wrong to right; its
+    variance is ((b + c) / n - change²) / n (McNemar's setting, normal approximation). Only b + c at most the
+    images that changed class is stored, so the interval takes that bound, and the upper end of its Wilson interval
+    (no image that changed class on these n says little about the next n): never narrower than the truth.
+    """
+    if not n:
+        return -1.0, 1.0
+    discordant = wilson_interval(max(disagreement, abs(change)), n)[1]
+    half = _z() * float(np.sqrt(max(discordant - change * change, 0.0) / n))
+    return change - half, change + half

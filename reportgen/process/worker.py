@@ -23,6 +23,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from reportgen.errors import failure_reason
 from reportgen.process import launch
 from reportgen.process.runner import SCRATCH_PREFIX, Context, Task, failed_record, member_task, partial_path
 from reportgen.store.records import Setting
@@ -52,6 +53,7 @@ def start_watchdog(lifeline: int) -> int:
 
 
 def stop_watchdog(pid: int) -> None:
+    """Kill the watchdog process ``pid`` and reap it (the task ended in time)."""
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -60,6 +62,7 @@ def stop_watchdog(pid: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """The child's entry point: run the task in ``argv[0]``, write its records to ``argv[1]``."""
     spec_path, out_path = Path(argv[0]), Path(argv[1])
     watchdog = start_watchdog(int(argv[2])) if len(argv) > 2 else None
     try:
@@ -98,7 +101,7 @@ def _measure(task: Task, ctx: Context) -> list[dict]:
         records = module.run_task(task, ctx)
     except Exception as exc:  # a failed measurement is a result, not a crash
         traceback.print_exc()
-        records = [failed_record(task, ctx, "failed", f"{type(exc).__name__}: {exc}"[:800])]
+        records = [failed_record(task, ctx, "failed", failure_reason(exc))]
     for record in records:
         record["settings"].setdefault(Setting.TASK, task.key)
     return records

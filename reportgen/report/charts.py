@@ -43,7 +43,8 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "triangle-down", "pentagon",
            "hexagon", "hourglass", "bowtie")
 PATTERNS = ("", "/", "x", ".", "\\", "+", "-", "|")
-GROUPED_LEGEND = {"groupclick": "toggleitem", "tracegroupgap": 8}  # a click hides one series, not its framework
+# a click hides one series, not its framework; below the plot, so that a long legend takes no width from it
+GROUPED_LEGEND = {"groupclick": "toggleitem", "tracegroupgap": 8, "orientation": "h", "y": -0.18, "yanchor": "top"}
 
 
 class Styles:

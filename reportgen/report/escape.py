@@ -37,6 +37,7 @@ class MD(Markup):
 
     @classmethod
     def escape(cls, s: Any) -> MD:  # markupsafe calls this for format(), +, % and join()
+        """``s`` as Markdown text that prints as written (trusted ``MD`` passes unchanged)."""
         if hasattr(s, "__html__"):
             return cls(s.__html__())
         return cls(str(s).translate(_TRANSLATION))

@@ -49,6 +49,7 @@ def precisions(recs: list[Record]) -> list[str]:
 
 
 def is_reference(rec: Record) -> bool:
+    """Whether ``rec`` is the catalog's reference variant, which every verdict is against."""
     ref = catalog.reference()
     return (rec["framework"], rec["variant"]) == (ref.runtime, ref.name)
 
@@ -174,11 +175,36 @@ def file_record(run: dict[str, Any], rec: Record) -> Record | None:
     return next((c for c in records(run, "conversion") if (c["framework"], c["variant"]) == variant.conversion), None)
 
 
+def accuracy_interval(parity: Record) -> dict[str, Any]:
+    """A digits-model parity record's top-1 agreement and accuracy change with their intervals (Wilson; paired,
+    :func:`stats.paired_change_interval`) on its ``n`` images, and whether the change is within noise."""
+    n = int(parity["batch_size"] or 0)
+    agreement, change = metric(parity, "top1_agreement"), metric(parity, "top1_delta")
+    out: dict[str, Any] = {"n": n}
+    if agreement is not None and n:
+        out["agreement"], out["agreement_ci"] = agreement, stats.wilson_interval(agreement, n)
+        if change is not None:
+            low, high = stats.paired_change_interval(change, 1 - agreement, n)
+            out.update(change=change, change_ci=(low, high), within_noise=low <= 0 <= high)
+    return out
+
+
+def change_text(parity: Record) -> str:
+    """``+0.011 [-0.011, +0.033], within noise``: an accuracy change with its interval (or as stored, without)."""
+    acc = accuracy_interval(parity)
+    if "change_ci" not in acc:
+        delta = metric(parity, "top1_delta")
+        return f"{delta:+.3f}" if delta is not None else "–"
+    low, high = acc["change_ci"]
+    return f"{acc['change']:+.3f} [{low:+.3f}, {high:+.3f}]" + (", within noise" if acc["within_noise"] else "")
+
+
 def edge_pick(run: dict[str, Any]) -> dict[str, Any] | None:
     """The deployable file to pick for a small device, weighing size, speed and accuracy together.
 
     Candidates: every timed variant that loads an exported file whose size and accuracy change were
-    measured. Those that lost more than ``EDGE_MAX_TOP1_LOSS`` top-1 are left out; of the rest, the files
+    measured. Those that lost more than ``EDGE_MAX_TOP1_LOSS`` top-1 beyond doubt (the whole interval of the
+    change below it, :func:`accuracy_interval`) are left out; of the rest, the files
     within ``EDGE_SIZE_TIE`` of the smallest count as equally small, and the one with the lowest median latency is
     the pick (:func:`edge_findings` says, paired by round, whether it is faster than each of the others).
     """
@@ -188,9 +214,10 @@ def edge_pick(run: dict[str, Any]) -> dict[str, Any] | None:
         size = metric(made, "model_size_mb") if made else None
         delta = metric(acc, "top1_delta") if acc else None
         if size is not None and delta is not None:
-            rows.append({"record": rec, "size_mb": size, "top1_delta": delta,
+            high = accuracy_interval(acc).get("change_ci", (delta, delta))[1]
+            rows.append({"record": rec, "size_mb": size, "top1_delta": delta, "top1_delta_high": high,
                          "latency_ms": metric(rec, "latency_ms_p50")})
-    kept = [r for r in rows if r["top1_delta"] >= -thresholds.EDGE_MAX_TOP1_LOSS]
+    kept = [r for r in rows if r["top1_delta_high"] >= -thresholds.EDGE_MAX_TOP1_LOSS]
     if not kept:
         return None
     smallest = min(r["size_mb"] for r in kept)
@@ -200,21 +227,48 @@ def edge_pick(run: dict[str, Any]) -> dict[str, Any] | None:
             "dropped": [r for r in rows if r not in kept]}
 
 
-def inference_findings(run: dict[str, Any]) -> list[MD]:
-    """The "which runtime when" lines of a run (Inference page and Home)."""
+def trust_findings(run: dict[str, Any]) -> list[MD]:
+    """What the decision table cannot say: how far the machine let the run time anything worth comparing, and the
+    verdicts too noisy to draw (Home prints these under its table)."""
     recs = batch1(run)
     versus = versus_reference(recs)
-    ref = catalog.reference().label
-    lines = []
     noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
-    load = disturbance(run)
+    return _machine_lines(run, recs, versus, noisy) + _noisy_lines(noisy)
+
+
+def _noisy_lines(noisy: list[str]) -> list[MD]:
+    if not noisy:
+        return []
+    return [finding("Caveat", f"{', '.join(noisy)}: too noisy to decide against {catalog.reference().label} (the "
+                    f"interval of the per-round ratio is wider than the whole ±{thresholds.printed()['practical']} "
+                    "band); more rounds, on a calmer machine, can decide.")]
+
+
+def inference_findings(run: dict[str, Any]) -> list[MD]:
+    """The "which runtime when" lines of a run (Inference page and Home): how far the machine can be trusted,
+    the batch-1 pick, INT8, the observations (throughput, start-up, memory), and the verdicts too noisy to draw."""
+    recs = batch1(run)
+    versus = versus_reference(recs)
+    noisy = [label(r) for r in recs if stats.too_noisy(versus.get((r["framework"], r["variant"])) or {"verdict": ""})]
+    fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
+    lines = _machine_lines(run, recs, versus, noisy) + _batch1_lines(fp32, versus)
+    lines += _int8_lines(run, recs, versus) if fp32 else []
+    return lines + _observation_lines(run, recs) + _noisy_lines(noisy)
+
+
+def _machine_lines(run: dict[str, Any], recs: list[Record], versus: dict[tuple[str, str], dict[str, Any]],
+                   noisy: list[str]) -> list[MD]:
+    """Whether the machine let the run time anything worth comparing: a profile that shared the CPU by design, a
+    disturbed machine, or a reference that drifted from round to round."""
+    ref = catalog.reference().label
+    lines: list[MD] = []
     at_once = tasks_at_once(run["profile"])
     if at_once > 1:
         lines.append(finding("Not a timing run", f"the {run['profile']['name']} profile ran {at_once} tasks at a "
                              "time to prove every code path quickly, so each measurement shared the CPU with "
                              f"another: no verdict against {ref} is drawn from it. Run the quick profile (or "
                              "longer) for numbers to compare."))
-    elif load and load["disturbed"]:
+    elif (load := disturbance(run)) and load["disturbed"]:
         undecided = sum(1 for cmp in versus.values() if cmp.get("disturbed") and cmp["verdict"] == "inconclusive")
         steal = f", the hypervisor's steal up to {load['steal']:.0%}" if load["steal"] > 0.01 else ""
         lines.append(finding("Disturbed machine", f"other processes took more than "
@@ -242,7 +296,13 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
                                  "machine changing speed. Every verdict against it carries that spread, and pairing "
                                  "rounds cannot cancel it; "
                                  f"{len(noisy)} verdict(s) are too noisy to decide. More rounds narrow it."))
-    fp32 = [r for r in recs if r["precision"] == "fp32" and agrees(r)]
+    return lines
+
+
+def _batch1_lines(fp32: list[Record], versus: dict[tuple[str, str], dict[str, Any]]) -> list[MD]:
+    """The fp32 variant with the lowest batch-1 median, and whether it is faster than the reference beyond doubt."""
+    ref = catalog.reference().label
+    lines: list[MD] = []
     if fp32 and versus:
         best = fp32[0]
         cmp = versus.get((best["framework"], best["variant"]))
@@ -263,12 +323,20 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
             lines.append(finding("Batch-1 serving", f"{label(best)} has the lowest median latency "
                                  f"({fmt(metric(best, 'latency_ms_p50'), 'ms')} ms, {ratio_text(cmp)} against "
                                  f"{ref}), but that is {cmp['verdict']}: {why}."))
+    return lines
+
+
+def _int8_lines(run: dict[str, Any], recs: list[Record], versus: dict[tuple[str, str], dict[str, Any]]) -> list[MD]:
+    """The fastest quantized variant with its accuracy change, and any quantized variant slower than the reference."""
+    ref = catalog.reference().label
+    lines: list[MD] = []
     int8 = [r for r in recs if r["precision"] == "int8"]
-    if int8 and fp32:
+    if int8:
         fastest = int8[0]
         acc = accuracy_record(run, fastest)
-        accuracy = (f"the same recipe on the trained digits model changed top-1 by "
-                    f"{metric(acc, 'top1_delta'):+.3f}" if acc else "its accuracy change was not measured")
+        accuracy = (f"the same recipe on the trained digits model changed top-1 by {change_text(acc)} "
+                    f"({thresholds.printed()['confidence']} interval over {acc['batch_size']} images)"
+                    if acc else "its accuracy change was not measured")
         ahead = lead(fastest, int8[1]) if len(int8) > 1 else None
         named = ("the fastest quantized variant" if ahead is None or ahead["verdict"] == "faster"
                  else "the quantized variant with the lowest median latency")
@@ -283,6 +351,13 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
             if cmp.get("verdict") == "slower":
                 lines.append(finding("A quantized variant that is slower", f"{label(r)} runs at "
                                      f"{ratio_text(cmp)} the speed of {ref} on this machine: slower, beyond doubt."))
+    return lines
+
+
+def _observation_lines(run: dict[str, Any], recs: list[Record]) -> list[MD]:
+    """What each run measured once (no rounds, so no verdict): the best throughput, the quickest start, the
+    smallest memory."""
+    lines: list[MD] = []
     sweep = on_run_device(run, [r for r in records(run, "inference") if r["batch_size"] and r["batch_size"] > 1])
     if sweep:  # each variant at its best batch size (a sweep stops where throughput flattens)
         best = max(sweep, key=lambda r: metric(r, "throughput_ips"))
@@ -299,10 +374,6 @@ def inference_findings(run: dict[str, Any]) -> list[MD]:
         lean = min(on_device, key=lambda r: metric(r, "peak_rss_mb") or float("inf"))
         lines.append(finding("Memory", f"{label(lean)} has the smallest peak resident memory at batch 1 "
                              f"({fmt(metric(lean, 'peak_rss_mb'))} MB)."))
-    if noisy:
-        lines.append(finding("Caveat", f"{', '.join(noisy)}: too noisy to decide against {ref} (the interval of "
-                             f"the per-round ratio is wider than the whole ±{thresholds.printed()['practical']} band); "
-                             "more rounds, on a calmer machine, can decide."))
     return lines
 
 
@@ -320,8 +391,9 @@ def edge_findings(run: dict[str, Any]) -> list[MD]:
     tie = f" Within {thresholds.printed()['edge_tie']} of its size: {'; '.join(others)}." if others else ""
     return [finding("Edge and size", MD("{}{} ({})").format(
         f"of {pick['considered']} exported files timed here, {label(rec)} is the pick: {fmt(pick['size_mb'])} MB, "
-        f"{fmt(pick['latency_ms'], 'ms')} ms at batch 1, top-1 change {pick['top1_delta']:+.3f} for the same recipe "
-        f"on the trained digits model (files that lost more than {thresholds.printed()['edge_loss']} are left out).",
+        f"{fmt(pick['latency_ms'], 'ms')} ms at batch 1, top-1 change {change_text(accuracy_record(run, rec))} for "
+        f"the same recipe on the trained digits model (files that lost more than {thresholds.printed()['edge_loss']} "
+        "beyond doubt are left out).",
         tie, link("Parity & Conversion", "parity.md")))]
 
 
@@ -367,6 +439,7 @@ def not_learned_text(recs: list[Record]) -> str:
 
 
 def training_label(rec: Record) -> str:
+    """A training record's name as the pages print it: runtime (variant)."""
     return f"{name(rec['framework'])} ({rec['variant']})"
 
 

@@ -25,7 +25,11 @@ def fmt(value: float | None, unit: str = "") -> str:
     if unit == "abs":
         return f"{value:.1e}"
     magnitude = abs(value)
-    return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.3g}" if magnitude < 1 else f"{value:.1f}"
+    if magnitude >= 1000 or magnitude == 0:
+        return f"{value:,.0f}"
+    decimals = max(0, 2 - int(np.floor(np.log10(magnitude))))  # three significant figures: 0.100, 3.00, 12.3, 123
+    text = f"{value:.{decimals}f}"
+    return f"{value:,.0f}" if abs(float(text)) >= 1000 else text  # 999.6 rounds to 1,000
 
 
 def md_table(header: list[Any], rows: list[list[Any]]) -> MD:
@@ -86,6 +90,7 @@ def by_machine(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def metric(rec: dict[str, Any], metric: str) -> float | None:
+    """The value of ``metric`` in ``rec``, or None where it was not measured."""
     entry = rec["metrics"].get(metric)
     return entry["value"] if entry else None
 
@@ -100,6 +105,7 @@ def conversion_model(rec: dict[str, Any]) -> str | None:
 
 
 def records(run: dict[str, Any], scenario: str, status: str | None = "ok") -> list[dict[str, Any]]:
+    """The run's records of ``scenario`` (only ``status`` ones; None: all)."""
     return [r for r in run["records"] if r["scenario"] == scenario and (status is None or r["status"] == status)]
 
 
@@ -126,7 +132,32 @@ def provenance(run: dict[str, Any]) -> dict[str, Any]:
         "profile": run["profile"]["name"],
         "command": reproduce_command(run),
         "machine": machine_line(run),
+        "measured": measured_panel(run),
     }
+
+
+def measured_panel(run: dict[str, Any]) -> dict[str, str]:
+    """What was measured, in a few lines every results page shows: the CPU exactly, its clock, cores and the
+    threads the run used; start, end and duration; the library versions; the INT8 calibration source."""
+    cpu = run["machine"].get("cpu", {})
+    mhz = cpu.get("max_mhz")
+    clock = f"{mhz / 1000:.2f} GHz maximum" if mhz else "maximum clock not reported by this machine"
+    start, end = run["started_at"], run.get("finished_at")
+    took = ""
+    if end:
+        from datetime import datetime
+
+        seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+        took = f", {seconds / 60:.1f} min"
+    libraries = run["machine"].get("libraries", {})
+    calibration = next((r["settings"][Setting.CALIBRATION] for r in run["records"]
+                        if Setting.CALIBRATION in r["settings"]), None)
+    return {"cpu": f"{cpu.get('model') or 'unknown CPU'}, {clock}, {cpu.get('available_cores', '?')} cores "
+                   f"available, {run['options'].get('threads', '?')} threads used",
+            "when": f"{start} to {end or 'not finished'}{took}",
+            "versions": ", ".join(f"{k} {v}" for k, v in libraries.items() if v),
+            "calibration": calibration or "no INT8 calibration in this run"}
 
 
 def machine_line(run: dict[str, Any]) -> str:

@@ -11,8 +11,11 @@ from reportgen.hardware import simd_level
 
 COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
            "metric", "value", "unit", "status", "reason", "started_at", "run_status"]
+# a comparison row (scenario "comparison", metric "speedup_vs_reference") carries its evidence in these
+COMPARISON_COLUMNS = ["compared_with", "interval_low", "interval_high", "rounds", "verdict"]
 FORMATS = ("csv", "json", "markdown")
 MACHINE_COLUMNS = ["cpu", "cores", "simd", "memory_gb"]  # what the machine was, so rows from several compare
+EXPORT_COLUMNS = COLUMNS + MACHINE_COLUMNS + COMPARISON_COLUMNS
 
 
 def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -29,8 +32,28 @@ def long_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
                 rows.append({**base, **ident, "metric": None, "value": None, "unit": None})
             for name, metric in rec["metrics"].items():
                 rows.append({**base, **ident, "metric": name, "value": metric["value"], "unit": metric["unit"]})
-    frame = pd.DataFrame(rows, columns=COLUMNS + MACHINE_COLUMNS)
-    return frame.astype({"batch_size": "Int64", "value": "float64"})
+        rows += [{**base, **row} for row in comparison_rows(run)]
+    frame = pd.DataFrame(rows, columns=EXPORT_COLUMNS)
+    return frame.astype({"batch_size": "Int64", "value": "float64", "rounds": "Int64"})
+
+
+def comparison_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each batch-1 variant's speed-up over the reference as the pages state it: paired by round, with its
+    interval, the calm rounds it rests on and its verdict (faster, slower, tie or inconclusive)."""
+    from reportgen import catalog
+    from reportgen.report import findings
+
+    ref = catalog.reference()
+    recs = {(r["framework"], r["variant"]): r for r in findings.batch1(run)}
+    rows = []
+    for (framework, variant), cmp in findings.versus_reference(list(recs.values())).items():
+        rec = recs[(framework, variant)]
+        rows.append({"scenario": "comparison", "framework": framework, "variant": variant, "device": rec["device"],
+                     "precision": rec["precision"], "batch_size": 1, "metric": "speedup_vs_reference",
+                     "value": cmp["speedup"], "unit": "x", "status": "ok", "reason": None,
+                     "compared_with": f"{ref.runtime}/{ref.name}", "interval_low": cmp["low"],
+                     "interval_high": cmp["high"], "rounds": cmp["rounds"], "verdict": cmp["verdict"]})
+    return rows
 
 
 def machine_facts(run: dict[str, Any]) -> dict[str, Any]:

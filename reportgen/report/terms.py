@@ -15,6 +15,7 @@ from reportgen.report.escape import MD
 
 @dataclass(frozen=True)
 class Term:
+    """A term the pages use, with the line that explains it and the Methodology section it links."""
     words: str  # as the pages print them (trusted Markdown)
     line: str  # the explanation: trusted Markdown, with {confidence}-style thresholds filled in
     anchor: str  # the Methodology section (an id docs/methodology.md declares)

@@ -89,7 +89,29 @@ def measure(opts: RunOptions, console: Console) -> tuple[dict[str, Any], Path]:
         return _measure(opts, console, store, lock)
 
 
+@dataclass
+class _Started:
+    """A run under way: its record, where it is stored, its tasks' context and plan, the keys already done."""
+
+    run: dict[str, Any]
+    path: Path
+    ctx: Context
+    tasks: list[Task]
+    done: set[str]
+
+
 def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLock) -> tuple[dict[str, Any], Path]:
+    """The run in its phases: start (or resume) it, execute its tasks, then finish it."""
+    started = _start(opts, console, store)
+    begun = time.perf_counter()
+    rounds_stop = _execute(started, console, store, lock)
+    wall = None if opts.resume else time.perf_counter() - begun  # a resumed run's table holds earlier tasks too
+    console.print(duration_table(started.run["records"], wall_s=wall))
+    return _finish(started, console, store, rounds_stop)
+
+
+def _start(opts: RunOptions, console: Console, store: ResultStore) -> _Started:
+    """A new run (or the one to resume) stored, its context and its plan of tasks."""
     machine = hardware.detect(probe_cuda=opts.device != "cpu")
     if opts.resume:
         run = _resumable(store, hardware.machine_id(machine))
@@ -105,15 +127,21 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
     ctx = Context(artifacts=path.with_suffix(".work"), threads=threads, device=device, seed=run["seed"],
                   profile=run["profile"])
     tasks = scenarios.plan(run["options"]["frameworks"], run["profile"], device, threads)
-    done = {r["settings"].get(Setting.TASK) for r in run["records"]}
     console.print(f"Run {run['run_id']} on {run['machine_id']}: profile {run['profile']['name']}, "
                   f"device {device}, {threads} threads, {len(tasks)} tasks")
+    return _Started(run, path, ctx, tasks, {r["settings"].get(Setting.TASK) for r in run["records"]})
 
+
+def _execute(started: _Started, console: Console, store: ResultStore, lock: RunLock) -> str:
+    """Every planned task, side by side where the profile allows, each one's records stored as it ends; then
+    more rounds where a verdict is open. Returns why the rounds stopped."""
+    run, ctx, tasks = started.run, started.ctx, started.tasks
     columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     fds = (lock.fd,) if lock.fd is not None else ()
     rounds = [i for i, t in enumerate(tasks) if t.scenario == "inference" and not t.params.get("threads")]
     rounds_stop = ""
+
     def room(task: Task) -> int:  # side by side only where timings are not for reading (smoke; conversions)
         return places(run["profile"], task.kind)
 
@@ -124,19 +152,10 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
         def execute(task: Task) -> float:
             """Run one task, store its records at once; returns the seconds it took."""
             progress.update(bar, description=task.label)
-            started, load = time.perf_counter(), machine_load.snapshot()
+            began, load = time.perf_counter(), machine_load.snapshot()
             records = [_checked(r) for r in _run_one(task, ctx, run, fds)]
-            seconds = time.perf_counter() - started
-            foreign = machine_load.foreign_share(load, machine_load.snapshot())  # was the machine ours?
-            for record in records:
-                settings = record["settings"]
-                settings.update({Setting.TASK_S: round(seconds, 2), Setting.TASK_SCENARIO: task.scenario})
-                if foreign is not None:
-                    settings.update({Setting.FOREIGN_CPU: foreign["foreign"], Setting.STEAL_CPU: foreign["steal"],
-                                     Setting.MACHINE_CPUS: foreign["cpus"]})
-                if room(task) > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
-                    settings.update({Setting.TASKS_AT_ONCE: room(task),
-                                     Setting.TASK_THREADS: child_threads(task, ctx)})
+            seconds = time.perf_counter() - began
+            _stamp(records, task, seconds, machine_load.foreign_share(load, machine_load.snapshot()), room(task), ctx)
             with saving:
                 if stopped.is_set():  # interrupted side by side: a killed child is no result, and resume reruns it
                     return seconds
@@ -148,27 +167,43 @@ def _measure(opts: RunOptions, console: Console, store: ResultStore, lock: RunLo
 
         def skip(task: Task) -> bool:
             """A task a resumed run finished already (its records stored, its files still there)."""
-            if task.key in done and all((ctx.artifacts / p).exists() for p in task.produces):
+            if task.key in started.done and all((ctx.artifacts / p).exists() for p in task.produces):
                 progress.advance(bar)
                 return True
             return False
 
         def more_rounds() -> None:  # the planned rounds are done: more where a verdict is open
             nonlocal rounds_stop
-            rounds_stop = _extra_rounds(run, device, threads, execute, lambda n: progress.update(
+            rounds_stop = _extra_rounds(run, ctx.device, ctx.threads, execute, lambda n: progress.update(
                 bar, total=progress.tasks[0].total + n))
             console.print(f"  Inference: {rounds_stop}", highlight=False, markup=False)
 
         # the planned rounds must all be done before more can be chosen; a profile that adds none needs no wait
         extra = bool(rounds) and inference.may_add_rounds(run["profile"])
-        begun = time.perf_counter()
         schedule.run_tasks(tasks, execute, skip, room, (rounds[-1], more_rounds) if extra else None,
                            stopping=stopped.set)
         if rounds and not extra:
             more_rounds()  # none to add: says why the rounds stop
+    return rounds_stop
 
-    wall = None if opts.resume else time.perf_counter() - begun  # a resumed run's table holds earlier tasks too
-    console.print(duration_table(run["records"], wall_s=wall))
+
+def _stamp(records: list[dict[str, Any]], task: Task, seconds: float, foreign: dict[str, Any] | None, room: int,
+           ctx: Context) -> None:
+    """What every record of a task carries: the task's seconds and scenario, whether the machine was ours while it
+    ran (``foreign``: machine_load's shares), and how many tasks shared the CPU with it by design."""
+    for record in records:
+        settings = record["settings"]
+        settings.update({Setting.TASK_S: round(seconds, 2), Setting.TASK_SCENARIO: task.scenario})
+        if foreign is not None:
+            settings.update({Setting.FOREIGN_CPU: foreign["foreign"], Setting.STEAL_CPU: foreign["steal"],
+                             Setting.MACHINE_CPUS: foreign["cpus"]})
+        if room > 1:  # shared the CPU with other tasks by design: no page reads it as a calm timing
+            settings.update({Setting.TASKS_AT_ONCE: room, Setting.TASK_THREADS: child_threads(task, ctx)})
+
+
+def _finish(started: _Started, console: Console, store: ResultStore, rounds_stop: str) -> tuple[dict[str, Any], Path]:
+    """Rounds pooled and efficiency computed, the run's status judged and stored, the Try-it files kept."""
+    run, ctx = started.run, started.ctx
     run["records"] = [_checked(r) for r in scenarios.finish(ctx, run["records"], rounds_stop)]
     # A run without one inference or training measurement is a failed run (a GEMM roof alone is no result): it
     # is kept, but never shown as this machine's result.

@@ -20,11 +20,7 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +30,7 @@ from reportgen import catalog, web
 from reportgen.artifacts import DIGITS_CLASSES, DIGITS_DATA, DIGITS_IMAGE_SIZE, DIGITS_MODEL, DIGITS_ONNX
 from reportgen.config import TimingSettings
 from reportgen.measure import stats
+from reportgen.measure.agreement import logit_agreement
 from reportgen.process.runner import Context, Task
 from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
@@ -76,23 +73,6 @@ def plan(frameworks: list[str]) -> list[Task]:
                  params={"device": catalog.BROWSER_DEVICES[0], "unsupported": web.browser_missing()})]
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def _serve(folder: Path) -> Any:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def stage_harness(folder: Path, models: dict[str, Path]) -> None:
     """The harness page, the page's JavaScript, the runtime and the model files, in one folder to serve."""
     (folder / "ort").mkdir(parents=True, exist_ok=True)
@@ -111,7 +91,7 @@ def run_in_browser(folder: Path, args: dict[str, Any], timeout_s: float = 600) -
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
-    with _serve(folder) as base, sync_playwright() as p:
+    with web.static_server(folder) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=web.chromium(), args=["--no-sandbox"])
         try:
             page = browser.new_page()
@@ -138,26 +118,21 @@ def run_in_browser(folder: Path, args: dict[str, Any], timeout_s: float = 600) -
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
-    import onnxruntime as ort
-
-    from reportgen.measure import timer
-    from reportgen.workloads.inference import predict_onnxruntime
-
+    """Each browser variant's file in headless Chromium and, for its check and its speed ratio, in Python ONNX
+    Runtime on the same held-out digits: two records per file (a missing file: one skipped record)."""
     with np.load(ctx.artifacts / DIGITS_DATA) as data:
         x_eval, labels = data["x_eval"], data["y_eval"]
     raw = web.all_held_out(ctx.seed)
     if not np.array_equal(raw["labels"], labels):
         raise RuntimeError("the held-out digits differ from the conversion scenario's evaluation images")
     timing = TimingSettings(**ctx.profile["inference"]["timing"])
-    models = {v.name: ctx.artifacts / v.model_file for v in catalog.BROWSER}
-    records: list[dict[str, Any]] = []
-    for v in catalog.BROWSER:
-        if not models[v.name].is_file():
-            records.append(make_record(SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=task.params["device"],
-                                       precision=v.precision, batch_size=1, status="skipped",
-                                       reason=f"needs {v.model_file}, which the conversion {'/'.join(v.conversion)} "
-                                              "did not produce (see its record)"))
-    present = {k: p for k, p in models.items() if p.is_file()}
+    present = {v.name: ctx.artifacts / v.model_file for v in catalog.BROWSER
+               if (ctx.artifacts / v.model_file).is_file()}
+    records = [make_record(SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=task.params["device"],
+                           precision=v.precision, batch_size=1, status="skipped",
+                           reason=f"needs {v.model_file}, which the conversion {'/'.join(v.conversion)} did not "
+                                  "produce (see its record)")
+               for v in catalog.BROWSER if v.name not in present]
     with tempfile.TemporaryDirectory(prefix="reportgen-browser-") as tmp:
         stage_harness(Path(tmp), present)
         result = run_in_browser(Path(tmp), {
@@ -165,54 +140,69 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
             "count": len(labels), "size": DIGITS_IMAGE_SIZE, "mean": [float(x) for x in raw["mean"]],
             "std": [float(x) for x in raw["std"]], "timing": timing.__dict__,
             "models": [{"name": k, "file": f"model-{k}.onnx"} for k in present]})
-    info = result["info"]
-    threads = int(info["threads"])
+    threads = int(result["info"]["threads"])
     preprocess_diff = float(np.max(np.abs(np.asarray(result["preprocessed"], dtype=np.float32) - x_eval[0].ravel())))
-    device = catalog.BROWSER_DEVICES[0]  # the page ships the WebAssembly runtime only
     common = {Setting.MODEL: DIGITS_MODEL, Setting.IMAGE_SIZE: DIGITS_IMAGE_SIZE, Setting.NUM_CLASSES: DIGITS_CLASSES,
               Setting.TIMING: timing.__dict__, Setting.CHECK_IMAGES: len(labels)}
-    for v in catalog.BROWSER:
-        if v.name not in present:
-            continue
-        path = present[v.name]
-        start = time.perf_counter()
-        session = predict_onnxruntime.load_session(str(path), threads)
-        load_s = time.perf_counter() - start
-        first_s = timer.time_call(lambda s=session: predict_onnxruntime.predict(s, x_eval[:1]))  # the browser's image
-        samples = timer.time_loop(lambda s=session: predict_onnxruntime.predict(s, x_eval[:1]), timing)
-        python_logits = np.concatenate([predict_onnxruntime.predict(session, x_eval[i:i + 1])
-                                        for i in range(len(x_eval))])
+    for v in (v for v in catalog.BROWSER if v.name in present):
         file_settings = {**common, Setting.FILE: v.model_file, Setting.CONVERSION: "/".join(v.conversion),
-                         Setting.MODEL_SIZE_MB: path.stat().st_size / 1e6}
-        python_ms = [s * 1e3 for s in samples]
-        records.append(make_record(
-            SCENARIO, "onnxruntime", v.python, device="cpu", precision=v.precision, batch_size=1,
-            metrics={**stats.latency_summary(python_ms), "throughput_ips": stats.throughput(1, samples),
-                     "load_s": load_s, "first_call_s": first_s},
-            samples={"latency_ms": python_ms},
-            settings={**file_settings, Setting.THREADS: {"ort.intra_op": threads, "ort.inter_op": 1},
-                      Setting.ONNXRUNTIME: ort.__version__, Setting.SAMPLES: len(python_ms),
-                      Setting.PURPOSE: "Python ONNX Runtime on the browser's file, for its speed ratio and its check"}))
-        got = result["models"][v.name]
-        logits = np.asarray(got["logits"], dtype=np.float32)
-        browser_ms = [float(s) for s in got["samples"]]
-        records.append(make_record(
-            SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=device, precision=v.precision, batch_size=1,
-            metrics={**stats.latency_summary(browser_ms),
-                     "throughput_ips": stats.throughput(1, [s / 1e3 for s in browser_ms]),
-                     "load_s": got["loadMs"] / 1e3, "first_call_s": got["firstMs"] / 1e3,
-                     "max_abs_diff": float(np.max(np.abs(logits - python_logits))),
-                     "top1_agreement": float(np.mean(logits.argmax(1) == python_logits.argmax(1)))},
-            samples={"latency_ms": browser_ms},
-            settings={**file_settings, Setting.THREADS: {"wasm.numThreads": threads},
-                      Setting.BACKEND: f"WebAssembly (SIMD), {threads} thread{'s' if threads > 1 else ''}",
-                      Setting.BACKEND_WHY: info["why"], Setting.WEBGPU: info["webgpu"],
-                      Setting.CROSS_ORIGIN_ISOLATED: info["crossOriginIsolated"],
-                      Setting.BROWSER: f"Chromium {result['chromium']} (headless)",
-                      Setting.ONNXRUNTIME_WEB: info.get("ortVersion") or web.ort_web_version(),
-                      Setting.REFERENCE: f"Python ONNX Runtime {ort.__version__} on the same file and held-out "
-                                         "images (its input normalised in Python, the browser's in JavaScript)",
-                      Setting.PYTHON_VARIANT: v.python, Setting.PREPROCESS_MAX_ABS_DIFF: preprocess_diff,
-                      Setting.TOP1_ACCURACY: float(np.mean(logits.argmax(1) == labels)),
-                      Setting.SAMPLES: len(browser_ms)}))
+                         Setting.MODEL_SIZE_MB: present[v.name].stat().st_size / 1e6}
+        python, python_logits = _in_python(v, present[v.name], x_eval, threads, timing, file_settings)
+        checked = {**file_settings, Setting.PREPROCESS_MAX_ABS_DIFF: preprocess_diff}  # the browser's input tensor
+        records += [python, _in_chromium(v, result, python_logits, labels, threads, checked)]
     return records
+
+
+def _in_python(v: catalog.BrowserVariant, path: Path, x_eval: np.ndarray, threads: int, timing: TimingSettings,
+               file_settings: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """The browser's file in Python ONNX Runtime with the browser's threads: its timed record, and its logits on
+    every held-out image (what the browser's are checked against)."""
+    import onnxruntime as ort
+
+    from reportgen.measure import timer
+    from reportgen.workloads.inference import predict_onnxruntime
+
+    start = time.perf_counter()
+    session = predict_onnxruntime.load_session(str(path), threads)
+    load_s = time.perf_counter() - start
+    first_s = timer.time_call(lambda: predict_onnxruntime.predict(session, x_eval[:1]))  # the browser's image
+    samples = timer.time_loop(lambda: predict_onnxruntime.predict(session, x_eval[:1]), timing)
+    logits = np.concatenate([predict_onnxruntime.predict(session, x_eval[i:i + 1]) for i in range(len(x_eval))])
+    python_ms = [s * 1e3 for s in samples]
+    record = make_record(
+        SCENARIO, "onnxruntime", v.python, device="cpu", precision=v.precision, batch_size=1,
+        metrics={**stats.latency_summary(python_ms), "throughput_ips": stats.throughput(1, samples),
+                 "load_s": load_s, "first_call_s": first_s},
+        samples={"latency_ms": python_ms},
+        settings={**file_settings, Setting.THREADS: {"ort.intra_op": threads, "ort.inter_op": 1},
+                  Setting.ONNXRUNTIME: ort.__version__, Setting.SAMPLES: len(python_ms),
+                  Setting.PURPOSE: "Python ONNX Runtime on the browser's file, for its speed ratio and its check"})
+    return record, logits
+
+
+def _in_chromium(v: catalog.BrowserVariant, result: dict[str, Any], python_logits: np.ndarray, labels: np.ndarray,
+                 threads: int, file_settings: dict[str, Any]) -> dict[str, Any]:
+    """The record of what headless Chromium measured for one file (``result``: the harness page's answer)."""
+    import onnxruntime as ort
+
+    info, got = result["info"], result["models"][v.name]
+    logits = np.asarray(got["logits"], dtype=np.float32)
+    browser_ms = [float(s) for s in got["samples"]]
+    return make_record(
+        SCENARIO, catalog.BROWSER_RUNTIME, v.name, device=catalog.BROWSER_DEVICES[0],  # the WebAssembly runtime
+        precision=v.precision, batch_size=1,
+        metrics={**stats.latency_summary(browser_ms),
+                 "throughput_ips": stats.throughput(1, [s / 1e3 for s in browser_ms]),
+                 "load_s": got["loadMs"] / 1e3, "first_call_s": got["firstMs"] / 1e3,
+                 **logit_agreement(python_logits, logits)},
+        samples={"latency_ms": browser_ms},
+        settings={**file_settings, Setting.THREADS: {"wasm.numThreads": threads},
+                  Setting.BACKEND: f"WebAssembly (SIMD), {threads} thread{'s' if threads > 1 else ''}",
+                  Setting.BACKEND_WHY: info["why"], Setting.WEBGPU: info["webgpu"],
+                  Setting.CROSS_ORIGIN_ISOLATED: info["crossOriginIsolated"],
+                  Setting.BROWSER: f"Chromium {result['chromium']} (headless)",
+                  Setting.ONNXRUNTIME_WEB: info.get("ortVersion") or web.ort_web_version(),
+                  Setting.REFERENCE: f"Python ONNX Runtime {ort.__version__} on the same file and held-out images "
+                                     "(its input normalised in Python, the browser's in JavaScript)",
+                  Setting.PYTHON_VARIANT: v.python, Setting.TOP1_ACCURACY: float(np.mean(logits.argmax(1) == labels)),
+                  Setting.SAMPLES: len(browser_ms)})

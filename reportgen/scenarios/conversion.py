@@ -42,6 +42,7 @@ from reportgen.artifacts import (
     DIGITS_WEIGHTS,
 )
 from reportgen.backends import framework_module
+from reportgen.errors import failure_reason
 from reportgen.process.runner import Context, Task
 from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
@@ -122,7 +123,7 @@ class Converter:
             converted = convert(path)
         except Exception as exc:  # a failed conversion is a result: record it and go on
             self._record(variant, {"convert_ok": 0, "convert_s": time.perf_counter() - start}, settings,
-                         f"conversion failed: {type(exc).__name__}: {exc}")
+                         f"conversion failed: {failure_reason(exc)}")
             return None
         metrics = {"convert_ok": 1, "convert_s": time.perf_counter() - start}
         if path.exists():  # a compiled function (torch.compile) leaves no file
@@ -133,7 +134,7 @@ class Converter:
             try:
                 np.save(self.path(f"{DIGITS_LOGITS}/{catalog.logits_file(runtime, variant)}"), fn(converted, path))
             except Exception as exc:
-                reason = f"converted, but running it in {runtime} failed: {type(exc).__name__}: {exc}"
+                reason = f"converted, but running it in {runtime} failed: {failure_reason(exc)}"
         self._record(variant, metrics, settings, reason)
         return converted
 
@@ -146,7 +147,7 @@ class Converter:
         except Exception as exc:
             self.records.append(make_record(
                 "parity", runtime, name, precision=catalog.candidate(runtime, name).precision, status="failed",
-                reason=f"could not run it: {type(exc).__name__}: {exc}"[:800]))
+                reason=f"could not run it: {failure_reason(exc)}"))
 
     def skip(self, variant: str, output: str, reason: str) -> None:
         """Record a conversion that cannot be tried here (its converter is not installed), with the reason."""
@@ -165,6 +166,7 @@ class Converter:
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """The framework's exports and quantizations of the trained digits model, each run for parity."""
     conv = Converter(task, ctx)
     framework_module(task.framework).convert_digits(conv, ctx)
     return conv.records

@@ -25,8 +25,10 @@ from reportgen import catalog, hardware, thresholds
 from reportgen.artifacts import REFERENCE_OUTPUTS, WEIGHTS_FILE
 from reportgen.catalog import Variant
 from reportgen.config import TimingSettings, reference_processes
+from reportgen.errors import failure_reason
 from reportgen.inputs import check_images, images
 from reportgen.measure import energy, memory, stats, timer
+from reportgen.measure.agreement import logit_agreement
 from reportgen.process import envs
 from reportgen.process.runner import Context, Task
 from reportgen.store.records import RoundSeries, Setting, TaskKey
@@ -170,16 +172,45 @@ def _reference_again(chosen: list[Variant], device: str, round_: int, profile: d
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
-    from reportgen.backends import load_backend
-
+    """One process of batch-1 rounds (and, in a fresh process, its cold start and batch sweep) for a variant."""
     settings = ctx.profile["inference"]
     size, num_classes = settings["image_size"], settings["num_classes"]
     device, threads = task.params["device"], task.params["threads"] or ctx.threads
+    base = memory.baseline() if task.params["fresh"] else None  # the bare process, before the runtime
+    backend, startup = _start(task, ctx, size, num_classes, device, threads)
+    agreement = _agreement(backend, ctx, size)
+    common = {Setting.IMAGE_SIZE: size, Setting.NUM_CLASSES: num_classes, Setting.THREADS: backend.thread_settings(),
+              Setting.THREAD_COUNT: threads, Setting.ROUND: task.params["round"], Setting.MEMORY_METHOD: memory.METHOD}
+    ident = {"device": device, "precision": task.params["precision"]}
+    fresh = task.params["fresh"]  # a process of its own: cold start, memory and the sweep are this variant's
+    records = [make_record("startup", task.framework, task.variant, batch_size=1, **ident, metrics=startup,
+                           settings=common)] if fresh else []
+    scenario = "inference" if not task.params["threads"] else "threads"
+    batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if fresh else [1]
+    meter = energy.Meter.open(device)  # the counter of the device that does the work, where it can be read
+    best = 0.0
+    for batch in batches:
+        timing = TimingSettings(**settings["timing" if batch == 1 else "sweep_timing"])
+        record = _timed(task, ctx, backend, batch, timing, meter, base, scenario, ident, common, agreement)
+        records.append(record)
+        if record["status"] != "ok":  # out of memory ends the sweep; any other error is recorded too
+            break
+        stop = None if batch == batches[-1] else flattened(batch, record["metrics"]["throughput_ips"]["value"], best)
+        if stop:
+            record["settings"][Setting.SWEEP_STOP] = stop
+            break
+        best = max(best, record["metrics"]["throughput_ips"]["value"])
+    return records
+
+
+def _start(task: Task, ctx: Context, size: int, num_classes: int, device: str,
+           threads: int) -> tuple[Any, dict[str, float]]:
+    """The variant's backend imported, its model loaded and called once, with the seconds of each part."""
+    from reportgen.backends import load_backend
 
     start = time.perf_counter()
     backend = load_backend(task.framework, task.variant, threads, device)
     import_s = time.perf_counter() - start
-
     start = time.perf_counter()
     state: dict[str, np.ndarray] = {}
     if (ctx.artifacts / WEIGHTS_FILE).exists():
@@ -187,72 +218,59 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
             state = {k: npz[k] for k in npz.files}
     backend.load(state, str(ctx.artifacts), num_classes, size)
     load_s = time.perf_counter() - start
-
     first_input = backend.to_input(images(ctx.seed + 1, 1, size))
     first_call_s = timer.time_call(lambda: backend.sync(backend.predict(first_input)))
+    return backend, {"import_s": import_s, "load_s": load_s, "first_call_s": first_call_s,
+                     "cold_start_s": import_s + load_s + first_call_s}
 
-    # Same function as the reference? Logits of the fixed check images against the PyTorch reference model's,
-    # one image per call: the batch-1 path that is timed (a batch would make tf.function, XLA and torch.compile
-    # trace or compile another shape in every round and every 1-thread run, only for this check). Each image is
-    # a slice, laid out like the timed input: ``image[None]`` has stride 0 on its batch axis, and torch.compile
-    # guards on strides (it recompiled for the check: 2.3 s per process).
+
+def _agreement(backend: Any, ctx: Context, size: int) -> dict[str, float]:
+    """Same function as the reference? Logits of the fixed check images against the PyTorch reference model's.
+
+    One image per call: the batch-1 path that is timed (a batch would make tf.function, XLA and torch.compile
+    trace or compile another shape in every round and every 1-thread run, only for this check). Each image is
+    a slice, laid out like the timed input: ``image[None]`` has stride 0 on its batch axis, and torch.compile
+    guards on strides (it recompiled for the check: 2.3 s per process)."""
     fixed = check_images(ctx.seed, size)
     check = np.concatenate([backend.to_numpy(backend.predict(backend.to_input(fixed[i:i + 1]))).copy()  # a runtime
                             for i in range(len(fixed))])  # may reuse its output buffer per call
-    reference = np.load(ctx.artifacts / REFERENCE_OUTPUTS)
-    agreement = {"max_abs_diff": float(np.max(np.abs(check - reference))),
-                 "top1_agreement": float(np.mean(check.argmax(1) == reference.argmax(1)))}
+    return logit_agreement(np.load(ctx.artifacts / REFERENCE_OUTPUTS), check)
 
-    common = {Setting.IMAGE_SIZE: size, Setting.NUM_CLASSES: num_classes, Setting.THREADS: backend.thread_settings(),
-              Setting.THREAD_COUNT: threads, Setting.ROUND: task.params["round"], Setting.MEMORY_METHOD: memory.METHOD}
-    ident = {"device": device, "precision": task.params["precision"]}
-    records = []
-    fresh = task.params["fresh"]  # a process of its own: cold start, memory and the sweep are this variant's
-    if fresh:
-        records.append(make_record(
-            "startup", task.framework, task.variant, batch_size=1, **ident,
-            metrics={"import_s": import_s, "load_s": load_s, "first_call_s": first_call_s,
-                     "cold_start_s": import_s + load_s + first_call_s},
-            settings=common,
-        ))
-    scenario = "inference" if not task.params["threads"] else "threads"
-    batches = settings["batch_sizes_cuda" if device == "cuda" else "batch_sizes"] if fresh else [1]
-    meter = energy.Meter.open(device)  # the counter of the device that does the work, where it can be read
-    best = 0.0
-    for batch in batches:
-        timing = TimingSettings(**settings["timing" if batch == 1 else "sweep_timing"])
-        try:
-            inputs = backend.to_input(images(ctx.seed + 2, batch, size))
-            samples = timer.time_loop(lambda inputs=inputs: backend.sync(backend.predict(inputs)), timing,
-                                      meter=meter)
-        except Exception as exc:  # out of memory ends the sweep; any other error is recorded too
-            message = f"{type(exc).__name__}: {exc}"[:800]
-            oom = any(marker in message.lower() for marker in OOM_MARKERS)
-            records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
-                                       status="failed", reason=("out of memory at batch " + str(batch) + ": "
-                                                                if oom else "") + message, settings=common))
-            break
-        samples_ms = [s * 1e3 for s in samples]
-        metrics = stats.latency_summary(samples_ms)
-        metrics["throughput_ips"] = stats.throughput(batch, samples)
-        joules, joules_settings = energy.per_image(meter.last, batch * len(samples))
-        metrics.update(joules)
-        if fresh:  # a shared process's peak would be the largest of all the variants it ran
-            metrics["peak_rss_mb"] = memory.peak_rss_mb()
-            gpu = backend.peak_gpu_mem_mb()
-            if gpu is not None:
-                metrics["peak_gpu_mem_mb"] = gpu
-        metrics.update(agreement)
-        stop = None if batch == batches[-1] else flattened(batch, metrics["throughput_ips"], best)
-        extra = {"sweep_stop": stop} if stop else {}
-        records.append(make_record(scenario, task.framework, task.variant, batch_size=batch, **ident,
-                                   metrics=metrics, samples={"latency_ms": samples_ms},
-                                   settings={**common, Setting.TIMING: timing.__dict__, Setting.SAMPLES: len(samples),
-                                             **joules_settings, **extra}))
-        if stop:
-            break
-        best = max(best, metrics["throughput_ips"])
-    return records
+
+def _timed(task: Task, ctx: Context, backend: Any, batch: int, timing: TimingSettings, meter: energy.Meter,
+           base: memory.Baseline | None, scenario: str, ident: dict[str, str], common: dict[str, Any],
+           agreement: dict[str, float]) -> dict[str, Any]:
+    """The timed loop at ``batch``: latency, throughput, energy and (in a fresh process, whose bare memory is
+    ``base``) peak memory of the process and of the runtime and model above it, beside the variant's
+    ``agreement`` with the reference; a failed record that says why where it raised (out of memory named as
+    such)."""
+    size = common[Setting.IMAGE_SIZE]
+    try:
+        inputs = backend.to_input(images(ctx.seed + 2, batch, size))
+        samples = timer.time_loop(lambda: backend.sync(backend.predict(inputs)), timing, meter=meter)
+    except Exception as exc:
+        message = failure_reason(exc)
+        oom = any(marker in message.lower() for marker in OOM_MARKERS)
+        return make_record(scenario, task.framework, task.variant, batch_size=batch, **ident, status="failed",
+                           reason=(f"out of memory at batch {batch}: " if oom else "") + message, settings=common)
+    samples_ms = [s * 1e3 for s in samples]
+    metrics = stats.latency_summary(samples_ms)
+    metrics["throughput_ips"] = stats.throughput(batch, samples)
+    joules, joules_settings = energy.per_image(meter.last, batch * len(samples))
+    metrics.update(joules)
+    if base is not None:  # a shared process's peak would be the largest of all the variants it ran
+        metrics["peak_rss_mb"] = memory.process_peak_mb(base)
+        runtime = memory.runtime_peak_mb(base)
+        if runtime is not None:
+            metrics["runtime_peak_mb"] = runtime
+        gpu = backend.peak_gpu_mem_mb()
+        if gpu is not None:
+            metrics["peak_gpu_mem_mb"] = gpu
+    metrics.update(agreement)
+    return make_record(scenario, task.framework, task.variant, batch_size=batch, **ident, metrics=metrics,
+                       samples={"latency_ms": samples_ms},
+                       settings={**common, Setting.TIMING: timing.__dict__, Setting.SAMPLES: len(samples),
+                                 **joules_settings})
 
 
 def flattened(batch: int, throughput: float, best: float) -> str | None:
@@ -332,7 +350,7 @@ def _merge_latency(group: list[dict[str, Any]], rounds_stop: str = "") -> dict[s
     medians = [r["metrics"]["latency_ms_p50"]["value"] for r in group]
     metrics = stats.latency_summary(samples)
     metrics["throughput_ips"] = stats.throughput(1, [s / 1e3 for s in samples])
-    for name, pick in (("peak_rss_mb", max), ("peak_gpu_mem_mb", max), ("max_abs_diff", max),
+    for name, pick in (("peak_rss_mb", max), ("runtime_peak_mb", max), ("peak_gpu_mem_mb", max), ("max_abs_diff", max),
                        ("top1_agreement", min)):
         values = [r["metrics"][name]["value"] for r in group if name in r["metrics"]]
         if values:

@@ -13,6 +13,7 @@ import numpy as np
 
 from reportgen import catalog
 from reportgen.artifacts import DIGITS_DATA, DIGITS_LOGITS, DIGITS_REFERENCE
+from reportgen.measure.agreement import logit_agreement
 from reportgen.process import envs
 from reportgen.process.runner import Context
 from reportgen.store.records import Setting, TaskKey
@@ -21,11 +22,8 @@ from reportgen.store.results import make_record
 
 def compare(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """The parity metrics of one candidate's logits against the reference logits."""
-    return {
-        "max_abs_diff": float(np.max(np.abs(candidate - reference))),
-        "top1_agreement": float(np.mean(candidate.argmax(1) == reference.argmax(1))),
-        "top1_delta": float(np.mean(candidate.argmax(1) == labels) - np.mean(reference.argmax(1) == labels)),
-    }
+    return {**logit_agreement(reference, candidate),
+            "top1_delta": float(np.mean(candidate.argmax(1) == labels) - np.mean(reference.argmax(1) == labels))}
 
 
 def compare_outputs(ctx: Context) -> list[dict[str, Any]]:

@@ -64,6 +64,7 @@ def _model(ctx: Context) -> str:
 
 
 def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """The framework's files of the timed inference model, made before any variant is timed."""
     ctx.artifacts.mkdir(parents=True, exist_ok=True)
     conv = Converter(task, ctx, model=_model(ctx))
     framework_module(task.framework).export_inference_model(conv, ctx)

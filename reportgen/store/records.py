@@ -25,6 +25,7 @@ class Setting(StrEnum):
     meaning: str
 
     def __new__(cls, key: str, meaning: str) -> Setting:
+        """A key and its meaning."""
         member = str.__new__(cls, key)
         member._value_ = key
         member.meaning = meaning

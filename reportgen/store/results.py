@@ -21,7 +21,7 @@ from reportgen.errors import ReportgenError
 from reportgen.store.paths import write_atomic
 from reportgen.store.records import settings_schema
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every settings key declared in reportgen.store.records (version 1 files read as they are)
 
 STATUSES = ("ok", "failed", "skipped")
 RUN_STATES = ("complete", "incomplete", "failed")  # failed: finished without one successful measurement
@@ -81,6 +81,9 @@ METRICS: dict[str, Metric] = {
     "throughput_ips": Metric("img/s", "Images per second: images / total timed seconds", "higher"),
     "peak_rss_mb": Metric("MB", "Peak resident memory of the measuring process (ru_maxrss)"),
     "peak_gpu_mem_mb": Metric("MB", "Peak GPU memory allocated by the measuring process", bounds=NON_NEGATIVE),
+    "runtime_peak_mb": Metric("MB", "Peak resident memory of the runtime and its model: the measuring process's "
+                                    "peak after the runtime was imported, above the bare process before it",
+                              bounds=NON_NEGATIVE),
     "cold_start_s": Metric("s", "Fresh process to first result: import + load + first call"),
     "import_s": Metric("s", "Importing the framework in a fresh process"),
     "load_s": Metric("s", "Building or loading the model"),
@@ -359,6 +362,7 @@ class ResultStore:
         self.root = Path(root)
 
     def path_for(self, run: dict[str, Any]) -> Path:
+        """Where ``run`` is stored: ``<machine-id>/<run-id>.json`` under the results folder."""
         return self.root / run["machine_id"] / f"{run['run_id']}.json"
 
     def save(self, run: dict[str, Any]) -> Path:

@@ -14,6 +14,7 @@ from types import ModuleType
 import jinja2
 
 from reportgen import catalog, thresholds
+from reportgen.errors import failure_reason
 from reportgen.report import escape, terms
 from reportgen.report.format import featured_run, run_status
 from reportgen.report.pages import (
@@ -64,7 +65,7 @@ def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
             try:
                 _render(LoadedResults(runs=[run]))
             except Exception as exc:  # noqa: PERF203 - only on the rare path where a file is broken
-                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]  # one line, however long the error
+                why = failure_reason(exc, 300)  # one line, however long the error
                 bad[run["run_id"]] = f"run {run['run_id']} of machine {run['machine_id']}: cannot be rendered, " \
                                      f"left out ({why})"
         if not bad:

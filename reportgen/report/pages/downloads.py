@@ -12,7 +12,7 @@ from typing import Any
 
 from reportgen.report.escape import MD, code, link
 from reportgen.report.format import md_table, provenance
-from reportgen.report.frame import COLUMNS, MACHINE_COLUMNS, export_rows
+from reportgen.report.frame import EXPORT_COLUMNS, export_rows
 from reportgen.store.results import LoadedResults
 
 PAGE = "downloads.md"
@@ -56,7 +56,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     return {
         "run": provenance(run),
         "all_runs": ALL_RUNS_CSV,
-        "columns": MD(", ").join(code(c) for c in COLUMNS + MACHINE_COLUMNS),
+        "columns": MD(", ").join(code(c) for c in EXPORT_COLUMNS),
         "n_runs": len(loaded.runs),
         "n_machines": len({r["machine_id"] for r in loaded.runs}),
         "table": md_table(["machine", "run", "started (UTC)", "profile", "state", "raw results", "long format",

@@ -8,6 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from reportgen import catalog
 from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html, log_ticks
 from reportgen.report.escape import MD, code, link
@@ -56,6 +57,35 @@ def _figure(series: Series, machine: str) -> go.Figure:
     return fig
 
 
+def _ratio_figure(runs: list[Run], machine: str) -> go.Figure | None:
+    """Each variant's batch-1 speed-up over the reference in every run, with its interval: whether a verdict
+    holds from run to run (None where no run compared anything)."""
+    points: dict[str, list[tuple[Run, dict[str, Any], dict[str, Any]]]] = {}
+    for run in runs:
+        recs = {(r["framework"], r["variant"]): r for r in findings.batch1(run)}
+        for key, cmp in findings.versus_reference(list(recs.values())).items():
+            points.setdefault(label(recs[key]), []).append((run, recs[key], cmp))
+    if not points:
+        return None
+    fig = go.Figure()
+    styles = Styles()
+    for name, series in sorted(points.items(), key=lambda kv: kv[1][0][1]["framework"]):
+        ratios = [cmp["speedup"] for _, _, cmp in series]
+        fig.add_trace(go.Scatter(
+            x=[_when(run) for run, _, _ in series], y=ratios, mode="lines+markers",
+            **styles.line(series[0][1]["framework"], name),
+            error_y={"type": "data", "symmetric": False,
+                     "array": [(cmp["high"] or r) - r for (_, _, cmp), r in zip(series, ratios, strict=True)],
+                     "arrayminus": [r - (cmp["low"] or r) for (_, _, cmp), r in zip(series, ratios, strict=True)]},
+            customdata=[[run["run_id"], cmp["verdict"]] for run, _, cmp in series],
+            hovertemplate="run %{customdata[0]}: %{y:.2f}x, %{customdata[1]}<extra>%{fullData.name}</extra>"))
+    fig.add_hline(y=1.0, line_dash="dot", annotation_text=f"= {catalog.reference().label}")
+    fig.update_layout(title=f"Speed-up over {catalog.reference().label} per run on {machine} (bars: interval)",
+                      xaxis_title="run started (UTC)", yaxis={"title": {"text": "speed-up (x, log scale)"},
+                                                              "type": "log"}, legend=GROUPED_LEGEND)
+    return fig
+
+
 def _summary(series: Series) -> str:
     rows = []
     for name, points in series.items():
@@ -80,7 +110,7 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
     series = _points(runs)
     counts = Counter(run["run_id"] for points in series.values() for run, _ in points)  # series per run
     section = {"machine": machine, "n_runs": len(runs), "n_points": len(counts), "chart": "", "summary": "",
-               "changes": "",
+               "changes": "", "ratio_chart": "",
                "runs": _runs_table(runs, counts), "command": provenance(runs[-1])["command"]}
     if len(counts) < 2:
         return section
@@ -90,6 +120,9 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
         [[c["label"], f"{fmt(c['before_ms'], 'ms')} → {fmt(c['after_ms'], 'ms')}",
           f"{findings.ratio_text(c)}, {c['verdict']}", MD("{} → {}").format(code(c["base"]), code(c["new"]))]
          for c in changes]) if changes else ""
+    ratios = _ratio_figure(runs, machine)
+    section["ratio_chart"] = chart_html(ratios, f"history-ratio-{machine}", f"Speed-up over the reference in each "
+                                        f"run on {machine}, with its interval") if ratios else ""
     return {**section, "summary": _summary(series),
             "chart": chart_html(_figure(series, machine), f"history-{machine}",
                                 f"Median batch-1 latency of each run on {machine}; hover for the run and its IQR")}

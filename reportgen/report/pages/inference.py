@@ -38,21 +38,38 @@ def _latency_table(batch1: list[dict[str, Any]], versus: dict[tuple[str, str], d
                      f"speed-up vs {catalog.reference().label}", "rounds"], rows)
 
 
-def _detail_table(batch1: list[dict[str, Any]]) -> str:
+def _detail_table(run: dict[str, Any], batch1: list[dict[str, Any]]) -> str:
     """The same variants' agreement with the reference, memory and efficiency; energy per image where a counter
-    measured it."""
+    measured it. An INT8 row's agreement is its recipe's on the trained digits model, with its interval: on the
+    timed model, whose weights are untrained, it would mean nothing."""
     joules = any(metric(r, "energy_j_per_image") is not None for r in batch1)
     rows = []
     for r in batch1:
         diff = metric(r, "max_abs_diff")
         roof = metric(r, "roof_fraction")
         tf32 = " (tf32)" if findings.arithmetic(r) == "tf32" else ""
-        rows.append([label(r), fmt(diff, "abs") + tf32 + ("" if findings.agrees(r) else " ⚠"),
-                     fmt(metric(r, "top1_agreement"), "fraction"), fmt(metric(r, "peak_rss_mb")),
+        if r["precision"] == "int8":  # quantization error on untrained weights says nothing: the digits model does
+            agreement = _digits_agreement(run, r)
+            judged = fmt(diff, "abs") + "¹"
+        else:
+            agreement = fmt(metric(r, "top1_agreement"), "fraction")
+            judged = fmt(diff, "abs") + tf32 + ("" if findings.agrees(r) else " ⚠")
+        memory = fmt(metric(r, "runtime_peak_mb")) + " / " + fmt(metric(r, "peak_rss_mb"))
+        rows.append([label(r), judged, agreement, memory,
                      fmt(metric(r, "gflops_per_s")) + (f" ({_percent(roof)})" if roof is not None else "")]
                     + ([fmt(metric(r, "energy_j_per_image"), "J")] if joules else []))
-    return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "peak RSS (MB)", "GFLOP/s (of roof)"]
+    return md_table(["runtime / variant", "max abs diff", "top-1 agreement", "memory² (MB)", "GFLOP/s (of roof)"]
                     + (["energy (J/image)"] if joules else []), rows)
+
+
+def _digits_agreement(run: dict[str, Any], rec: dict[str, Any]) -> str:
+    """``digits 0.975 [0.953, 0.987]``: the agreement of the INT8 recipe of ``rec`` on the trained digits model."""
+    acc = findings.accuracy_record(run, rec)
+    got = findings.accuracy_interval(acc) if acc else {}
+    if "agreement_ci" not in got:
+        return "not meaningful¹"
+    low, high = got["agreement_ci"]
+    return f"digits {got['agreement']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _percent(value: float | None) -> str:
@@ -160,9 +177,11 @@ def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
             **styles.series(METRICS[part].description, palette=PART_COLORS),
             hovertemplate="%{x:.2f} s<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(barmode="stack", title="Cold start: fresh process to first result", xaxis_title="seconds",
+    # a log axis: start-ups differ 50-fold (LiteRT 0.1 s, PyTorch 7 s), and a linear one hides the quick ones
+    fig.update_layout(barmode="stack", title="Cold start: fresh process to first result",
+                      xaxis={"title": "seconds (log scale)", "type": "log"},
                       legend={"orientation": "h", "y": -0.2}, height=max(420, 32 * len(recs) + 160),
-                      yaxis={"autorange": "reversed"})
+                      yaxis={"autorange": "reversed", "dtick": 1, "automargin": True})  # every label
     return fig
 
 
@@ -183,14 +202,13 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     roof_line = max((metric(r, "gemm_gflops") for r in roofs if r["precision"] == "fp32"
                      and r["settings"].get(Setting.THREADS) in (None, threads)),
                     default=None)  # the fp32 variants' roof
-    settings = batch1[0]["settings"] if batch1 else {}
     return {
         "run": provenance(run),
         # in a CUDA run, the CPU-only variants' rows (their labels name no device)
         "on_cpu": [label(r) for r in batch1 if not findings.on_device(run, r)],
         "summary": findings.inference_findings(run),
         "table": _latency_table(batch1, versus) if batch1 else "",
-        "detail_table": _detail_table(batch1) if batch1 else "",
+        "detail_table": _detail_table(run, batch1) if batch1 else "",
         "latency_chart": chart_html(_box_figure(batch1), "latency-batch1",
                                     "Per-call latency at batch 1; boxes show the quartiles of the raw samples")
         if batch1 else "",
@@ -219,11 +237,22 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "energy_method": findings.energy_method(records(run, "inference")),
         "browser_table": browser_table(run),
         "browser_notes": browser_notes(run),
-        "settings": {"image_size": settings.get("image_size"), "timing": settings.get("timing"),
-                     "memory_method": settings.get("memory_method"),
+        **_settings(run, batch1),
+    }
+
+
+def _settings(run: dict[str, Any], batch1: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the batch-1 variants were timed, and which agreement limits apply to the precisions they ran in."""
+    settings = batch1[0]["settings"] if batch1 else {}
+    return {
+        "settings": {"image_size": settings.get(Setting.IMAGE_SIZE), "timing": settings.get(Setting.TIMING),
+                     "memory_method": settings.get(Setting.MEMORY_METHOD),
                      "rounds": _span(sorted({r["settings"].get(Setting.ROUNDS, 1) for r in batch1}) or [1]),
                      "reference_processes": reference_processes(run["profile"]),
-                     "rounds_stop": settings.get("rounds_stop")},
+                     "rounds_stop": settings.get(Setting.ROUNDS_STOP)},
+        "reduced_limits": ", ".join(f"{thresholds.PRECISION_AGREEMENT[p]:g} for {p}" for p in sorted(
+            {findings.arithmetic(r) for r in batch1} & set(thresholds.PRECISION_AGREEMENT) - {"fp32", "int8"})),
+        "tf32": any(findings.arithmetic(r) == "tf32" for r in batch1),
     }
 
 

@@ -1,7 +1,9 @@
 """The Scorecard: the table the source articles fill with stars, with a measured number in every cell.
 
-A winner is marked only where the statistics allow: for latency, when the interval of its per-round speed-up
-over every other family's best lies beyond the practical margin (:func:`reportgen.report.findings.compare`).
+Its rows are Home's questions (:data:`reportgen.report.decisions.QUESTIONS`), in the same scope; a column per
+``--frameworks`` family, each cell naming the runtime and variant it shows (TFLite is not TensorFlow). A winner is
+marked only where the statistics allow: a paired verdict of "faster" against every other variant in scope, or for
+a value measured once, a lead of ``SIGNIFICANCE_FACTOR`` resting on repeated measurements.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from reportgen import catalog, thresholds
-from reportgen.report import findings
+from reportgen.report import decisions, findings
 from reportgen.report.escape import MD, link
-from reportgen.report.format import fmt, md_table, metric, provenance, records
+from reportgen.report.format import fmt, label, md_table, metric, provenance
 from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
@@ -39,22 +41,22 @@ def _best(recs: list[dict[str, Any]], metric_name: str, lowest: bool = True) -> 
 def _cell(rec: dict[str, Any] | None, metric_name: str, unit: str, winner: bool) -> str:
     if rec is None:
         return "not measured"
-    text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({rec['variant']})"
+    text = f"{fmt(metric(rec, metric_name), unit)} {unit} ({label(rec)})"
     if metric_name == "scaling_efficiency" and findings.scaling_note(rec):
         text += f", a slowdown: {rec['settings'][Setting.WORKERS]} workers slower than 1"
     return MD("**{}** ✓").format(text) if winner else text
 
 
-def _latency_row(batch1: list[dict[str, Any]]) -> list[str]:
-    best = _best([r for r in batch1 if findings.agrees(r)], "latency_ms_p50")
-    winner = None
-    if len(best) > 1:
-        top = min(best.values(), key=lambda r: metric(r, "latency_ms_p50"))
-        if all(findings.compare(r, top)["verdict"] == "faster" for r in best.values() if r is not top):
-            winner = top
-    return ["Inference speed, batch 1 (median latency)",
-            *(_cell(best.get(f), "latency_ms_p50", "ms", best.get(f) is winner) for f in FAMILIES),
-            link("Inference", "inference.md")]
+def _question_row(run: dict[str, Any], question: decisions.Question, evidence: str) -> list[str]:
+    """A question of Home's decision table, one cell per family: its best record in the question's scope."""
+    if not question.paired:
+        return _simple_row(question.title, question.select(run), question.metric, question.unit, question.lower,
+                           evidence)
+    best = _best(question.select(run), question.metric, question.lower)
+    decision = decisions.decide(run, question)
+    winner = decision.pick if decision and decision.verdict == "faster" else None
+    return [question.title, *(_cell(best.get(f), question.metric, question.unit, best.get(f) is winner)
+                              for f in FAMILIES), evidence]
 
 
 def _simple_row(title: str, recs: list[dict[str, Any]], metric_name: str, unit: str, lowest: bool,
@@ -99,32 +101,19 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
     return stability, formats
 
 
+EVIDENCE = {"train": ("Training", "training.md"), "scaling": ("Training", "training.md"),
+            "file": ("Parity & Conversion", "parity.md")}
+
+
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Scorecard page."""
-    # like for like: fp32, on the run's device
-    inference = findings.on_run_device(run, [r for r in records(run, "inference") if r["precision"] == "fp32"])
-    batch1 = findings.on_run_device(run, findings.batch1(run, precision="fp32"))
     stability, formats = _conversion_row(run)
-    rows = [
-        _simple_row("Training speed (steady-state images/s)",
-                    findings.learned([r for r in records(run, "training") if r["precision"] == "fp32"
-                                      and "train_loss" in r["samples"]]),
-                    "train_throughput_ips", "img/s", False,
-                    link("Training", "training.md")),
-        _latency_row(batch1),
-        _simple_row("Inference throughput, best batch size (images/s)", [r for r in inference if r["batch_size"] > 1],
-                    "throughput_ips", "img/s", False, link("Inference", "inference.md")),
-        _simple_row("Memory (peak resident memory at batch 1)", batch1, "peak_rss_mb", "MB", True,
-                    link("Inference", "inference.md")),
-        _simple_row("Start-up (fresh process to first result)",
-                    findings.on_run_device(run, findings.batch1(run, "startup", precision="fp32")),
-                    "cold_start_s", "s", True, link("Inference", "inference.md")),
-        stability,
-        _simple_row("Distributed scaling (efficiency with N workers)",
-                    findings.learned(records(run, "training-scaling")),
-                    "scaling_efficiency", "fraction", False, link("Training", "training.md")),
-        formats,
-    ]
-    rows = [[MD("{}<br>{}").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # evidence under the title
+    rows = []
+    for question in decisions.QUESTIONS:
+        page = next((v for k, v in EVIDENCE.items() if k in question.metric or k in question.title.lower()),
+                    ("Inference", "inference.md"))
+        rows.append(_question_row(run, question, MD("{}; {}").format(question.scope, link(*page))))
+    rows += [stability, formats]
+    rows = [[MD("{}<br><small>{}</small>").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # scope, evidence
     return {"run": provenance(run), "device": run["options"]["device"],
-            "table": md_table(["measure and evidence", *FAMILIES], rows)}
+            "table": md_table(["measure, scope and evidence", *FAMILIES], rows)}

@@ -152,46 +152,18 @@ def batch_points(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Training page."""
-    all_recs = records(run, "training", status=None)
-    recs = [r for r in all_recs if r["variant"] != catalog.DIGITS_REFERENCE]
+    recs = [r for r in records(run, "training", status=None) if r["variant"] != catalog.DIGITS_REFERENCE]
     ok = [r for r in recs if r["status"] == "ok"]
     sweep = batch_points(run)
     pipeline = records(run, "input-pipeline")
     scaling_all = records(run, "training-scaling", status=None)
     scaling = [r for r in scaling_all if r["status"] == "ok"]
-    full = [r for r in ok if not _probe(r)]  # the recipe as the reference loops ran it
-    first = (full or ok)[0]["settings"] if ok else {}
     probes = [r for r in ok if _probe(r)]
     cuda = any(r["device"] == "cuda" for r in recs)
-    charts = []
-    if ok:
-        charts = [
-            chart_html(_curves(ok, "epoch", "val_top1", "Validation top-1 per epoch", "epoch", "top-1"),
-                       "train-top1-epoch", "Validation top-1 accuracy after each epoch, every variant"),
-            chart_html(_curves(ok, "elapsed_s", "val_top1", "Validation top-1 against training time",
-                               "training time (s, validation excluded)", "top-1"),
-                       "train-top1-time", "Validation top-1 against cumulative training time"),
-            chart_html(_curves(ok, "epoch", "train_loss", "Training loss per epoch (with augmentation)", "epoch",
-                               "cross-entropy"), "train-loss-epoch", "Mean training loss of each epoch"),
-            chart_html(_bars(ok, "train_throughput_ips", "Training throughput (steady state)", "img/s"),
-                       "train-throughput", "Training images per second after the first epoch"),
-            chart_html(_bars(ok, "peak_rss_mb", "Peak memory of the training process", "MB"),
-                       "train-memory", "Peak resident memory of each training subprocess"),
-        ]
     return {
         "run": provenance(run),
         "has_training": bool(recs),
-        "setup": {"dataset": first.get("dataset"), "source": first.get("data_source"),
-                  "train_images": first.get("train_images"), "val_images": first.get("val_images"),
-                  "image_size": first.get("image_size"), "recipe": first.get("recipe", {}),
-                  "target": first.get("target_top1"), "sgd_rule": first.get("sgd_rule"),
-                  "threads": first.get("threads"),
-                  "probes": ", ".join(_label(r) for r in probes),
-                  "probe_epochs": probes[0]["settings"][Setting.EPOCHS] if probes else None,
-                  "probe_images": probes[0]["settings"].get(Setting.TRAIN_IMAGES) if probes else None,
-                  "onednn": next((r["settings"][Setting.TF_ONEDNN] for r in ok if Setting.TF_ONEDNN in r["settings"]),
-                                 None)}
-        if ok else None,
+        "setup": _setup(ok, probes) if ok else None,
         "table": _main_table([r for r in recs if not _probe(r)], cuda) if recs else "",
         "probe_table": _probe_table(probes, cuda) if probes else "",
         "not_learned": findings.not_learned_text(list({id(r): r for r in ok + scaling + sweep}.values())),
@@ -199,37 +171,80 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "energy_note": findings.energy_unmeasured(run, findings.TRAINING_WORK),
         "energy_method": findings.energy_method(records(run, "training")),
         "accuracy": findings.accuracy_note(ok),
-        "charts": charts,
+        "charts": _charts(ok) if ok else [],
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
         if sweep else "",
-        "batch_table": md_table(["framework", "batch size", "epoch (s)", "img/s", "peak RSS (MB)", "learned?"],
-                                [[_label(r), str(r["batch_size"]), fmt(metric(r, "epoch_time_s"), "s"),
-                                  fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "peak_rss_mb"), "MB"),
-                                  _learned(r)]
-                                 for r in sorted(sweep, key=lambda r: (r["framework"], r["batch_size"]))])
-        if sweep else "",
+        "batch_table": _batch_table(sweep) if sweep else "",
         "pipeline_table": md_table(["framework", "pipeline", "img/s", "training img/s at the same batch"],
                                    [[name(r["framework"]), r["settings"][Setting.PIPELINE],
                                      fmt(metric(r, "throughput_ips"), "img/s"), _training_rate(r, sweep)]
                                     for r in pipeline]) if pipeline else "",
         "scaling_chart": chart_html(_scaling_figure(scaling), "train-scaling",
                                     "Training throughput with 1 and N data-parallel workers") if scaling else "",
-        "scaling_table": md_table(
-            ["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
-             "learned?"],
-            [[name(r["framework"]),
-              f"{r['settings'].get(Setting.WORKERS, '')} ({r['settings'].get(Setting.BACKEND, '')}, "
-              f"{r['settings'].get(Setting.THREADS_PER_WORKER, '')} thread(s), "
-              f"batch {r['settings'].get(Setting.PER_WORKER_BATCH, '')})",
-              fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
-              fmt(metric(r, "final_top1"), "fraction"), _learned(r)]
-             if r["status"] == "ok" else [name(r["framework"]), r["status"], r["reason"], "", "", ""]
-             for r in scaling_all]) if scaling_all else "",
+        "scaling_table": _scaling_table(scaling_all) if scaling_all else "",
         "scaling_images": scaling[0]["settings"].get(Setting.MAX_TRAIN_IMAGES) if scaling else None,
         "scaling_epochs": scaling[0]["settings"].get(Setting.EPOCHS) if scaling else None,
         "learned_margin": thresholds.printed()["learned"],
         "device": run["options"]["device"],
     }
+
+
+def _setup(ok: list[dict[str, Any]], probes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the runs trained on and how: the recipe as the full runs ran it (else as the probes did)."""
+    first = ([r for r in ok if not _probe(r)] or ok)[0]["settings"]
+    return {"dataset": first.get(Setting.DATASET), "source": first.get(Setting.DATA_SOURCE),
+            "train_images": first.get(Setting.TRAIN_IMAGES), "val_images": first.get(Setting.VAL_IMAGES),
+            "image_size": first.get(Setting.IMAGE_SIZE), "recipe": first.get(Setting.RECIPE, {}),
+            "target": first.get(Setting.TARGET_TOP1), "sgd_rule": first.get(Setting.SGD_RULE),
+            "threads": first.get(Setting.THREADS), "probes": ", ".join(_label(r) for r in probes),
+            "probe_epochs": probes[0]["settings"][Setting.EPOCHS] if probes else None,
+            "probe_images": probes[0]["settings"].get(Setting.TRAIN_IMAGES) if probes else None,
+            "onednn": next((r["settings"][Setting.TF_ONEDNN] for r in ok if Setting.TF_ONEDNN in r["settings"]),
+                           None)}
+
+
+def _charts(ok: list[dict[str, Any]]) -> list[str]:
+    """Curves per epoch and over time, throughput and memory of every successful training record."""
+    return [
+        chart_html(_curves(ok, "epoch", "val_top1", "Validation top-1 per epoch", "epoch", "top-1"),
+                   "train-top1-epoch", "Validation top-1 accuracy after each epoch, every variant"),
+        chart_html(_curves(ok, "elapsed_s", "val_top1", "Validation top-1 against training time",
+                           "training time (s, validation excluded)", "top-1"),
+                   "train-top1-time", "Validation top-1 against cumulative training time"),
+        chart_html(_curves(ok, "epoch", "train_loss", "Training loss per epoch (with augmentation)", "epoch",
+                           "cross-entropy"), "train-loss-epoch", "Mean training loss of each epoch"),
+        chart_html(_bars(ok, "train_throughput_ips", "Training throughput (steady state)", "img/s"),
+                   "train-throughput", "Training images per second after the first epoch"),
+        chart_html(_bars(ok, "peak_rss_mb", "Peak memory of the training process", "MB"),
+                   "train-memory", "Peak resident memory of each training subprocess"),
+    ]
+
+
+def _batch_table(sweep: list[dict[str, Any]]) -> str:
+    """Epoch time, throughput and memory at each batch size of the sweep."""
+    return md_table(["framework", "batch size", "epoch (s)", "img/s", "peak RSS (MB)", "learned?"],
+                    [[_label(r), str(r["batch_size"]), fmt(metric(r, "epoch_time_s"), "s"),
+                      fmt(metric(r, "train_throughput_ips"), "img/s"), fmt(metric(r, "peak_rss_mb"), "MB"),
+                      _learned(r)]
+                     for r in sorted(sweep, key=lambda r: (r["framework"], r["batch_size"]))])
+
+
+def _scaling_table(scaling_all: list[dict[str, Any]]) -> str:
+    """Each data-parallel run: workers and how each ran, throughput, efficiency, what it learned (or why not)."""
+    rows = []
+    for r in scaling_all:
+        if r["status"] != "ok":
+            rows.append([name(r["framework"]), r["status"], r["reason"], "", "", ""])
+            continue
+        settings = r["settings"]
+        rows.append([name(r["framework"]),
+                     f"{settings.get(Setting.WORKERS, '')} ({settings.get(Setting.BACKEND, '')}, "
+                     f"{settings.get(Setting.THREADS_PER_WORKER, '')} thread(s), "
+                     f"batch {settings.get(Setting.PER_WORKER_BATCH, '')})",
+                     fmt(metric(r, "train_throughput_ips"), "img/s"), _efficiency(r),
+                     fmt(metric(r, "final_top1"), "fraction"), _learned(r)])
+    return md_table(["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
+                     "learned?"], rows)
 
 
 def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from reportgen import catalog
+from reportgen.errors import failure_reason
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios.training.records import history_record
 from reportgen.scenarios.training.trainer import load_data, peak_gpu_mb, recipe_settings, train
@@ -35,7 +36,7 @@ def run_batch_sweep(task: Task, ctx: Context) -> list[dict[str, Any]]:
         except Exception as exc:  # e.g. out of memory at the largest batch: record it, keep the others
             records.append(make_record("training-batch", task.framework, variant, device=ctx.device,
                                        batch_size=batch_size, status="failed",
-                                       reason=f"{type(exc).__name__}: {exc}"[:800]))
+                                       reason=failure_reason(exc)))
             continue
         records.append(history_record("training-batch", task.framework, variant, ctx, history, batch_size,
                                       extra={"dataset": data.name, "classes": len(data.classes),

@@ -25,6 +25,7 @@ class ImageSet:
 
     @property
     def image_size(self) -> int:
+        """Height and width of the images, in pixels."""
         return int(self.train_images.shape[1])
 
     @property

@@ -34,6 +34,7 @@ from reportgen.workloads.training.train_keras import make_optimizer  # noqa: E40
 
 
 def main(job_path: str) -> None:
+    """One worker of the multi-worker run: train as the job file says, write the history (rank 0)."""
     job = json.loads(open(job_path, encoding="utf-8").read())
     recipe, size = Recipe(**job["recipe"]), job["image_size"]
     data = load_dataset(job["dataset"], size, seed=job["seed"], max_train=job["max_train_images"])

@@ -28,6 +28,7 @@ from reportgen.workloads.training.train_torch import train
 
 
 def main(job_path: str) -> None:
+    """One DDP worker started by torchrun: train as the job file says, write the history (rank 0)."""
     job = json.loads(open(job_path, encoding="utf-8").read())
     # --8<-- [start:ddp]
     cuda = torch.cuda.is_available()

@@ -25,6 +25,7 @@ class SGDLikePyTorch(keras.optimizers.SGD):
         self.l2 = weight_decay
 
     def update_step(self, gradient, variable, learning_rate):
+        """PyTorch's SGD step: weight decay joins the gradient before momentum."""
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.add(ops.cast(gradient, variable.dtype), ops.multiply(variable, self.l2))
         if not self.momentum:
@@ -35,6 +36,7 @@ class SGDLikePyTorch(keras.optimizers.SGD):
         self.assign_sub(variable, ops.multiply(velocity, learning_rate))
 
     def get_config(self):
+        """The config Keras saves, with the weight decay."""
         return {**super().get_config(), "weight_decay": self.l2}
 
 
@@ -64,16 +66,20 @@ class EpochRecorder(keras.callbacks.Callback):
         self.history = History(initial_loss=math.nan, epochs=[])
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Start the epoch's clock."""
         self.start, self.train_time = time.perf_counter(), None
 
     def on_train_batch_end(self, batch, logs=None):
+        """Keep the first batch's loss, before any update."""
         if math.isnan(self.history.initial_loss):
             self.history.initial_loss = float(logs["loss"])  # batch 0: the loss before the first update
 
     def on_test_begin(self, logs=None):  # fit() validates after the epoch's last training step
+        """Stop the clock: validation is not training time."""
         self.train_time = time.perf_counter() - self.start
 
     def on_epoch_end(self, epoch, logs=None):
+        """Record the epoch: losses, accuracies, training seconds, images."""
         result = EpochResult(epoch, float(logs["loss"]), float(logs["accuracy"]), float(logs["val_loss"]),
                              float(logs["val_accuracy"]), self.train_time, self.images_per_epoch)
         self.history.epochs.append(result)
