@@ -32,7 +32,8 @@ def test_start_up_memory_and_throughput_picks_stay_on_the_runs_device() -> None:
     assert "int8-static) went from" not in text and "int8-static) has the smallest" not in text
     run["options"]["device"] = "cpu"  # the same records read as a CPU run's: the CPU process is the only one
     text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
-    assert "ONNX Runtime (int8-static) went from a fresh process to its first result in the least time (0.150 s;" in text
+    assert "ONNX Runtime (int8-static) went from a fresh process to its first result in the least time " \
+        "(0.150 s;" in text
 
 
 def test_fp32_on_tf32_tensor_cores_is_judged_by_its_own_mantissa() -> None:
@@ -46,7 +47,7 @@ def test_fp32_on_tf32_tensor_cores_is_judged_by_its_own_mantissa() -> None:
     assert findings.arithmetic(tf32) == "tf32" and findings.agrees(tf32)
     assert findings.arithmetic(exact) == "fp32" and not findings.agrees(exact)  # true fp32 keeps the fp32 limit
     assert findings.arithmetic(eager) == "fp32" and not findings.agrees(eager)  # records that do not say: fp32
-    table = html.unescape(str(_detail_table({"records": []}, [tf32, exact])))  # cells are escaped: text from results is data
+    table = html.unescape(str(_detail_table({"records": []}, [tf32, exact])))  # escaped: text from results is data
     assert "| 1.9e-03 (tf32) |" in table and "| 1.9e-03 ⚠ |" in table
 
 
