@@ -82,13 +82,13 @@ def test_loadgen_server_capacity_matches_md1() -> None:
             return sut.run(loadgen.RunSettings("Server", min_duration_s=2.5, min_queries=100, target_qps=rate,
                                                bound_s=BOUND_S, percentile=PERCENTILE))
 
-        capacity, probes, best = loadgen.find_capacity(serve_at, 0.5 / SERVICE_S, 1 / SERVICE_S, BOUND_S,
-                                                       PERCENTILE, probes=6)
+        search = loadgen.find_capacity(serve_at, 0.5 / SERVICE_S, 1 / SERVICE_S, BOUND_S, PERCENTILE, probes=6)
     finally:
         sut.close()
     service = sum(took) / len(took)
     predicted = md1_capacity(service, BOUND_S, PERCENTILE)
-    shown = [(round(p.offered_qps), round(p.p99_s * 1e3, 1)) for p in probes]
+    capacity, best = search.capacity, search.best
+    shown = [(round(p.offered_qps), round(p.p99_s * 1e3, 1)) for p in search.probes]
     assert 0.8 * predicted <= capacity <= 1.3 * predicted, (capacity, predicted, service, shown)
     assert best is not None and best.latency_s(PERCENTILE) <= BOUND_S
     assert "Scenario : Server" in best.summary

@@ -15,7 +15,6 @@ submitters publish) and the figures of the detail log (``:::MLLOG`` lines, JSON)
 from __future__ import annotations
 
 import json
-import math
 import queue
 import tempfile
 import threading
@@ -80,6 +79,16 @@ class LoadgenResult:
     def queries(self) -> int:
         """Queries LoadGen counted (Offline: one query of many samples)."""
         return int(self.figures.get("result_query_count", 0))
+
+    @property
+    def samples(self) -> int:
+        """Samples LoadGen issued (Offline: all in its one query; otherwise one per query)."""
+        return int(self.figures.get("generated_samples_per_query", 1)) * self.queries
+
+    @property
+    def duration_s(self) -> float:
+        """How long the run took, LoadGen's start to its end (what MLPerf's minimum duration is about)."""
+        return self.wall_s
 
     @property
     def samples_per_s(self) -> float:
@@ -152,16 +161,17 @@ class QueueSUT:
 
 
 def read_figures(path: Path) -> dict[str, Any]:
-    """The ``result_*`` figures of a LoadGen detail log (one JSON object per ``:::MLLOG`` line)."""
+    """The ``result_*`` and ``generated_*`` figures of a LoadGen detail log (one JSON object per ``:::MLLOG``
+    line)."""
     figures: dict[str, Any] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.startswith(":::MLLOG ") or '"result_' not in line:
+        if not line.startswith(":::MLLOG ") or not ('"result_' in line or '"generated_' in line):
             continue
         try:
             entry = json.loads(line[len(":::MLLOG "):])
         except json.JSONDecodeError:
             continue
-        if str(entry.get("key", "")).startswith("result_"):
+        if str(entry.get("key", "")).startswith(("result_", "generated_")):
             figures[entry["key"]] = entry.get("value")
     return figures
 
@@ -184,17 +194,27 @@ class Probe:
                 "within_bound": self.within}
 
 
+@dataclass
+class Search:
+    """What :func:`find_capacity` found: the capacity (0 where no run kept the bound), every probe in the order
+    run, and the LoadGen results of the run at the capacity (``best``) and of the last run (``last``)."""
+
+    capacity: float
+    probes: list[Probe]
+    best: LoadgenResult | None
+    last: LoadgenResult | None
+
+
 def find_capacity(serve_at: Callable[[float], LoadgenResult], first_qps: float, ceiling_qps: float,
-                  bound_s: float, percentile: float, probes: int) -> tuple[float, list[Probe], LoadgenResult | None]:
+                  bound_s: float, percentile: float, probes: int) -> Search:
     """The highest offered rate whose ``percentile`` latency stayed within ``bound_s``, by bisection over ``probes``
     short Server runs: the first at ``first_qps`` (a prediction), each later one halfway between the highest rate
     that kept the bound (0 at first) and the lowest that did not (``ceiling_qps`` at first: the rate at which one
-    server is busy all the time, so its queue grows without end). Returns the capacity (0 where no run kept the
-    bound), every probe in the order run, and the LoadGen result of the run at the capacity."""
+    server is busy all the time, so its queue grows without end)."""
     lo, hi = 0.0, ceiling_qps
     rate = min(max(first_qps, ceiling_qps * 0.05), ceiling_qps * 0.95)
     done: list[Probe] = []
-    best: LoadgenResult | None = None
+    best = result = None
     for _ in range(probes):
         result = serve_at(rate)
         latency = result.latency_s(percentile)
@@ -205,9 +225,5 @@ def find_capacity(serve_at: Callable[[float], LoadgenResult], first_qps: float, 
         else:
             hi = rate
         rate = (lo + hi) / 2
-    return lo, done, best
+    return Search(lo, done, best, result)
 
-
-def poisson_queries(rate_qps: float, duration_s: float) -> int:
-    """Queries a Server run of ``duration_s`` at ``rate_qps`` issues on average (at least 1)."""
-    return max(1, math.ceil(rate_qps * duration_s))

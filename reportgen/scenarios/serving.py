@@ -1,0 +1,268 @@
+"""Serving: how many requests a second each runtime answers within a latency bound, driven by MLPerf LoadGen.
+
+For each served variant, one child per framework family (the same backends, model files and threads as the
+inference scenario) runs LoadGen's three scenarios against :class:`reportgen.measure.loadgen.QueueSUT`, one worker
+thread on a FIFO queue calling the runtime:
+
+- **SingleStream**: one query at a time, the next as soon as the last is answered: p50/p90/p99 latency;
+- **Offline**: every sample at once, served in batches of the variant's best batch from this run's sweep (the
+  profile's ``offline_batch`` where the sweep did not run): images per second;
+- **Server**: Poisson arrivals; the capacity is the highest offered rate whose p99 stays within the profile's
+  bound, found by bisection over short Server runs (:func:`reportgen.measure.loadgen.find_capacity`), the first
+  at the M/D/1 prediction from the SingleStream mean.
+
+Which variants it serves, and at what batch, is decided in the parent just before the task runs (:func:`bind`),
+from this run's inference records. Each LoadGen run is far shorter than MLPerf's minimum duration, and the search
+runs once: its capacity is an observation, and its records say why it is not MLPerf-valid. The settings keys every
+serving record carries are named once, in :class:`Keys`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from reportgen import catalog, thresholds
+from reportgen.artifacts import WEIGHTS_FILE
+from reportgen.config import ServingSettings, serving_settings
+from reportgen.inputs import images
+from reportgen.measure import loadgen, memory
+from reportgen.measure.queueing import md1_capacity
+from reportgen.process.runner import Context, Task
+from reportgen.scenarios.inference import unsupported
+from reportgen.store.results import make_record
+
+SCENARIO = "serving"
+
+
+class Keys:
+    """The settings keys of a serving record (what pages and exports read)."""
+
+    LOADGEN_SCENARIO = "loadgen_scenario"  # SingleStream, Offline or Server
+    SUMMARY = "loadgen_summary"  # LoadGen's summary text (Server: of the run at the capacity, else the last one)
+    VALIDITY = "loadgen_validity"  # LoadGen's own verdict on the run, against this profile's settings
+    LOADGEN_VERSION = "loadgen_version"
+    DURATION_S = "loadgen_s"  # wall seconds of the LoadGen run(s) of the record
+    QUERIES = "loadgen_queries"  # queries (Offline: samples) of the run the figures come from
+    MLPERF_INVALID = "mlperf_invalid"  # why the run is not MLPerf-valid, or None where it is
+    SERVED_BY = "served_by"  # how the runtime was served, in words
+    BOUND_MS = "latency_bound_ms"
+    PERCENTILE = "latency_percentile"
+    PROBES = "probes"  # every Server run of the search: offered and served rate, p99, queries, within the bound
+    FIRST_PROBE_QPS = "first_probe_qps"  # the M/D/1 prediction the search started from
+    CEILING_QPS = "ceiling_qps"  # 1 / SingleStream mean latency: one worker busy all the time
+    BATCH_FROM = "batch_from"  # where the Offline batch came from
+    CHOSEN_BY = "chosen_by"  # why this variant was served
+    EVIDENCE = "evidence"  # "observation": one search, no rounds
+
+
+OBSERVATION = "observation"
+SERVED_BY_TEXT = ("one worker thread calling {runtime} at batch {batch} ({threads} intra-op thread(s)), fed in arrival "
+             "order by a queue that LoadGen's issue thread fills")
+
+
+def plan(frameworks: list[str], device: str) -> list[Task]:
+    """One task per framework family serving its variants in turn (unsupported ones left out: the inference
+    scenario records why); which of them are served is decided when the task runs (:func:`bind`)."""
+    tasks = []
+    chosen = [v for v in catalog.selected(frameworks) if not unsupported(v, device)]
+    for family in dict.fromkeys(v.family for v in chosen):
+        members = tuple({"framework": v.runtime, "variant": v.name, "label": f"Serving: {v.label}",
+                         "needs": list(v.needs), "params": {"precision": v.precision,
+                                                            "device": "cpu" if v.cpu_only else device}}
+                        for v in chosen if v.family == family)
+        tasks.append(Task(key=f"{SCENARIO}/{family}", module=__name__, scenario=SCENARIO, framework=family,
+                          variant="shared", label=f"Serving: {catalog.display(family)} (MLPerf LoadGen)",
+                          params={"fresh": False}, members=members))
+    return tasks
+
+
+def _batch1_medians(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """Each variant's batch-1 median latency in this run so far (the median of its rounds' medians)."""
+    seen: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        if r["scenario"] == "inference" and r["batch_size"] == 1 and r["status"] == "ok" \
+                and "latency_ms_p50" in r["metrics"]:
+            seen.setdefault((r["framework"], r["variant"]), []).append(r["metrics"]["latency_ms_p50"]["value"])
+    return {key: statistics.median(values) for key, values in seen.items()}
+
+
+def best_batch(records: list[dict[str, Any]], runtime: str, name: str) -> tuple[int, float] | None:
+    """The batch of a variant's sweep with the highest throughput in this run, and that throughput, or None."""
+    sweep = [(r["metrics"]["throughput_ips"]["value"], r["batch_size"]) for r in records
+             if r["scenario"] == "inference" and (r["framework"], r["variant"]) == (runtime, name)
+             and r["status"] == "ok" and r["batch_size"] and "throughput_ips" in r["metrics"]
+             and r["settings"].get("round", 0) == 0]
+    if not sweep:
+        return None
+    throughput, batch = max(sweep)
+    return batch, throughput
+
+
+def bind(task: Task, records: list[dict[str, Any]], profile: dict[str, Any]) -> Task:
+    """``task`` with the members the profile serves (``fastest``: each runtime's variant with the lowest batch-1
+    median in ``records``, every variant of a runtime none of whose variants was timed) and each one's Offline batch
+    (its sweep's best, else the profile's ``offline_batch``); runs in the parent just before the task starts."""
+    served = serving_settings(profile)
+    medians = _batch1_medians(records)
+    members = []
+    for member in task.members:
+        runtime, name = member["framework"], member["variant"]
+        timed = {v: m for (rt, v), m in medians.items() if rt == runtime}
+        if served.variants == "fastest" and timed:
+            if name != min(timed, key=timed.__getitem__):
+                continue
+            chosen = f"the fastest {catalog.display(runtime)} variant at batch 1 in this run ({timed[name]:.3g} ms)"
+        elif served.variants == "fastest":
+            chosen = f"no {catalog.display(runtime)} variant was timed at batch 1 in this run: each is served"
+        else:
+            chosen = "the profile serves every variant"
+        found = best_batch(records, runtime, name)
+        batch, origin = (found[0], f"the best batch of this run's sweep ({found[1]:.4g} img/s)") if found else \
+            (served.offline_batch, "the profile's offline_batch (no sweep of this variant in this run)")
+        members.append({**member, "params": {**member["params"], "offline_batch": batch, "batch_from": origin,
+                                             "sweep_ips": found[1] if found else None, "chosen_by": chosen}})
+    return replace(task, members=tuple(members))
+
+
+def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
+    """Serve one variant with LoadGen: SingleStream, Offline and the Server capacity search; three records."""
+    from reportgen.backends import load_backend
+
+    served = serving_settings(ctx.profile)
+    size, num_classes = ctx.profile["inference"]["image_size"], ctx.profile["inference"]["num_classes"]
+    device, batch = task.params["device"], int(task.params.get("offline_batch") or served.offline_batch)
+    backend = load_backend(task.framework, task.variant, ctx.threads, device)
+    state: dict[str, np.ndarray] = {}
+    if (ctx.artifacts / WEIGHTS_FILE).exists():
+        with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
+            state = {k: npz[k] for k in npz.files}
+    backend.load(state, str(ctx.artifacts), num_classes, size)
+    one = backend.to_input(images(ctx.seed + 2, 1, size))
+    many = backend.to_input(images(ctx.seed + 2, batch, size))
+
+    def call_one() -> None:
+        backend.sync(backend.predict(one))
+
+    def call_batch() -> None:
+        backend.sync(backend.predict(many))
+
+    for _ in range(served.warmup):  # tracing, compilation and allocation happen before LoadGen starts
+        call_one()
+    call_batch()
+    sut = loadgen.QueueSUT(call_one, call_batch, batch)
+    try:
+        single, offline, server = _single_stream(sut, served), None, None
+        offline = _offline(sut, served, batch, task.params.get("sweep_ips"), single)
+        server = _server(sut, served, single)
+    finally:
+        sut.close()
+    common = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
+              "thread_count": ctx.threads, Keys.EVIDENCE: OBSERVATION, Keys.CHOSEN_BY: task.params.get("chosen_by"),
+              Keys.LOADGEN_VERSION: _loadgen_version(), "memory_method": memory.METHOD}
+    ident = {"device": device, "precision": task.params["precision"]}
+    runtime = catalog.display(task.framework)
+    return [_record(task, ident, 1, single, {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(
+                        runtime=runtime, batch=1, threads=ctx.threads)}, _latencies(single)),
+            _record(task, ident, batch, offline, {**common, Keys.BATCH_FROM: task.params.get("batch_from"),
+                                                  Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=batch,
+                                                                                   threads=ctx.threads)},
+                    {"offline_throughput_ips": offline.samples_per_s}),
+            _server_record(task, ident, server, {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(
+                runtime=runtime, batch=1, threads=ctx.threads)}, served)]
+
+
+def _loadgen_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("mlcommons-loadgen")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _single_stream(sut: loadgen.QueueSUT, served: ServingSettings) -> loadgen.LoadgenResult:
+    started = time.perf_counter()
+    sut.call_one()
+    guess = time.perf_counter() - started
+    return sut.run(loadgen.RunSettings("SingleStream", served.single_stream_s, served.min_queries,
+                                       expected_latency_s=guess))
+
+
+def _offline(sut: loadgen.QueueSUT, served: ServingSettings, batch: int, sweep_ips: float | None,
+             single: loadgen.LoadgenResult) -> loadgen.LoadgenResult:
+    """LoadGen Offline: as many samples as ``offline_s`` takes at the expected rate (the sweep's throughput at
+    ``batch``, else the SingleStream rate), in whole batches, at least ``min_queries``."""
+    expected = sweep_ips or 1 / single.figures["result_mean_latency_ns"] * 1e9
+    return sut.run(loadgen.RunSettings("Offline", served.offline_s, max(served.min_queries, batch),
+                                       target_qps=expected))
+
+
+def _server(sut: loadgen.QueueSUT, served: ServingSettings,
+            single: loadgen.LoadgenResult) -> dict[str, Any]:
+    """The capacity search, or why there is none (one request alone already takes longer than the bound)."""
+    bound, percentile = served.bound_ms / 1e3, thresholds.SERVING_PERCENTILE
+    service = single.figures["result_mean_latency_ns"] / 1e9
+    ceiling = 1 / service
+    first = md1_capacity(service, bound, percentile) if service < bound else 0.0
+    if single.latency_s(percentile) > bound:
+        return {"search": loadgen.Search(0.0, [], None, None), "first": first, "ceiling": ceiling,
+                "why": f"batch-1 requests one at a time already took {single.latency_s(percentile) * 1e3:.3g} ms at "
+                       f"p99 (SingleStream), over the {served.bound_ms:g} ms bound: no rate can keep it"}
+
+    def serve_at(rate: float) -> loadgen.LoadgenResult:
+        return sut.run(loadgen.RunSettings("Server", served.probe_s, served.min_queries, target_qps=rate,
+                                           bound_s=bound, percentile=percentile))
+
+    search = loadgen.find_capacity(serve_at, first, ceiling, bound, percentile, served.probes)
+    return {"search": search, "first": first, "ceiling": ceiling, "why": None}
+
+
+def _latencies(result: loadgen.LoadgenResult) -> dict[str, float]:
+    return {"latency_ms_p50": result.latency_s(0.5) * 1e3, "latency_ms_p90": result.latency_s(0.9) * 1e3,
+            "latency_ms_p99": result.latency_s(0.99) * 1e3,
+            "latency_ms_mean": result.figures["result_mean_latency_ns"] / 1e6}
+
+
+def _run_settings(result: loadgen.LoadgenResult, wall_s: float | None = None) -> dict[str, Any]:
+    """What every serving record says about the LoadGen run its figures come from."""
+    scenario = result.settings.scenario
+    queries = result.samples if scenario == "Offline" else result.queries
+    duration = result.duration_s
+    return {Keys.LOADGEN_SCENARIO: scenario, Keys.SUMMARY: result.summary,
+            Keys.VALIDITY: result.figures.get("result_validity", "unknown"),
+            Keys.DURATION_S: round(wall_s if wall_s is not None else result.wall_s, 2), Keys.QUERIES: queries,
+            Keys.MLPERF_INVALID: thresholds.mlperf_invalid(scenario, duration, queries, result.valid)}
+
+
+def _record(task: Task, ident: dict[str, str], batch: int, result: loadgen.LoadgenResult,
+            settings: dict[str, Any], metrics: dict[str, float]) -> dict[str, Any]:
+    return make_record(SCENARIO, task.framework, task.variant, batch_size=batch, **ident, metrics=metrics,
+                       settings={**settings, **_run_settings(result)})
+
+
+def _server_record(task: Task, ident: dict[str, str], server: dict[str, Any], common: dict[str, Any],
+                   served: ServingSettings) -> dict[str, Any]:
+    """The Server record: the capacity, the p99 of the run at it, every probe, and LoadGen's summary of that run."""
+    search: loadgen.Search = server["search"]
+    probes = search.probes
+    settings = {**common, Keys.BOUND_MS: served.bound_ms, Keys.PERCENTILE: thresholds.SERVING_PERCENTILE,
+                Keys.PROBES: [p.as_dict() for p in probes], Keys.FIRST_PROBE_QPS: round(server["first"], 3),
+                Keys.CEILING_QPS: round(server["ceiling"], 3), Keys.LOADGEN_SCENARIO: "Server"}
+    metrics = {"serving_capacity_qps": search.capacity}
+    shown = search.best or search.last  # no rate kept the bound: LoadGen's summary of the last (lowest) one tried
+    if search.best is not None:
+        metrics["latency_ms_p99"] = search.best.latency_s(thresholds.SERVING_PERCENTILE) * 1e3
+    if shown is not None:
+        settings.update(_run_settings(shown, wall_s=sum(p.wall_s for p in probes)))
+    else:
+        settings.update({Keys.SUMMARY: None, Keys.MLPERF_INVALID: server["why"] or "no Server run",
+                         Keys.DURATION_S: 0.0})
+    if server["why"]:
+        settings["capacity_note"] = server["why"]
+    return make_record(SCENARIO, task.framework, task.variant, batch_size=1, **ident, metrics=metrics,
+                       settings=settings)
