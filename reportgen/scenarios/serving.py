@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -135,8 +136,8 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
 
     served = serving_settings(ctx.profile)
     size, num_classes = ctx.profile["inference"]["image_size"], ctx.profile["inference"]["num_classes"]
-    device, batch = task.params["device"], int(task.params.get("offline_batch") or served.offline_batch)
-    backend = load_backend(task.framework, task.variant, ctx.threads, device)
+    batch = int(task.params.get("offline_batch") or served.offline_batch)
+    backend = load_backend(task.framework, task.variant, ctx.threads, task.params["device"])
     state: dict[str, np.ndarray] = {}
     if (ctx.artifacts / WEIGHTS_FILE).exists():
         with np.load(ctx.artifacts / WEIGHTS_FILE) as npz:
@@ -151,29 +152,36 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     def call_batch() -> None:
         backend.sync(backend.predict(many))
 
+    settings = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
+                "thread_count": ctx.threads, "memory_method": memory.METHOD}
+    return serve(task, call_one, call_batch, batch, served, settings, ctx.threads)
+
+
+def serve(task: Task, call_one: Callable[[], object], call_batch: Callable[[], object], batch: int,
+          served: ServingSettings, settings: dict[str, Any], threads: int) -> list[dict[str, Any]]:
+    """LoadGen's SingleStream, Offline (``call_batch`` serves ``batch`` samples) and Server capacity search against
+    ``call_one`` (one request), after ``served.warmup`` calls; the three records of ``task``'s variant, each with
+    ``settings`` and what LoadGen reported. Knows no framework: a test serves a fake runtime through it."""
     for _ in range(served.warmup):  # tracing, compilation and allocation happen before LoadGen starts
         call_one()
     call_batch()
     sut = loadgen.QueueSUT(call_one, call_batch, batch)
     try:
-        single, offline, server = _single_stream(sut, served), None, None
+        single = _single_stream(sut, served)
         offline = _offline(sut, served, batch, task.params.get("sweep_ips"), single)
         server = _server(sut, served, single)
     finally:
         sut.close()
-    common = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
-              "thread_count": ctx.threads, Keys.EVIDENCE: OBSERVATION, Keys.CHOSEN_BY: task.params.get("chosen_by"),
-              Keys.LOADGEN_VERSION: _loadgen_version(), "memory_method": memory.METHOD}
-    ident = {"device": device, "precision": task.params["precision"]}
+    common = {**settings, Keys.EVIDENCE: OBSERVATION, Keys.CHOSEN_BY: task.params.get("chosen_by"),
+              Keys.LOADGEN_VERSION: _loadgen_version()}
+    ident = {"device": task.params["device"], "precision": task.params["precision"]}
     runtime = catalog.display(task.framework)
-    return [_record(task, ident, 1, single, {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(
-                        runtime=runtime, batch=1, threads=ctx.threads)}, _latencies(single)),
-            _record(task, ident, batch, offline, {**common, Keys.BATCH_FROM: task.params.get("batch_from"),
-                                                  Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=batch,
-                                                                                   threads=ctx.threads)},
-                    {"offline_throughput_ips": offline.samples_per_s}),
-            _server_record(task, ident, server, {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(
-                runtime=runtime, batch=1, threads=ctx.threads)}, served)]
+    by_one = {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=1, threads=threads)}
+    by_batch = {**common, Keys.BATCH_FROM: task.params.get("batch_from"),
+                Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=batch, threads=threads)}
+    return [_record(task, ident, 1, single, by_one, _latencies(single)),
+            _record(task, ident, batch, offline, by_batch, {"offline_throughput_ips": offline.samples_per_s}),
+            _server_record(task, ident, server, by_one, served)]
 
 
 def _loadgen_version() -> str:
