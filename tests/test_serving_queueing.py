@@ -72,6 +72,7 @@ def test_loadgen_server_capacity_matches_md1() -> None:
     took: list[float] = []
 
     def call() -> None:
+        """The fake runtime: a fixed service time, recorded."""
         start = time.perf_counter()
         time.sleep(SERVICE_S)
         took.append(time.perf_counter() - start)
@@ -79,6 +80,7 @@ def test_loadgen_server_capacity_matches_md1() -> None:
     sut = loadgen.QueueSUT(call)
     try:
         def serve_at(rate: float) -> loadgen.LoadgenResult:
+            """One short Server run at ``rate``."""
             return sut.run(loadgen.RunSettings("Server", min_duration_s=2.5, min_queries=100, target_qps=rate,
                                                bound_s=BOUND_S, percentile=PERCENTILE))
 

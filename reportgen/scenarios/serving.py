@@ -19,6 +19,7 @@ serving record carries are named once, in :class:`Keys`.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -147,13 +148,17 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
     many = backend.to_input(images(ctx.seed + 2, batch, size))
 
     def call_one() -> None:
+        """One request: batch 1, finished on the device."""
         backend.sync(backend.predict(one))
 
     def call_batch() -> None:
+        """One Offline batch, finished on the device."""
         backend.sync(backend.predict(many))
 
     settings = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
-                "thread_count": ctx.threads, "memory_method": memory.METHOD}
+                "thread_count": ctx.threads, "memory_method": memory.METHOD,
+                # idle OpenMP threads that spin take the CPU LoadGen's issue thread and the worker need: say which
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (the runtime's default)")}
     return serve(task, call_one, call_batch, batch, served, settings, ctx.threads)
 
 
@@ -162,13 +167,15 @@ def serve(task: Task, call_one: Callable[[], object], call_batch: Callable[[], o
     """LoadGen's SingleStream, Offline (``call_batch`` serves ``batch`` samples) and Server capacity search against
     ``call_one`` (one request), after ``served.warmup`` calls; the three records of ``task``'s variant, each with
     ``settings`` and what LoadGen reported. Knows no framework: a test serves a fake runtime through it."""
-    for _ in range(served.warmup):  # tracing, compilation and allocation happen before LoadGen starts
+    call_batch()  # tracing, compilation and allocation of both shapes happen before LoadGen starts
+    for _ in range(served.warmup):
         call_one()
-    call_batch()
     sut = loadgen.QueueSUT(call_one, call_batch, batch)
-    try:
+    try:  # each scenario starts on the shape it serves (TFLite reallocates its tensors when the shape changes)
         single = _single_stream(sut, served)
+        call_batch()
         offline = _offline(sut, served, batch, task.params.get("sweep_ips"), single)
+        call_one()
         server = _server(sut, served, single)
     finally:
         sut.close()
@@ -223,6 +230,7 @@ def _server(sut: loadgen.QueueSUT, served: ServingSettings,
                        f"p99 (SingleStream), over the {served.bound_ms:g} ms bound: no rate can keep it"}
 
     def serve_at(rate: float) -> loadgen.LoadgenResult:
+        """One Server run at ``rate`` Poisson requests a second."""
         return sut.run(loadgen.RunSettings("Server", served.probe_s, served.min_queries, target_qps=rate,
                                            bound_s=bound, percentile=percentile))
 
