@@ -631,8 +631,8 @@ def serving_findings(run: dict[str, Any]) -> list[MD]:
             link("Serving", "serving.md")))]
     after = (f"; next {label(rows[1]['server'])} at {fmt(metric(rows[1]['server'], 'serving_capacity_qps'))}"
              if len(rows) > 1 else "")
-    return [finding(title, MD("{} ({}).").format(
+    return [finding(title, MD("{} (MLPerf LoadGen Server scenario, Poisson arrivals; one short search per variant: "
+                              "an observation, not a verdict, and not MLPerf-valid; see {}).").format(
         f"{label(best)} answered the most requests, {fmt(metric(best, 'serving_capacity_qps'))} a second with "
-        f"{thresholds.printed()['serving_percentile']} latency within the bound{after} (MLPerf LoadGen Server "
-        "scenario, Poisson arrivals; one short search per variant: an observation, not a verdict, and not "
-        "MLPerf-valid", link("Serving", "serving.md")))]
+        f"{thresholds.printed()['serving_percentile']} latency within the bound{after}",
+        link("Serving", "serving.md")))]
