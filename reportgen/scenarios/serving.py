@@ -63,6 +63,9 @@ class Keys:
 
 
 OBSERVATION = "observation"
+# A run lasts its minimum duration and minimum query count, but at most this many times that duration: a slow
+# variant near its bound offers a few requests a second, and 64 of them would take half a minute per Server run
+MAX_DURATION_FACTOR = 1.5
 SERVED_BY_TEXT = ("one worker thread calling {runtime} at batch {batch} ({threads} intra-op thread(s)), fed in arrival "
              "order by a queue that LoadGen's issue thread fills")
 
@@ -205,7 +208,8 @@ def _single_stream(sut: loadgen.QueueSUT, served: ServingSettings) -> loadgen.Lo
     sut.call_one()
     guess = time.perf_counter() - started
     return sut.run(loadgen.RunSettings("SingleStream", served.single_stream_s, served.min_queries,
-                                       expected_latency_s=guess))
+                                       expected_latency_s=guess,
+                                       max_duration_s=served.single_stream_s * MAX_DURATION_FACTOR))
 
 
 def _offline(sut: loadgen.QueueSUT, served: ServingSettings, batch: int, sweep_ips: float | None,
@@ -232,7 +236,8 @@ def _server(sut: loadgen.QueueSUT, served: ServingSettings,
     def serve_at(rate: float) -> loadgen.LoadgenResult:
         """One Server run at ``rate`` Poisson requests a second."""
         return sut.run(loadgen.RunSettings("Server", served.probe_s, served.min_queries, target_qps=rate,
-                                           bound_s=bound, percentile=percentile))
+                                           bound_s=bound, percentile=percentile,
+                                           max_duration_s=served.probe_s * MAX_DURATION_FACTOR))
 
     search = loadgen.find_capacity(serve_at, first, ceiling, bound, percentile, served.probes)
     return {"search": search, "first": first, "ceiling": ceiling, "why": None}
