@@ -22,7 +22,7 @@ from reportgen.config import get_profile, profile_settings
 from reportgen.process.runner import Context, Task, run_isolated
 from reportgen.run import schedule
 from reportgen.scenarios import prepare, serving
-from reportgen.scenarios.serving import Keys
+from reportgen.store.records import Setting
 
 DEFAULT = ("torch/eager", "tensorflow/xla", "onnxruntime/int8-static", "tflite/int8-full", "openvino/int8")
 
@@ -56,11 +56,12 @@ def main() -> None:
             for rec in records:
                 if rec["status"] != "ok":
                     print(f"  {rec['framework']}/{rec['variant']}: {rec['status']}: {rec['reason']}")
-                elif rec["settings"].get(Keys.LOADGEN_SCENARIO) == "Server":
-                    probes = [(round(p["offered_qps"], 1), round(p["p99_ms"], 1)) for p in rec["settings"][Keys.PROBES]]
+                elif rec["settings"].get(Setting.LOADGEN_SCENARIO) == "Server":
+                    probes = [(round(p["offered_qps"], 1), round(p["p99_ms"], 1))
+                              for p in rec["settings"][Setting.PROBES]]
                     print(f"  {rec['framework']}/{rec['variant']}: capacity "
                           f"{rec['metrics']['serving_capacity_qps']['value']:.1f}/s at p99 <= "
-                          f"{rec['settings'][Keys.BOUND_MS]:g} ms; probes (offered/s, p99 ms) {probes}")
+                          f"{rec['settings'][Setting.LATENCY_BOUND_MS]:g} ms; probes (offered/s, p99 ms) {probes}")
         print(f"serving tasks together: {total:.0f} s")
     finally:
         shutil.rmtree(artifacts, ignore_errors=True)

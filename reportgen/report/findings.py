@@ -15,7 +15,6 @@ from reportgen.config import tasks_at_once
 from reportgen.measure import energy, stats
 from reportgen.report.escape import MD, link
 from reportgen.report.format import finding, fmt, label, metric, name, records
-from reportgen.scenarios.serving import Keys
 from reportgen.store import records as records_vocabulary
 from reportgen.store.records import RoundSeries, Setting, disturbed
 
@@ -603,7 +602,7 @@ def serving_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     by_variant: dict[tuple[str, str, str], dict[str, Record]] = {}
     for rec in records(run, "serving"):
         key = (rec["framework"], rec["variant"], rec["device"])
-        by_variant.setdefault(key, {})[rec["settings"].get(Keys.LOADGEN_SCENARIO, "")] = rec
+        by_variant.setdefault(key, {})[rec["settings"].get(Setting.LOADGEN_SCENARIO, "")] = rec
     rows = [{"server": parts["Server"], "single": parts.get("SingleStream"), "offline": parts.get("Offline")}
             for parts in by_variant.values() if "Server" in parts]
     return sorted(rows, key=lambda row: -(metric(row["server"], "serving_capacity_qps") or 0.0))
@@ -611,7 +610,7 @@ def serving_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 def serving_bound_ms(rows: list[dict[str, Any]]) -> float | None:
     """The latency bound of a run's Server searches (one per run: the profile's), or None without any."""
-    bounds = {row["server"]["settings"].get(Keys.BOUND_MS) for row in rows} - {None}
+    bounds = {row["server"]["settings"].get(Setting.LATENCY_BOUND_MS) for row in rows} - {None}
     return next(iter(bounds)) if len(bounds) == 1 else None
 
 

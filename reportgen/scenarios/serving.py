@@ -14,7 +14,7 @@ thread on a FIFO queue calling the runtime:
 Which variants it serves, and at what batch, is decided in the parent just before the task runs (:func:`bind`),
 from this run's inference records. Each LoadGen run is far shorter than MLPerf's minimum duration, and the search
 runs once: its capacity is an observation, and its records say why it is not MLPerf-valid. The settings keys every
-serving record carries are named once, in :class:`Keys`.
+serving record carries are named in :class:`reportgen.store.records.Setting`.
 """
 
 from __future__ import annotations
@@ -36,30 +36,10 @@ from reportgen.measure import loadgen, memory
 from reportgen.measure.queueing import md1_capacity
 from reportgen.process.runner import Context, Task
 from reportgen.scenarios.inference import unsupported
+from reportgen.store.records import Setting, TaskKey
 from reportgen.store.results import make_record
 
 SCENARIO = "serving"
-
-
-class Keys:
-    """The settings keys of a serving record (what pages and exports read)."""
-
-    LOADGEN_SCENARIO = "loadgen_scenario"  # SingleStream, Offline or Server
-    SUMMARY = "loadgen_summary"  # LoadGen's summary text (Server: of the run at the capacity, else the last one)
-    VALIDITY = "loadgen_validity"  # LoadGen's own verdict on the run, against this profile's settings
-    LOADGEN_VERSION = "loadgen_version"
-    DURATION_S = "loadgen_s"  # wall seconds of the LoadGen run(s) of the record
-    QUERIES = "loadgen_queries"  # queries (Offline: samples) of the run the figures come from
-    MLPERF_INVALID = "mlperf_invalid"  # why the run is not MLPerf-valid, or None where it is
-    SERVED_BY = "served_by"  # how the runtime was served, in words
-    BOUND_MS = "latency_bound_ms"
-    PERCENTILE = "latency_percentile"
-    PROBES = "probes"  # every Server run of the search: offered and served rate, p99, queries, within the bound
-    FIRST_PROBE_QPS = "first_probe_qps"  # the M/D/1 prediction the search started from
-    CEILING_QPS = "ceiling_qps"  # 1 / SingleStream mean latency: one worker busy all the time
-    BATCH_FROM = "batch_from"  # where the Offline batch came from
-    CHOSEN_BY = "chosen_by"  # why this variant was served
-    EVIDENCE = "evidence"  # "observation": one search, no rounds
 
 
 OBSERVATION = "observation"
@@ -80,7 +60,7 @@ def plan(frameworks: list[str], device: str) -> list[Task]:
                          "needs": list(v.needs), "params": {"precision": v.precision,
                                                             "device": "cpu" if v.cpu_only else device}}
                         for v in chosen if v.family == family)
-        tasks.append(Task(key=f"{SCENARIO}/{family}", module=__name__, scenario=SCENARIO, framework=family,
+        tasks.append(Task(key=str(TaskKey(SCENARIO, family)), module=__name__, scenario=SCENARIO, framework=family,
                           variant="shared", label=f"Serving: {catalog.display(family)} (MLPerf LoadGen)",
                           params={"fresh": False}, members=members))
     return tasks
@@ -101,7 +81,7 @@ def best_batch(records: list[dict[str, Any]], runtime: str, name: str) -> tuple[
     sweep = [(r["metrics"]["throughput_ips"]["value"], r["batch_size"]) for r in records
              if r["scenario"] == "inference" and (r["framework"], r["variant"]) == (runtime, name)
              and r["status"] == "ok" and r["batch_size"] and "throughput_ips" in r["metrics"]
-             and r["settings"].get("round", 0) == 0]
+             and r["settings"].get(Setting.ROUND, 0) == 0]
     if not sweep:
         return None
     throughput, batch = max(sweep)
@@ -158,10 +138,10 @@ def run_task(task: Task, ctx: Context) -> list[dict[str, Any]]:
         """One Offline batch, finished on the device."""
         backend.sync(backend.predict(many))
 
-    settings = {"image_size": size, "num_classes": num_classes, "threads": backend.thread_settings(),
-                "thread_count": ctx.threads, "memory_method": memory.METHOD,
+    settings = {Setting.IMAGE_SIZE: size, Setting.NUM_CLASSES: num_classes, Setting.THREADS: backend.thread_settings(),
+                Setting.THREAD_COUNT: ctx.threads, Setting.MEMORY_METHOD: memory.METHOD,
                 # idle OpenMP threads that spin take the CPU LoadGen's issue thread and the worker need: say which
-                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (the runtime's default)")}
+                Setting.OMP_WAIT_POLICY: os.environ.get("OMP_WAIT_POLICY", "unset (the runtime's default)")}
     return serve(task, call_one, call_batch, batch, served, settings, ctx.threads)
 
 
@@ -182,13 +162,13 @@ def serve(task: Task, call_one: Callable[[], object], call_batch: Callable[[], o
         server = _server(sut, served, single)
     finally:
         sut.close()
-    common = {**settings, Keys.EVIDENCE: OBSERVATION, Keys.CHOSEN_BY: task.params.get("chosen_by"),
-              Keys.LOADGEN_VERSION: _loadgen_version()}
+    common = {**settings, Setting.EVIDENCE: OBSERVATION, Setting.CHOSEN_BY: task.params.get("chosen_by"),
+              Setting.LOADGEN_VERSION: _loadgen_version()}
     ident = {"device": task.params["device"], "precision": task.params["precision"]}
     runtime = catalog.display(task.framework)
-    by_one = {**common, Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=1, threads=threads)}
-    by_batch = {**common, Keys.BATCH_FROM: task.params.get("batch_from"),
-                Keys.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=batch, threads=threads)}
+    by_one = {**common, Setting.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=1, threads=threads)}
+    by_batch = {**common, Setting.BATCH_FROM: task.params.get("batch_from"),
+                Setting.SERVED_BY: SERVED_BY_TEXT.format(runtime=runtime, batch=batch, threads=threads)}
     return [_record(task, ident, 1, single, by_one, _latencies(single)),
             _record(task, ident, batch, offline, by_batch, {"offline_throughput_ips": offline.samples_per_s}),
             _server_record(task, ident, server, by_one, served)]
@@ -254,10 +234,11 @@ def _run_settings(result: loadgen.LoadgenResult, wall_s: float | None = None) ->
     scenario = result.settings.scenario
     queries = result.samples if scenario == "Offline" else result.queries
     duration = result.duration_s
-    return {Keys.LOADGEN_SCENARIO: scenario, Keys.SUMMARY: result.summary,
-            Keys.VALIDITY: result.figures.get("result_validity", "unknown"),
-            Keys.DURATION_S: round(wall_s if wall_s is not None else result.wall_s, 2), Keys.QUERIES: queries,
-            Keys.MLPERF_INVALID: thresholds.mlperf_invalid(scenario, duration, queries, result.valid)}
+    return {Setting.LOADGEN_SCENARIO: scenario, Setting.LOADGEN_SUMMARY: result.summary,
+            Setting.LOADGEN_VALIDITY: result.figures.get("result_validity", "unknown"),
+            Setting.LOADGEN_S: round(wall_s if wall_s is not None else result.wall_s, 2),
+            Setting.LOADGEN_QUERIES: queries,
+            Setting.MLPERF_INVALID: thresholds.mlperf_invalid(scenario, duration, queries, result.valid)}
 
 
 def _record(task: Task, ident: dict[str, str], batch: int, result: loadgen.LoadgenResult,
@@ -271,9 +252,10 @@ def _server_record(task: Task, ident: dict[str, str], server: dict[str, Any], co
     """The Server record: the capacity, the p99 of the run at it, every probe, and LoadGen's summary of that run."""
     search: loadgen.Search = server["search"]
     probes = search.probes
-    settings = {**common, Keys.BOUND_MS: served.bound_ms, Keys.PERCENTILE: thresholds.SERVING_PERCENTILE,
-                Keys.PROBES: [p.as_dict() for p in probes], Keys.FIRST_PROBE_QPS: round(server["first"], 3),
-                Keys.CEILING_QPS: round(server["ceiling"], 3), Keys.LOADGEN_SCENARIO: "Server"}
+    settings = {**common, Setting.LATENCY_BOUND_MS: served.bound_ms,
+                Setting.LATENCY_PERCENTILE: thresholds.SERVING_PERCENTILE,
+                Setting.PROBES: [p.as_dict() for p in probes], Setting.FIRST_PROBE_QPS: round(server["first"], 3),
+                Setting.CEILING_QPS: round(server["ceiling"], 3), Setting.LOADGEN_SCENARIO: "Server"}
     metrics = {"serving_capacity_qps": search.capacity}
     shown = search.best or search.last  # no rate kept the bound: LoadGen's summary of the last (lowest) one tried
     if search.best is not None:
@@ -281,9 +263,9 @@ def _server_record(task: Task, ident: dict[str, str], server: dict[str, Any], co
     if shown is not None:
         settings.update(_run_settings(shown, wall_s=sum(p.wall_s for p in probes)))
     else:
-        settings.update({Keys.SUMMARY: None, Keys.MLPERF_INVALID: server["why"] or "no Server run",
-                         Keys.DURATION_S: 0.0})
+        settings.update({Setting.LOADGEN_SUMMARY: None, Setting.MLPERF_INVALID: server["why"] or "no Server run",
+                         Setting.LOADGEN_S: 0.0})
     if server["why"]:
-        settings["capacity_note"] = server["why"]
+        settings[Setting.CAPACITY_NOTE] = server["why"]
     return make_record(SCENARIO, task.framework, task.variant, batch_size=1, **ident, metrics=metrics,
                        settings=settings)

@@ -12,7 +12,7 @@ from reportgen.report import findings
 from reportgen.report.charts import GROUPED_LEGEND, Styles, chart_html
 from reportgen.report.escape import MD, code_block
 from reportgen.report.format import fmt, label, md_table, metric, provenance, records
-from reportgen.scenarios.serving import Keys
+from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults
 
 PAGE = "serving.md"
@@ -34,17 +34,17 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "findings": findings.serving_findings(run),
         "side_by_side": tasks_at_once(run["profile"]) > 1,
         "table": _capacity_table(rows),
-        "chart": _chart(rows, bound) if any(r["server"]["settings"].get(Keys.PROBES) for r in rows) else "",
-        "served_by": sorted({(label(r["server"]), r["server"]["settings"].get(Keys.SERVED_BY, ""),
-                              r["server"]["settings"].get(Keys.CHOSEN_BY) or "") for r in rows}),
-        "invalid": [(label(r[part]), part_name, r[part]["settings"][Keys.MLPERF_INVALID]) for r in rows
+        "chart": _chart(rows, bound) if any(r["server"]["settings"].get(Setting.PROBES) for r in rows) else "",
+        "served_by": sorted({(label(r["server"]), r["server"]["settings"].get(Setting.SERVED_BY, ""),
+                              r["server"]["settings"].get(Setting.CHOSEN_BY) or "") for r in rows}),
+        "invalid": [(label(r[part]), part_name, r[part]["settings"][Setting.MLPERF_INVALID]) for r in rows
                     for part, part_name in (("single", "SingleStream"), ("offline", "Offline"), ("server", "Server"))
-                    if r[part] is not None and r[part]["settings"].get(Keys.MLPERF_INVALID)],
+                    if r[part] is not None and r[part]["settings"].get(Setting.MLPERF_INVALID)],
         "summaries": [{"title": f"{label(r[part])}: {part_name}", "text": code_block(
-                          r[part]["settings"][Keys.SUMMARY].splitlines(), "text")}
+                          r[part]["settings"][Setting.LOADGEN_SUMMARY].splitlines(), "text")}
                       for r in rows for part, part_name in (("single", "SingleStream"), ("offline", "Offline"),
                                                             ("server", "Server"))
-                      if r[part] is not None and r[part]["settings"].get(Keys.SUMMARY)],
+                      if r[part] is not None and r[part]["settings"].get(Setting.LOADGEN_SUMMARY)],
         "failed": [(label(r), r["status"], r["reason"]) for r in failed],
     }
 
@@ -58,7 +58,7 @@ def _capacity_table(rows: list[dict[str, Any]]) -> MD:
         body.append([label(server), server["precision"],
                      fmt(capacity) if capacity else _zero(server),
                      fmt(metric(server, "latency_ms_p99"), "ms") if capacity else "–",
-                     str(len(server["settings"].get(Keys.PROBES) or [])),
+                     str(len(server["settings"].get(Setting.PROBES) or [])),
                      fmt(metric(single, "latency_ms_p90"), "ms") if single else "–",
                      f"{fmt(metric(offline, 'offline_throughput_ips'))} (batch {offline['batch_size']})"
                      if offline else "–"])
@@ -68,7 +68,7 @@ def _capacity_table(rows: list[dict[str, Any]]) -> MD:
 
 def _zero(server: dict[str, Any]) -> str:
     """A capacity of 0, with why: one request alone took longer than the bound, or no rate tried kept it."""
-    if server["settings"].get("capacity_note"):
+    if server["settings"].get(Setting.CAPACITY_NOTE):
         return "0 (one request alone takes longer than the bound)"
     return "0 (no rate tried kept the bound)"
 
@@ -79,7 +79,7 @@ def _chart(rows: list[dict[str, Any]], bound: float | None) -> MD:
     styles = Styles()
     for row in rows:
         server = row["server"]
-        probes = sorted(server["settings"].get(Keys.PROBES) or [], key=lambda p: p["offered_qps"])
+        probes = sorted(server["settings"].get(Setting.PROBES) or [], key=lambda p: p["offered_qps"])
         if not probes:
             continue
         fig.add_trace(go.Scatter(
