@@ -100,7 +100,9 @@ def test_a_fake_runtime_served_by_loadgen_reaches_the_pages_and_the_site(tmp_pat
     page = (tmp_path / "site" / "serving.html").read_text()
     assert fmt(capacity) in page and "not MLPerf-valid" in page and "serving-p99-load" in page
     assert "MLPerf Results Summary" in page and "Scenario : Server" in page
-    assert "Serving within 100 ms" in (tmp_path / "site" / "index.html").read_text()
+    home = (tmp_path / "site" / "index.html").read_text()
+    assert "Serving within 100 ms" in home and "Serving capacity" in home  # the line and the decision row
+    assert "Serving capacity" in (tmp_path / "site" / "scorecard.html").read_text()
 
 
 def test_a_run_without_serving_says_so(tmp_path: Path) -> None:
