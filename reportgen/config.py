@@ -157,6 +157,36 @@ class TrainingSettings:
                 raise ReportgenError(f"training.{key} must be 0 (off) or more, got {getattr(self, key)!r}")
 
 
+SERVED_VARIANTS = ("fastest", "all")
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """The serving scenario: MLPerf LoadGen's SingleStream, Offline and Server scenarios against each served variant.
+
+    ``bound_ms`` is the latency bound of the Server scenario: the capacity is the highest Poisson rate of requests
+    whose 99th percentile latency stays within it. ``variants``: ``fastest`` serves each runtime's variant with the
+    lowest batch-1 median of this run (every variant of the runtime where none was timed); ``all`` serves every one.
+    """
+
+    variants: str = "fastest"
+    bound_ms: float = 100.0  # a request answered within 100 ms feels immediate to a person: a web service's budget
+    single_stream_s: float = 1.0  # each LoadGen run lasts at least this long and at least min_queries queries
+    offline_s: float = 1.0
+    probe_s: float = 2.0  # one Server run of the capacity search
+    probes: int = 4  # Server runs of the bisection
+    min_queries: int = 64  # per run: LoadGen's early stopping needs 64 queries for a p90
+    offline_batch: int = 8  # Offline's batch where the run's sweep found none (the sweep's best batch otherwise)
+    warmup: int = 3  # calls at batch 1 (and one at the Offline batch) before LoadGen starts
+
+    def __post_init__(self) -> None:
+        if self.variants not in SERVED_VARIANTS:
+            raise ReportgenError(f"serving.variants must be one of {', '.join(SERVED_VARIANTS)}, got "
+                                 f"{self.variants!r}")
+        _require(self, positive=("bound_ms", "single_stream_s", "offline_s", "probe_s"),
+                 at_least_one=("probes", "min_queries", "offline_batch"))
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds one measuring subprocess may run, per kind of task; unset: the profile's ``timeout_s``.
@@ -192,6 +222,7 @@ class Profile:
     roof: RoofSettings = field(default_factory=RoofSettings)
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
 
     def __post_init__(self) -> None:
         _require(self, positive=("timeout_s",), at_least_one=("tasks_at_once", "conversions_at_once"))
@@ -234,6 +265,11 @@ def roof_settings(profile: dict[str, Any]) -> RoofSettings:
                         timing=TimingSettings(**stored["timing"]))
 
 
+def serving_settings(profile: dict[str, Any]) -> ServingSettings:
+    """The serving settings of a stored profile (runs stored before the scenario: the defaults)."""
+    return ServingSettings(**profile["serving"]) if profile.get("serving") else ServingSettings()
+
+
 def task_timeout(profile: dict[str, Any], kind: str) -> float:
     """Seconds a task of ``kind`` may run under a stored profile (runs stored before per-kind timeouts too)."""
     return (profile.get("timeouts") or {}).get(kind) or profile["timeout_s"]
@@ -256,6 +292,9 @@ PROFILES: dict[str, Profile] = {
         # the compile/XLA variants probe 1 of the 2 epochs (quick's code path); the sweep and scaling time one epoch
         training=TrainingSettings(max_train_images=256, epochs=2, target_top1=0.5, sweep_epochs=1, scaling_epochs=1,
                                   probe_epochs=1),
+        # a bound no smoke timing misses, so that the Server search runs in the tests however loaded the machine
+        serving=ServingSettings(bound_ms=2000.0, single_stream_s=0.2, offline_s=0.2, probe_s=0.3, probes=2,
+                                min_queries=8, warmup=1),
     ),
     "quick": Profile(
         name="quick",
@@ -274,6 +313,8 @@ PROFILES: dict[str, Profile] = {
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
         conversion=ConversionSettings(train_epochs=2),
         training=TrainingSettings(probe_epochs=2, probe_images=512),
+        # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline
+        serving=ServingSettings(),
     ),
     "standard": Profile(
         name="standard",
@@ -285,6 +326,8 @@ PROFILES: dict[str, Profile] = {
             sweep_timing=TimingSettings(warmup=2, min_count=5, min_time_s=3.0, max_time_s=30.0)),
         training=TrainingSettings(dataset="cifar10", epochs=15, batch_size=128, learning_rate=0.05,
                                   target_top1=0.8, scaling_epochs=3),
+        serving=ServingSettings(variants="all", single_stream_s=5.0, offline_s=5.0, probe_s=10.0, probes=6,
+                                min_queries=256),
     ),
     "full": Profile(
         name="full",
@@ -296,6 +339,8 @@ PROFILES: dict[str, Profile] = {
             sweep_timing=TimingSettings(warmup=3, min_count=10, min_time_s=5.0, max_time_s=60.0)),
         training=TrainingSettings(dataset="cifar10", image_size=224, epochs=15, batch_size=128, learning_rate=0.05,
                                   target_top1=0.8, batch_sizes=(32, 128, 256), scaling_epochs=3),
+        serving=ServingSettings(variants="all", single_stream_s=10.0, offline_s=10.0, probe_s=30.0, probes=7,
+                                min_queries=1024),
     ),
 }
 

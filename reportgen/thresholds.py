@@ -64,6 +64,29 @@ def disturbed(share: float, cpus: int | None) -> bool:
 REFERENCE_DRIFT = 0.20
 SWEEP_FLAT = 0.05  # the batch sweep stops at the first batch adding less than 5% throughput over the best smaller one
 
+# Serving (MLPerf LoadGen): the Server scenario's capacity is the highest rate whose latency at this percentile
+# stays within the profile's bound (MLPerf's rule for its Server scenario). A LoadGen run counts as MLPerf-valid only
+# when it lasted MLPerf's minimum duration and reached its minimum query count for its scenario (MLPerf Inference
+# rules; shorter runs are labelled "not MLPerf-valid" on the pages).
+SERVING_PERCENTILE = 0.99
+MLPERF_MIN_DURATION_S = 600.0
+MLPERF_MIN_QUERIES = {"SingleStream": 1024, "Offline": 24_576, "Server": 270_336}  # Offline: samples
+MLPERF_RULES_URL = "https://github.com/mlcommons/inference_policies/blob/master/inference_rules.adoc"
+
+
+def mlperf_invalid(scenario: str, duration_s: float, queries: int, loadgen_valid: bool) -> str | None:
+    """Why a LoadGen run of ``scenario`` is not MLPerf-valid (too short, too few queries, LoadGen's own verdict), in
+    one line, or None where it is."""
+    reasons = []
+    if duration_s < MLPERF_MIN_DURATION_S:
+        reasons.append(f"ran {duration_s:.3g} s, under MLPerf's minimum of {MLPERF_MIN_DURATION_S:g} s")
+    if queries < MLPERF_MIN_QUERIES[scenario]:
+        reasons.append(f"{queries} {'samples' if scenario == 'Offline' else 'queries'}, under MLPerf's "
+                       f"{MLPERF_MIN_QUERIES[scenario]} for {scenario}")
+    if not loadgen_valid and not reasons:
+        reasons.append("LoadGen reported the run INVALID")
+    return "; ".join(reasons) or None
+
 
 def printed() -> dict[str, str]:
     """The thresholds as the pages print them (templates read these, never a literal)."""
@@ -73,4 +96,5 @@ def printed() -> dict[str, str]:
             "learned": f"{LEARNED_ABOVE_CHANCE:g}",
             "edge_loss": f"{EDGE_MAX_TOP1_LOSS:g}", "edge_tie": f"{EDGE_SIZE_TIE:.0%}",
             "sweep_flat": f"{SWEEP_FLAT:.0%}", "disturbed": f"{DISTURBED_CPUS:g} of one CPU",
-            "drift": f"{REFERENCE_DRIFT:.0%}"}
+            "drift": f"{REFERENCE_DRIFT:.0%}", "serving_percentile": f"p{SERVING_PERCENTILE * 100:g}",
+            "mlperf_duration": f"{MLPERF_MIN_DURATION_S:g} s"}

@@ -268,3 +268,26 @@ def test_the_browser_is_measured_beside_python_onnxruntime_or_skipped_with_the_r
     results_file = next(smoke_run.results.glob("*/*.json"))
     assert (web.demo_dir(results_file) / web.GALLERY_FILE).is_file()  # the Try-it page is built from these
     assert (smoke_run.site / "tryit" / "gallery.json").is_file()
+
+
+def test_every_cpu_runtime_is_served_by_loadgen(smoke_run: SmokeRun) -> None:
+    """Serving (issue 44): each runtime's fastest variant went through LoadGen's SingleStream, Offline and Server
+    scenarios, with LoadGen's summary, how it was served and why the run is not MLPerf-valid; the page shows it."""
+    from reportgen.store.records import Setting
+
+    run = only_run(smoke_run)
+    served = [r for r in run["records"] if r["scenario"] == "serving"]
+    assert {r["framework"] for r in served if r["status"] == "ok"} == {
+        "torch", "tensorflow", "onnxruntime", "tflite", "openvino"}, [
+        (r["framework"], r["variant"], r["reason"]) for r in served if r["status"] != "ok"]
+    for runtime in {r["framework"] for r in served}:
+        mine = [r for r in served if r["framework"] == runtime]
+        assert len({r["variant"] for r in mine}) == 1  # smoke serves the fastest variant of each runtime
+        assert sorted(r["settings"][Setting.LOADGEN_SCENARIO] for r in mine) == ["Offline", "Server", "SingleStream"]
+        for rec in mine:
+            assert "MLPerf Results Summary" in rec["settings"][Setting.LOADGEN_SUMMARY]
+            assert rec["settings"][Setting.SERVED_BY] and rec["settings"][Setting.MLPERF_INVALID]
+        (server,) = [r for r in mine if r["settings"][Setting.LOADGEN_SCENARIO] == "Server"]
+        assert server["settings"][Setting.PROBES] and "serving_capacity_qps" in server["metrics"]
+    page = (smoke_run.site / "serving.html").read_text(encoding="utf-8")
+    assert "not MLPerf-valid" in page and "serving-p99-load" in page

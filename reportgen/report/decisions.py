@@ -16,6 +16,7 @@ from typing import Any
 from reportgen import catalog, thresholds
 from reportgen.report import findings
 from reportgen.report.format import fmt, label, metric, records
+from reportgen.store.records import Setting
 from reportgen.store.results import METRICS
 
 Record = dict[str, Any]
@@ -87,6 +88,17 @@ def _accuracy(run: dict[str, Any], pick: Record) -> str:
             f"{findings.timed_model(run)} model, whose weights are untrained")
 
 
+def _served(run: dict[str, Any]) -> list[Record]:
+    """Each served variant's Server record (its capacity at the bound), on the run's device."""
+    return [row["server"] for row in findings.serving_rows(run) if findings.on_device(run, row["server"])]
+
+
+def _serving_caveat(run: dict[str, Any], pick: Record) -> str:
+    bound = pick["settings"].get(Setting.LATENCY_BOUND_MS)
+    return (f"p99 within {bound:g} ms (serving.bound_ms); one short LoadGen search per variant, not MLPerf-valid"
+            if bound is not None else "one short LoadGen search per variant, not MLPerf-valid")
+
+
 def _edge(run: dict[str, Any]) -> list[Record]:
     pick = findings.edge_pick(run)
     return [pick["record"], *(t["record"] for t in pick["tied"])] if pick else []
@@ -110,6 +122,9 @@ QUESTIONS = [
     Question("Smallest file that keeps accuracy", "timed files whose top-1 on the digits model is not worse by "
              f"more than {thresholds.EDGE_MAX_TOP1_LOSS:g} beyond doubt; among the smallest, the lowest latency",
              "latency_ms_p50", True, _edge, paired=True, caveat=_accuracy),
+    Question("Serving capacity", "the most Poisson requests a second whose p99 latency stays within the run's "
+             "bound (MLPerf LoadGen Server scenario, batch 1), served variants, on the run's device",
+             "serving_capacity_qps", False, _served, caveat=_serving_caveat),
     Question("Training speed, fp32", "steady-state training images per second, runs that learned",
              "train_throughput_ips", False, _training, caveat="one training run each"),
     Question("Data-parallel scaling", "throughput with N workers / (N x throughput with 1 worker), runs that learned",

@@ -594,3 +594,44 @@ def browser_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"variant": variant, "record": web, "python": python, "slower": ratio,
                      "agrees": agrees(web)})
     return rows
+
+
+def serving_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each served variant's LoadGen figures: its Server record (the capacity at the bound and every probe) beside
+    its SingleStream and Offline records, highest capacity first."""
+    by_variant: dict[tuple[str, str, str], dict[str, Record]] = {}
+    for rec in records(run, "serving"):
+        key = (rec["framework"], rec["variant"], rec["device"])
+        by_variant.setdefault(key, {})[rec["settings"].get(Setting.LOADGEN_SCENARIO, "")] = rec
+    rows = [{"server": parts["Server"], "single": parts.get("SingleStream"), "offline": parts.get("Offline")}
+            for parts in by_variant.values() if "Server" in parts]
+    return sorted(rows, key=lambda row: -(metric(row["server"], "serving_capacity_qps") or 0.0))
+
+
+def serving_bound_ms(rows: list[dict[str, Any]]) -> float | None:
+    """The latency bound of a run's Server searches (one per run: the profile's), or None without any."""
+    bounds = {row["server"]["settings"].get(Setting.LATENCY_BOUND_MS) for row in rows} - {None}
+    return next(iter(bounds)) if len(bounds) == 1 else None
+
+
+def serving_findings(run: dict[str, Any]) -> list[MD]:
+    """Home's "Serving within N ms" line: the variant that answered the most Poisson requests a second with its
+    p99 within the bound, and the runner-up; one search each, so an observation."""
+    rows = [row for row in serving_rows(run) if on_device(run, row["server"])]
+    bound = serving_bound_ms(rows)
+    if not rows or bound is None:
+        return []
+    title = f"Serving within {bound:g} ms"
+    best = rows[0]["server"]
+    if not metric(best, "serving_capacity_qps"):
+        return [finding(title, MD("{} (see {}).").format(
+            f"none of the {len(rows)} variant(s) served kept its {thresholds.printed()['serving_percentile']} "
+            f"latency within {bound:g} ms at any rate tried (MLPerf LoadGen, Server scenario)",
+            link("Serving", "serving.md")))]
+    after = (f"; next {label(rows[1]['server'])} at {fmt(metric(rows[1]['server'], 'serving_capacity_qps'))}"
+             if len(rows) > 1 else "")
+    return [finding(title, MD("{} (MLPerf LoadGen Server scenario, Poisson arrivals; one short search per variant: "
+                              "an observation, not a verdict, and not MLPerf-valid; see {}).").format(
+        f"{label(best)} answered the most requests, {fmt(metric(best, 'serving_capacity_qps'))} a second with "
+        f"{thresholds.printed()['serving_percentile']} latency within the bound{after}",
+        link("Serving", "serving.md")))]

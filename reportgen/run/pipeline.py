@@ -153,6 +153,7 @@ def _execute(started: _Started, console: Console, store: ResultStore, lock: RunL
             """Run one task, store its records at once; returns the seconds it took."""
             progress.update(bar, description=task.label)
             began, load = time.perf_counter(), machine_load.snapshot()
+            task = scenarios.bind(task, run["records"], run["profile"])  # what earlier tasks found decides some
             records = [_checked(r) for r in _run_one(task, ctx, run, fds)]
             seconds = time.perf_counter() - began
             _stamp(records, task, seconds, machine_load.foreign_share(load, machine_load.snapshot()), room(task), ctx)

@@ -125,6 +125,26 @@ class Setting(StrEnum):
     GLOBAL_BATCH = "global_batch", "all workers' batches together"
     LAUNCHER = "launcher", "how the workers were started"
     TF_ONEDNN = "tf.onednn", "whether TensorFlow used oneDNN"
+    # serving (MLPerf LoadGen: reportgen.scenarios.serving)
+    LOADGEN_SCENARIO = "loadgen_scenario", "the LoadGen scenario of the record: SingleStream, Offline or Server"
+    LOADGEN_SUMMARY = "loadgen_summary", "LoadGen's summary text of the run the figures come from (Server: the run " \
+        "at the capacity, else the last one tried)"
+    LOADGEN_VALIDITY = "loadgen_validity", "LoadGen's own verdict on that run against this profile's settings"
+    LOADGEN_VERSION = "loadgen_version", "the mlcommons-loadgen version"
+    LOADGEN_S = "loadgen_s", "wall seconds of the record's LoadGen run(s)"
+    LOADGEN_QUERIES = "loadgen_queries", "queries (Offline: samples) of the run the figures come from"
+    MLPERF_INVALID = "mlperf_invalid", "why the run is not MLPerf-valid (too short, too few queries), or null"
+    SERVED_BY = "served_by", "how the runtime was served: workers, batch, threads, queue"
+    LATENCY_BOUND_MS = "latency_bound_ms", "the latency bound of the Server capacity (the profile's serving.bound_ms)"
+    LATENCY_PERCENTILE = "latency_percentile", "the percentile the bound applies to"
+    PROBES = "probes", "every Server run of the capacity search: offered and served rate, p99, queries, bound kept"
+    FIRST_PROBE_QPS = "first_probe_qps", "the M/D/1 prediction the capacity search started from"
+    CEILING_QPS = "ceiling_qps", "1 / SingleStream mean latency: the rate that keeps one worker busy all the time"
+    CAPACITY_NOTE = "capacity_note", "why no Server run was needed (one request alone takes longer than the bound)"
+    BATCH_FROM = "batch_from", "where the Offline batch came from (the run's sweep or the profile)"
+    CHOSEN_BY = "chosen_by", "why this variant was served"
+    EVIDENCE = "evidence", "observation: measured once, no rounds"
+    OMP_WAIT_POLICY = "omp_wait_policy", "OMP_WAIT_POLICY of the serving process (spinning threads take CPU)"
 
 
 def settings_schema() -> dict[str, Any]:

@@ -93,6 +93,12 @@ METRICS: dict[str, Metric] = {
     "roof_fraction": Metric("fraction", "Achieved GFLOP/s / measured GEMM roof", "higher"),
     "energy_j_per_image": Metric("J", "Energy per image over the timed calls, from the counter of the device that "
                                       "did the work (RAPL package: the whole CPU socket; NVML: the whole GPU)"),
+    # serving (MLPerf LoadGen; its latencies are latency_ms_p50/p90/p99 of the LoadGen run)
+    "serving_capacity_qps": Metric("queries/s", "Highest Poisson rate of batch-1 requests (LoadGen Server) whose p99 "
+                                                "latency stayed within the profile's bound; 0: no rate tried did",
+                                   "higher", NON_NEGATIVE),
+    "offline_throughput_ips": Metric("img/s", "Images per second when LoadGen's Offline scenario hands every sample "
+                                              "over at once (served in batches)", "higher"),
     # conversion
     "convert_s": Metric("s", "Time to export or convert the model"),
     "convert_ok": Metric("bool", "1 when the conversion succeeded, 0 when it failed", "higher", FRACTION),

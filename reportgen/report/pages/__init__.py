@@ -28,13 +28,14 @@ from reportgen.report.pages import (
     profiles,
     schema,
     scorecard,
+    serving,
     training,
     tryit,
 )
 from reportgen.store.results import LoadedResults
 
-PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, training, parity, hardware, compare, history, downloads,
-                                 tryit, profiles, schema)
+PAGES: tuple[ModuleType, ...] = (home, scorecard, inference, serving, training, parity, hardware, compare, history,
+                                 downloads, tryit, profiles, schema)
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reportgen.report", "templates"),

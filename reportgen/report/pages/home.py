@@ -25,7 +25,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     return {
         "run": provenance(run),
         "decisions": _decision_table(run, loaded),
-        "findings": findings.trust_findings(run) + findings.training_findings(run),
+        "findings": findings.trust_findings(run) + findings.serving_findings(run) + findings.training_findings(run),
         "machine": {"cpu": m["cpu"]["model"], "cores": m["cpu"]["available_cores"], "memory_gb": m["memory_gb"],
                     "gpus": ", ".join(g["name"] for g in m["gpus"]) or "none", "device": run["options"]["device"]},
         "key_tables": [{"precision": p, "table": _key_table(run, [r for r in batch1 if r["precision"] == p], devices),

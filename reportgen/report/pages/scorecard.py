@@ -102,7 +102,7 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 EVIDENCE = {"train": ("Training", "training.md"), "scaling": ("Training", "training.md"),
-            "file": ("Parity & Conversion", "parity.md")}
+            "file": ("Parity & Conversion", "parity.md"), "serving": ("Serving", "serving.md")}
 
 
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
