@@ -45,6 +45,8 @@ class Runtime:
     packages: tuple[str, ...] = ()  # one of them must be importable
     extra: str = ""  # the pip extra that installs it
     cuda_packages: tuple[str, ...] = ()  # distributions of which one must be installed to run on a CUDA GPU
+    requires: tuple[str, ...] = ()  # modules that must all be importable as well (Keras beside its backend)
+    keras_backend: str | None = None  # the KERAS_BACKEND its processes set before Keras is imported (None: no Keras)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,13 @@ def register_variant(variant: Variant) -> None:
 for _runtime in (
     Runtime("torch", "PyTorch", "torch", "reportgen.backends.torch_backend", ("torch",), "torch"),
     Runtime("tensorflow", "TensorFlow/Keras", "tensorflow", "reportgen.backends.tensorflow_backend",
-            ("tensorflow",), "tensorflow"),
+            ("tensorflow",), "tensorflow", keras_backend="tensorflow"),
+    # The same Keras 3 model on its other backends, each in processes of its own (a backend is fixed at import). JAX
+    # has an environment of its own; Keras on PyTorch runs in the torch family's (reportgen.process.envs.EXTRAS)
+    Runtime("keras-jax", "Keras (JAX)", "jax", "reportgen.backends.keras_jax_backend", ("jax",), "jax",
+            cuda_packages=("jax-cuda13-plugin", "jax-cuda12-plugin"), requires=("keras",), keras_backend="jax"),
+    Runtime("keras-torch", "Keras (PyTorch)", "torch", "reportgen.backends.keras_torch_backend", ("torch",),
+            "keras", requires=("keras",), keras_backend="torch"),
     # the `onnxruntime` wheel runs on the CPU only; its CUDA provider comes with the `onnxruntime-gpu` wheel
     Runtime("onnxruntime", "ONNX Runtime", "onnxruntime", "reportgen.backends.onnxruntime_backend",
             ("onnxruntime",), "onnxruntime", cuda_packages=("onnxruntime-gpu",)),
@@ -180,6 +188,9 @@ for _variant in (
     Variant("tensorflow", "mixed-fp16", "TensorFlow mixed fp16", "keras", "graph", "fp16", cuda_only=True),
     Variant("tensorflow", "mixed-bf16", "TensorFlow mixed bf16", "keras", "graph", "bf16", cpu_flags=BF16_FLAGS,
             accuracy=("tensorflow", "mixed-bf16")),
+    # Keras on JAX: its predict jit-compiled into one XLA program; Keras on PyTorch: eager, as Keras runs it by default
+    Variant("keras-jax", "jit", "Keras (JAX) jit", "keras", "compiled"),
+    Variant("keras-torch", "eager", "Keras (PyTorch) eager", "keras", "eager"),
     Variant("onnxruntime", "from-torch", "ONNX Runtime (PyTorch export)", "pytorch", "exported",
             model_file=ONNX_FILE, accuracy=("onnxruntime", "from-torch"),
             conversion=("torch", "onnx-for-inference")),
@@ -232,6 +243,9 @@ TRAINING: tuple[TrainingVariant, ...] = (
     TrainingVariant("tensorflow", "xla", "Keras fit + XLA"),
     TrainingVariant("tensorflow", "mixed-fp16", "Keras mixed_float16", "fp16", cuda_only=True),
     TrainingVariant("tensorflow", "mixed-bf16", "Keras mixed_bfloat16", "bf16", cpu_flags=BF16_FLAGS),
+    # the same model.fit on Keras's other backends: JAX compiles the step with XLA (its default), PyTorch runs eagerly
+    TrainingVariant("keras-jax", "fit", "Keras fit on JAX (jit)"),
+    TrainingVariant("keras-torch", "fit", "Keras fit on PyTorch (eager)"),
 )
 DIGITS_REFERENCE = "digits-reference"  # the training record of the model every conversion starts from
 
@@ -310,6 +324,22 @@ def runtimes_phrase() -> str:
     page keeps a list of its own."""
     names = [r.display for r in RUNTIMES.values()]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def keras_backend(name: str) -> str | None:
+    """The Keras backend of a runtime, or of a family's processes (one per family: a shared process imports Keras
+    once), or None where it runs no Keras."""
+    if name in RUNTIMES:
+        return RUNTIMES[name].keras_backend
+    found = {r.keras_backend for r in RUNTIMES.values() if r.family == name and r.keras_backend}
+    if len(found) > 1:
+        raise ValueError(f"family {name!r} mixes Keras backends {sorted(found)}: its shared processes cannot")
+    return found.pop() if found else None
+
+
+def trainer_families() -> tuple[str, ...]:
+    """The ``--frameworks`` names that train, in catalog order."""
+    return tuple(dict.fromkeys(f for f in (family_of(v.framework) for v in TRAINING) if f))
 
 
 def display(runtime: str) -> str:

@@ -25,7 +25,8 @@ from reportgen.measure import energy
 from reportgen.process import envs
 
 LIBRARIES = (
-    "torch", "torchvision", "tensorflow", "keras", "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
+    "torch", "torchvision", "tensorflow", "keras", "jax", "jaxlib", "jax-cuda13-plugin", "jax-cuda12-plugin",
+    "onnxruntime", "onnxruntime-gpu", "onnx", "onnxscript",
     "tf2onnx", "ai-edge-litert", "openvino", "nncf", "numpy", "pandas", "plotly", "mkdocs", "mkdocs-material",
     "playwright", "reportgen",
 )

@@ -43,6 +43,18 @@ for epoch in range(2):
 tf_batches = [(x.numpy(), y.numpy()) for x, y in training_dataset(data, 32, 16, 2, seed=3, shard=(rank, world))]
 assert len(torch_batches) == len(tf_batches) == 2 * steps_per_epoch(data, 16, world)
 assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(torch_batches, tf_batches))
+if world == 1:  # Keras on JAX and on PyTorch: a NumPy PyDataset on the same plan (it shards nothing)
+    from reportgen.workloads.data import pipeline_keras
+    planned = pipeline_keras.training_dataset(data, 32, 16, 2, seed=3)
+    assert len(planned) == len(tf_batches)
+    assert all(np.array_equal(planned[i][0], b[0]) and np.array_equal(planned[i][1], b[1])
+               for i, b in enumerate(tf_batches)), "the PyDataset's batches differ from tf.data's"
+    bigger = pipeline_keras.training_dataset(data, 48, 16, 1, seed=3)[0][0]  # resized as tf.image.resize does
+    resized = next(iter(training_dataset(data, 48, 16, 1, seed=3)))[0].numpy()
+    np.testing.assert_allclose(bigger, resized, atol=1e-5)
+    val = [b for b in validation_dataset(data, 32)]
+    mine = pipeline_keras.validation_dataset(data, 32)
+    assert all(np.array_equal(mine[i][0], v[0].numpy()) for i, v in enumerate(val))
 epoch0 = np.concatenate([y for _, y in torch_batches[: len(torch_batches) // 2]])
 epoch1 = np.concatenate([y for _, y in torch_batches[len(torch_batches) // 2 :]])
 assert not np.array_equal(epoch0, epoch1), "every epoch must have its own order"
@@ -57,7 +69,8 @@ print("identical", len(tf_batches))
 @pytest.mark.slow
 @pytest.mark.parametrize("rank,world", [(0, 1), (1, 2)])
 def test_both_pipelines_yield_identical_batches(rank: int, world: int) -> None:
-    """The DataLoader and tf.data apply one plan: the same pixels and labels, batch for batch, every epoch."""
+    """The DataLoader, tf.data and Keras's NumPy PyDataset apply one plan: the same pixels and labels, batch for
+    batch, every epoch."""
     proc = subprocess.run([sys.executable, "-c", SAME_BATCHES, "digits", str(rank), str(world)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import sys
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -54,9 +56,12 @@ def missing_reason(runtime: str) -> str | None:
     entry = catalog.RUNTIMES.get(runtime)
     if entry is None or not entry.packages:
         return None
+    extra = f" (pip install 'reportgen[{entry.extra}]')" if entry.extra else ""
     if not any(envs.importable(p, runtime) for p in entry.packages):
-        extra = f" (pip install 'reportgen[{entry.extra}]')" if entry.extra else ""
         return f"{' or '.join(entry.packages)} is not installed{extra}"
+    lacking = [m for m in entry.requires if not envs.importable(m, runtime)]
+    if lacking:
+        return f"{' and '.join(lacking)} {'is' if len(lacking) == 1 else 'are'} not installed{extra}"
     return None
 
 
@@ -73,3 +78,17 @@ def framework_module(runtime: str) -> ModuleType:
     if backend is None:
         raise ValueError(f"runtime {runtime} has no backend module")
     return importlib.import_module(backend)
+
+
+def use_keras_backend(runtime: str) -> None:
+    """Set ``KERAS_BACKEND`` to the catalog's backend of ``runtime`` before Keras is imported (the parent sets it
+    in the child's environment already; this also covers a process started another way). A process whose Keras
+    already runs another backend cannot switch: that is an error, not a measurement of the wrong backend."""
+    wanted = catalog.keras_backend(runtime)
+    if wanted is None:
+        raise ValueError(f"runtime {runtime} runs no Keras")
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != wanted:
+        raise RuntimeError(f"{runtime} needs Keras on {wanted}, but this process imported Keras on "
+                           f"{loaded.backend.backend()} already (the backend is fixed at import)")
+    os.environ["KERAS_BACKEND"] = wanted

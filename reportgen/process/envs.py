@@ -1,7 +1,7 @@
 """Which Python interpreter runs a measuring child: one environment per framework family, or one for all.
 
 ``make install`` (``scripts/envs.py install``) makes one virtual environment per ``--frameworks`` family under
-``.envs/`` (torch, tensorflow, onnxruntime, openvino), each synced with uv from its lock file in ``locks/``
+``.envs/`` (torch, jax, tensorflow, onnxruntime, openvino), each synced with uv from its lock file in ``locks/``
 (the CUDA build where ``nvidia-smi`` lists a GPU, the CPU build elsewhere), and writes ``.envs/manifest.json``:
 per family its interpreter, lock file and hash, installed versions and which packages import there. The
 harness (this process: planning, pages, site, tests) runs in ``.venv``.
@@ -50,7 +50,11 @@ BUILDS = ("cpu", "cuda")  # a family's build for a machine without / with an NVI
 # builds, and the test tools, so that it can also run everything as one interpreter). A family of a plugin that
 # is not named here is locked from the extra of its own name.
 EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
-    "torch": {"cpu": ("torch",), "cuda": ("torch",)},  # PyPI's Linux torch is the CUDA build: one lock for both
+    # PyPI's Linux torch is the CUDA build: one lock for both. Keras on the PyTorch backend (runtime keras-torch) lives
+    # here, not in an environment of its own: it runs on PyTorch's kernels, and this way on the very torch build the
+    # PyTorch rows ran, and the later rounds measure it in the torch family's process (one torch import, not two)
+    "torch": {"cpu": ("torch", "keras"), "cuda": ("torch", "keras")},
+    "jax": {"cpu": ("jax",), "cuda": ("jax-cuda",)},  # Keras on JAX (runtime keras-jax): jax with keras, no TF
     "tensorflow": {"cpu": ("tensorflow",), "cuda": ("tensorflow-cuda",)},
     "onnxruntime": {"cpu": ("onnxruntime", "browser"), "cuda": ("onnxruntime-cuda", "browser")},
     # OpenVINO has no CUDA device (one lock); it converts the PyTorch module itself (convert_model, torch.compile)
@@ -99,7 +103,7 @@ def probe_modules() -> tuple[str, ...]:
     """The module names whose presence the manifest records (the catalog's runtime packages and the extras)."""
     from reportgen import catalog
 
-    names = {p for r in catalog.RUNTIMES.values() for p in r.packages} | set(EXTRA_MODULES)
+    names = {p for r in catalog.RUNTIMES.values() for p in (*r.packages, *r.requires)} | set(EXTRA_MODULES)
     return tuple(sorted(names))
 
 

@@ -35,7 +35,7 @@ from reportgen.store.results import make_record
 SCRATCH_PREFIX = "reportgen-task-"  # each child's temporary folder: TMPDIR=<system temp>/reportgen-task-XXXX
 
 __all__ = ["LOG_TAIL_LINES", "SCRATCH_PREFIX", "Context", "Task", "child_env", "describe_exit", "failed_record",
-           "log_tail", "member_task", "onednn_requested", "partial_path", "run_isolated"]
+           "keras_env", "log_tail", "member_task", "onednn_requested", "partial_path", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,22 @@ def child_env(threads: int, device: str) -> dict[str, str]:
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU run must not touch a GPU, even if one is present
+    return env
+
+
+def keras_env(framework: str, device: str) -> dict[str, str]:
+    """What a child of ``framework`` (a runtime, or a family's shared process) sets for Keras before anything imports
+    it: ``KERAS_BACKEND`` from the catalog, which also overrides one the user's shell set. JAX on a CPU run is kept
+    to the CPU, and on a GPU allocates as it goes (its default, 75% of the GPU at start, would starve a task beside
+    it and make its peak memory the preallocation)."""
+    from reportgen import catalog
+
+    backend = catalog.keras_backend(framework)
+    if backend is None:
+        return {}
+    env = {"KERAS_BACKEND": backend}
+    if backend == "jax":
+        env.update({"JAX_PLATFORMS": "cpu"} if device == "cpu" else {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
     return env
 
 
@@ -184,6 +200,7 @@ def _child(task: Task, ctx: Context, timeout_s: float, workdir: Path, inherit_fd
     payload = {"task": asdict(task), "context": {**asdict(ctx), "artifacts": str(ctx.artifacts), "threads": threads}}
     spec.write_text(json.dumps(payload), encoding="utf-8")
     env = child_env(threads, task.params.get("device", ctx.device))
+    env.update(keras_env(task.framework, task.params.get("device", ctx.device)))
     if places(ctx.profile, task.kind) > 1:  # side by side: an OpenMP thread that spins while it waits takes the CPU
         env["OMP_WAIT_POLICY"] = "PASSIVE"  # the other task needs (torch training 125 s instead of 20 s)
     # A cold start measures compilation, not the compile cache of earlier runs: a fresh child starts with an empty

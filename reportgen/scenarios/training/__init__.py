@@ -34,7 +34,7 @@ __all__ = ["TRAINERS", "VARIANTS", "check_dataset", "history_record", "plan",
 
 
 VARIANTS = catalog.TRAINING
-TRAINERS = tuple(dict.fromkeys(v.framework for v in catalog.TRAINING))  # frameworks that train
+TRAINERS = catalog.trainer_families()  # the --frameworks names that train
 
 
 def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: int) -> list[Task]:
@@ -42,13 +42,15 @@ def plan(frameworks: list[str], profile: dict[str, Any], device: str, threads: i
     always runs when a trainer was chosen), data-parallel scaling, the other recipe variants, then the
     batch-size sweeps. Scaling goes early: its workers wait for each other, so it suffers most from sharing
     the CPU, and a side-by-side run (smoke) that ended on it ran on for up to a minute on one task."""
-    chosen = [f for f in TRAINERS if f in frameworks]
-    if not chosen:
+    if not set(TRAINERS) & set(frameworks):
         return []
+    # data-parallel scaling and the batch-size sweep: of each chosen framework's reference loop (not of Keras on its
+    # other backends, whose recipe runs compare with Keras on TensorFlow)
+    chosen = [v.framework for v in catalog.training_references() if catalog.family_of(v.framework) in frameworks]
     tasks: list[Task] = []
     for v in VARIANTS:
         first = v.makes_initial_weights  # everyone else starts from the weights it saves
-        if v.framework not in frameworks and not first:
+        if catalog.family_of(v.framework) not in frameworks and not first:
             continue
         params: dict[str, Any] = {"precision": v.precision}
         probe = profile["training"].get("probe_epochs", 0)

@@ -11,7 +11,7 @@ from reportgen import thresholds
 from reportgen.measure import energy, memory
 from reportgen.process.runner import Context
 from reportgen.store.records import Setting
-from reportgen.store.results import make_record
+from reportgen.store.results import INPUT_PIPELINE, KERAS_BACKEND, KERAS_JIT_COMPILE, make_record
 
 
 def history_record(scenario: str, framework: str, variant: str, ctx: Context, history, batch_size: int,
@@ -22,6 +22,7 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
     epoch's (its ``epoch_energy``; a worker's JSON form has none). ``extra["classes"]``, where given, lets the
     convergence check compare top-1 with chance (``thresholds.learning_problem``)."""
     joules, joule_samples, joule_settings = energy.per_epoch(getattr(history, "epoch_energy", None))
+    keras = _keras_settings(framework, getattr(history, "keras_jit_compile", None))
     if not isinstance(history, dict):
         history = {"initial_loss": history.initial_loss, "epochs": [asdict(e) for e in history.epochs]}
     epochs = history["epochs"]
@@ -55,10 +56,22 @@ def history_record(scenario: str, framework: str, variant: str, ctx: Context, hi
                 Setting.STEADY_STATE: "epochs after the first (the first includes tracing, compilation and warm-up)"
                 if len(epochs) > 1 else "one epoch only: includes warm-up",
                 Setting.TARGET_REACHED: reached is not None, Setting.MEMORY_METHOD: memory.METHOD, **joule_settings,
-                **(extra or {}), **({Setting.DID_NOT_LEARN: problem} if problem else {})}
+                **keras, **(extra or {}), **({Setting.DID_NOT_LEARN: problem} if problem else {})}
     if framework == "tensorflow" and in_process:  # launched workers: their launcher says what it asked for
         from reportgen.backends.tensorflow_backend import onednn_enabled
 
         settings[Setting.TF_ONEDNN] = onednn_enabled()
     return make_record(scenario, framework, variant, device=ctx.device, precision=precision, batch_size=batch_size,
                        metrics=metrics, samples=samples, settings=settings)
+
+
+def _keras_settings(framework: str, jit_compile: bool | None) -> dict[str, Any]:
+    """What a Keras training ran on: its backend, whether Keras compiled the step, what fed ``fit``; nothing for a
+    framework that runs no Keras, or a history that does not say (a data-parallel worker's)."""
+    from reportgen import catalog
+
+    backend = catalog.keras_backend(framework)
+    if backend is None or jit_compile is None:
+        return {}
+    pipeline = "tf.data" if backend == "tensorflow" else "keras.utils.PyDataset (NumPy)"
+    return {KERAS_BACKEND: backend, KERAS_JIT_COMPILE: bool(jit_compile), INPUT_PIPELINE: pipeline}

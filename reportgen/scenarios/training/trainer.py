@@ -41,6 +41,10 @@ def setup(framework: str, threads: int, device: str) -> None:
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(1)
         torch.manual_seed(0)
+    elif framework != "tensorflow":  # Keras on another backend: its backend module sets KERAS_BACKEND first
+        from reportgen.backends import framework_module
+
+        framework_module(framework).setup(threads, device)
     else:
         import tensorflow as tf
 
@@ -79,10 +83,14 @@ def peak_gpu_mb(framework: str, device: str) -> float | None:
     """Peak GPU memory of this process in MB; None on CPU."""
     if device != "cuda":
         return None
-    if framework == "torch":
+    if framework in ("torch", "keras-torch"):
         import torch
 
         return torch.cuda.max_memory_allocated() / 2**20
+    if framework == "keras-jax":
+        import jax
+
+        return (jax.local_devices()[0].memory_stats() or {}).get("peak_bytes_in_use", 0) / 2**20
     import tensorflow as tf
 
     return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
@@ -121,7 +129,10 @@ def train(framework: str, variant: str, ctx: Context, data, recipe, save_initial
             keras.mixed_precision.set_global_policy(policy)
         model = _keras_model(ctx, num_classes, image_size)
         meter.begin()
-        history = train(model, data, recipe, image_size, jit_compile=variant == "xla", seed=ctx.seed,
-                        on_epoch=on_epoch)
+        # TensorFlow: graph or XLA as the variant says; the other backends: Keras's default (XLA on JAX, eager on
+        # PyTorch), which the record names (``keras_jit_compile``)
+        jit_compile = variant == "xla" if framework == "tensorflow" else "auto"
+        history = train(model, data, recipe, image_size, jit_compile=jit_compile, seed=ctx.seed, on_epoch=on_epoch)
+        history.keras_jit_compile = model.jit_compile
     history.epoch_energy = laps
     return history

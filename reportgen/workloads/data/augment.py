@@ -51,3 +51,8 @@ def shard(order: np.ndarray, index: int, count: int) -> np.ndarray:
     """
     return order[: len(order) - len(order) % count][index::count]
 # --8<-- [end:shard]
+
+
+def steps_per_epoch(data, batch_size: int, shard_count: int = 1) -> int:
+    """Batches per epoch and worker, counting the last partial batch (as the PyTorch DataLoader does)."""
+    return -(-(len(data.train_labels) // shard_count) // batch_size)

@@ -6,6 +6,9 @@ import numpy as np
 import tensorflow as tf
 
 from reportgen.workloads.data import augment
+from reportgen.workloads.data.augment import steps_per_epoch
+
+__all__ = ["WITHOUT_AUTOTUNER", "normalise", "steps_per_epoch", "training_dataset", "validation_dataset"]
 
 # --8<-- [start:dataset]
 # TensorFlow 2.21: deleting an iterator whose autotuner is running waits for the tuner's next wake-up, which
@@ -64,8 +67,3 @@ def validation_dataset(data, image_size: int, batch_size: int = 256) -> tf.data.
             .map(lambda x, y: (normalise(x, mean, std, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(WITHOUT_AUTOTUNER))
 # --8<-- [end:validation]
-
-
-def steps_per_epoch(data, batch_size: int, shard_count: int = 1) -> int:
-    """Batches per epoch and worker, counting the last partial batch (as the PyTorch DataLoader does)."""
-    return -(-(len(data.train_labels) // shard_count) // batch_size)

@@ -1,8 +1,11 @@
 """ResNet-18 in Keras 3, layer for layer identical to torchvision's ``resnet18``.
 
-Every weight-bearing layer is named after its torchvision state_dict prefix
-(``conv1``, ``layer2.0.downsample.0``, ``fc``, ...), so weights move between
-the two frameworks by name. Images are channels-last (NHWC).
+Every weight-bearing layer is named after its torchvision state_dict prefix,
+with ``_`` for ``.`` (``conv1``, ``layer2_0_downsample_0``, ``fc``, ...), so
+weights move between the two frameworks by name. (Not the dots themselves:
+Keras's PyTorch backend registers each weight as a ``torch.nn.Parameter``
+named after its Keras path, and PyTorch forbids ``.`` in those names.)
+The same model runs on every Keras backend. Images are channels-last (NHWC).
 
 PyTorch pads convolutions symmetrically, while Keras ``padding="same"`` puts
 the extra row and column on the bottom/right for stride 2. To match exactly,
@@ -36,7 +39,7 @@ def _conv_bn(
     """Bias-free convolution with PyTorch-style symmetric padding, then BN."""
     padding = kernel_size // 2
     if padding:
-        x = layers.ZeroPadding2D(padding, name=f"{conv}.pad")(x)
+        x = layers.ZeroPadding2D(padding, name=f"{conv}_pad")(x)
     x = layers.Conv2D(filters, kernel_size, strides=stride, padding="valid", use_bias=False, name=conv)(x)
     # momentum=0.9 in Keras is momentum=0.1 in PyTorch. (PyTorch updates the
     # running variance with the unbiased batch variance, Keras with the biased.)
@@ -49,12 +52,12 @@ def _basic_block(x: keras.KerasTensor, filters: int, stride: int, name: str) -> 
     """Two 3x3 conv-BN layers plus the identity (or 1x1 projection) shortcut."""
     shortcut = x
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = _conv_bn(x, filters, 1, stride, f"{name}.downsample.0", f"{name}.downsample.1")
-    x = _conv_bn(x, filters, 3, stride, f"{name}.conv1", f"{name}.bn1")
-    x = layers.ReLU(name=f"{name}.relu1")(x)
-    x = _conv_bn(x, filters, 3, 1, f"{name}.conv2", f"{name}.bn2")
-    x = layers.Add(name=f"{name}.add")([x, shortcut])
-    return layers.ReLU(name=f"{name}.relu2")(x)
+        shortcut = _conv_bn(x, filters, 1, stride, f"{name}_downsample_0", f"{name}_downsample_1")
+    x = _conv_bn(x, filters, 3, stride, f"{name}_conv1", f"{name}_bn1")
+    x = layers.ReLU(name=f"{name}_relu1")(x)
+    x = _conv_bn(x, filters, 3, 1, f"{name}_conv2", f"{name}_bn2")
+    x = layers.Add(name=f"{name}_add")([x, shortcut])
+    return layers.ReLU(name=f"{name}_relu2")(x)
 # --8<-- [end:block]
 
 
@@ -66,12 +69,12 @@ def build_resnet18(num_classes: int = 1000, input_shape: tuple[int, int, int] = 
     x = layers.ReLU(name="relu")(x)
     # Zero padding is only equivalent to PyTorch's -inf max-pool padding
     # because the input follows a ReLU, so every value is >= 0.
-    x = layers.ZeroPadding2D(1, name="maxpool.pad")(x)
+    x = layers.ZeroPadding2D(1, name="maxpool_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="maxpool")(x)
     for stage, filters in enumerate([64, 128, 256, 512], start=1):
         for block in range(2):
             stride = 2 if stage > 1 and block == 0 else 1
-            x = _basic_block(x, filters, stride, f"layer{stage}.{block}")
+            x = _basic_block(x, filters, stride, f"layer{stage}_{block}")
     x = layers.GlobalAveragePooling2D(name="avgpool")(x)
     # float32 logits under a mixed-precision policy too, so that softmax and the loss see full precision
     outputs = layers.Dense(num_classes, dtype="float32", name="fc")(x)
@@ -82,7 +85,7 @@ def build_resnet18(num_classes: int = 1000, input_shape: tuple[int, int, int] = 
 def _torch_keys(model: keras.Model) -> dict[str, keras.Variable]:
     """Map each torchvision state_dict key to the Keras variable holding it."""
     return {
-        f"{layer.name}.{_TORCH_NAMES[variable.name]}": variable
+        f"{layer.name.replace('_', '.')}.{_TORCH_NAMES[variable.name]}": variable
         for layer in model.layers
         for variable in layer.weights
     }

@@ -1,4 +1,7 @@
-"""Training ResNet-18 in Keras: ``model.compile`` + ``model.fit``, with callbacks for what we record."""
+"""Training ResNet-18 in Keras: ``model.compile`` + ``model.fit``, with callbacks for what we record.
+
+The same code trains on every Keras backend (``KERAS_BACKEND``: TensorFlow, JAX or PyTorch); only the input
+pipeline is chosen by backend (:func:`datasets`)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from collections.abc import Callable
 import keras
 from keras import ops
 
-from reportgen.workloads.data.pipeline_tf import steps_per_epoch, training_dataset, validation_dataset
+from reportgen.workloads.data.augment import steps_per_epoch
 from reportgen.workloads.training.recipe import EpochResult, History, Recipe
 
 
@@ -88,16 +91,32 @@ class EpochRecorder(keras.callbacks.Callback):
 # --8<-- [end:callback]
 
 
-def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile: bool = False, seed: int = 0,
+# --8<-- [start:datasets]
+def datasets(data, image_size: int, batch_size: int, epochs: int, seed: int = 0):
+    """The training and validation data ``fit`` reads: ``tf.data`` on TensorFlow; on JAX and PyTorch a
+    ``keras.utils.PyDataset`` in NumPy (``tf.data`` works there too, but only with TensorFlow installed). Both
+    follow the shared plan: the same batches in the same order on every backend."""
+    if keras.backend.backend() == "tensorflow":
+        from reportgen.workloads.data import pipeline_tf as pipeline
+    else:
+        from reportgen.workloads.data import pipeline_keras as pipeline
+    return (pipeline.training_dataset(data, image_size, batch_size, epochs, seed=seed),
+            pipeline.validation_dataset(data, image_size))
+# --8<-- [end:datasets]
+
+
+def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile: bool | str = False, seed: int = 0,
           on_epoch: Callable[[EpochResult], None] | None = None) -> History:
     """Train ``model`` on an :class:`~reportgen.workloads.data.datasets.ImageSet` following ``recipe``.
 
-    ``jit_compile=True`` compiles each training step with XLA. Mixed precision is a global Keras policy
-    (``keras.mixed_precision.set_global_policy("mixed_float16")`` on a GPU, ``"mixed_bfloat16"`` on a GPU or
-    a CPU with bfloat16 instructions), set before the model is built.
+    ``jit_compile=True`` compiles each training step: with XLA on TensorFlow and JAX, with ``torch.compile`` on
+    PyTorch; ``"auto"`` is Keras's default for the backend (XLA on JAX, eager on PyTorch). Mixed precision is a
+    global Keras policy (``keras.mixed_precision.set_global_policy("mixed_float16")`` on a GPU,
+    ``"mixed_bfloat16"`` on a GPU or a CPU with bfloat16 instructions), set before the model is built.
     """
     steps = steps_per_epoch(data, recipe.batch_size)
     recorder = EpochRecorder(len(data.train_labels), on_epoch)
+    train_data, val_data = datasets(data, image_size, recipe.batch_size, recipe.epochs, seed=seed)
     # --8<-- [start:fit]
     model.compile(
         optimizer=make_optimizer(recipe, recipe.epochs * steps),
@@ -106,11 +125,11 @@ def train(model: keras.Model, data, recipe: Recipe, image_size: int, jit_compile
         jit_compile=jit_compile,
     )
     model.fit(
-        training_dataset(data, image_size, recipe.batch_size, recipe.epochs, seed=seed),
+        train_data,
         epochs=recipe.epochs,
         steps_per_epoch=steps,  # the dataset holds every epoch's batches back to back
         shuffle=False,  # the order is part of the data set's plan
-        validation_data=validation_dataset(data, image_size),
+        validation_data=val_data,
         callbacks=[recorder],
         verbose=0,
     )
