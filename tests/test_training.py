@@ -22,7 +22,7 @@ from reportgen.process.runner import Context, run_isolated
 from reportgen.report import findings
 from reportgen.report.pages import training as training_page
 from reportgen.scenarios import training
-from reportgen.store.results import ResultStore
+from reportgen.store.results import INPUT_PIPELINE, KERAS_BACKEND, KERAS_JIT_COMPILE, ResultStore
 
 SAME_BATCHES = """
 import sys
@@ -275,6 +275,27 @@ def test_same_command_trains_to_the_same_numbers(tmp_path: Path) -> None:
     assert [r["status"] for r in runs] == ["ok", "ok"]
     for key in ("train_loss", "val_loss", "val_top1"):
         assert runs[0]["samples"][key] == runs[1]["samples"][key], key
+
+
+@pytest.mark.slow
+def test_keras_fits_on_every_backend_from_the_same_start(tmp_path: Path) -> None:
+    """``model.fit`` on TensorFlow, JAX and PyTorch (each in its own process and environment) from PyTorch's initial
+    weights on the same first batch: the same first loss, each record naming its backend and input pipeline."""
+    profile = profile_settings(get_profile("smoke"))
+    profile["training"] |= {"max_train_images": 64, "epochs": 1, "batch_size": 16, "probe_epochs": 0}
+    ctx = Context(artifacts=tmp_path / "work", threads=2, device="cpu", seed=0, profile=profile)
+    tasks = {t.key: t for t in training.plan(["torch", "tensorflow", "jax"], profile, "cpu", 2)}
+    keys = ("training/torch/eager", "training/tensorflow/graph", "training/keras-jax/fit", "training/keras-torch/fit")
+    records = [r for key in keys for r in run_isolated(tasks[key], ctx, 300, tmp_path / "logs")]
+    assert [r["status"] for r in records] == ["ok"] * 4, [r["reason"] for r in records]
+    losses = [r["metrics"]["initial_loss"]["value"] for r in records]
+    assert max(losses) - min(losses) < 1e-3, losses
+    named = {r["framework"]: (r["settings"].get(KERAS_BACKEND), r["settings"].get(KERAS_JIT_COMPILE),
+                              r["settings"].get(INPUT_PIPELINE)) for r in records[1:]}
+    assert named == {"tensorflow": ("tensorflow", False, "tf.data"),
+                     "keras-jax": ("jax", True, "keras.utils.PyDataset (NumPy)"),
+                     "keras-torch": ("torch", False, "keras.utils.PyDataset (NumPy)")}
+    assert {r["settings"]["environment"]["name"] for r in records[2:]} <= {"jax", "torch", "single"}
 
 
 def test_quick_probes_the_speed_of_every_variant_but_the_reference_loops() -> None:
