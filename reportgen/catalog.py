@@ -154,11 +154,11 @@ for _runtime in (
     Runtime("torch", "PyTorch", "torch", "reportgen.backends.torch_backend", ("torch",), "torch"),
     Runtime("tensorflow", "TensorFlow/Keras", "tensorflow", "reportgen.backends.tensorflow_backend",
             ("tensorflow",), "tensorflow", keras_backend="tensorflow"),
-    # The same Keras 3 model on its other backends, each in processes of its own (a backend is fixed at import). JAX
-    # has an environment of its own; Keras on PyTorch runs in the torch family's (reportgen.process.envs.EXTRAS)
-    Runtime("keras-jax", "Keras (JAX)", "jax", "reportgen.backends.keras_jax_backend", ("jax",), "jax",
+    # The same Keras 3 model on its other backends: each a family of its own (its own --frameworks name, processes
+    # and environment, reportgen.process.envs.EXTRAS), since a process's Keras backend is fixed at import
+    Runtime("keras-jax", "Keras (JAX)", "keras-jax", "reportgen.backends.keras_jax_backend", ("jax",), "jax",
             cuda_packages=("jax-cuda13-plugin", "jax-cuda12-plugin"), requires=("keras",), keras_backend="jax"),
-    Runtime("keras-torch", "Keras (PyTorch)", "torch", "reportgen.backends.keras_torch_backend", ("torch",),
+    Runtime("keras-torch", "Keras (PyTorch)", "keras-torch", "reportgen.backends.keras_torch_backend", ("torch",),
             "keras", requires=("keras",), keras_backend="torch"),
     # the `onnxruntime` wheel runs on the CPU only; its CUDA provider comes with the `onnxruntime-gpu` wheel
     Runtime("onnxruntime", "ONNX Runtime", "onnxruntime", "reportgen.backends.onnxruntime_backend",

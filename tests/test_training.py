@@ -284,7 +284,7 @@ def test_keras_fits_on_every_backend_from_the_same_start(tmp_path: Path) -> None
     profile = profile_settings(get_profile("smoke"))
     profile["training"] |= {"max_train_images": 64, "epochs": 1, "batch_size": 16, "probe_epochs": 0}
     ctx = Context(artifacts=tmp_path / "work", threads=2, device="cpu", seed=0, profile=profile)
-    tasks = {t.key: t for t in training.plan(["torch", "tensorflow", "jax"], profile, "cpu", 2)}
+    tasks = {t.key: t for t in training.plan(["torch", "tensorflow", "keras-jax", "keras-torch"], profile, "cpu", 2)}
     keys = ("training/torch/eager", "training/tensorflow/graph", "training/keras-jax/fit", "training/keras-torch/fit")
     records = [r for key in keys for r in run_isolated(tasks[key], ctx, 300, tmp_path / "logs")]
     assert [r["status"] for r in records] == ["ok"] * 4, [r["reason"] for r in records]
@@ -295,7 +295,7 @@ def test_keras_fits_on_every_backend_from_the_same_start(tmp_path: Path) -> None
     assert named == {"tensorflow": ("tensorflow", False, "tf.data"),
                      "keras-jax": ("jax", True, "keras.utils.PyDataset (NumPy)"),
                      "keras-torch": ("torch", False, "keras.utils.PyDataset (NumPy)")}
-    assert {r["settings"]["environment"]["name"] for r in records[2:]} <= {"jax", "torch", "single"}
+    assert {r["settings"]["environment"]["name"] for r in records[2:]} <= {"keras-jax", "keras-torch", "single"}
 
 
 def test_quick_probes_the_speed_of_every_variant_but_the_reference_loops() -> None:

@@ -1,10 +1,10 @@
 """Which Python interpreter runs a measuring child: one environment per framework family, or one for all.
 
 ``make install`` (``scripts/envs.py install``) makes one virtual environment per ``--frameworks`` family under
-``.envs/`` (torch, jax, tensorflow, onnxruntime, openvino), each synced with uv from its lock file in ``locks/``
-(the CUDA build where ``nvidia-smi`` lists a GPU, the CPU build elsewhere), and writes ``.envs/manifest.json``:
-per family its interpreter, lock file and hash, installed versions and which packages import there. The
-harness (this process: planning, pages, site, tests) runs in ``.venv``.
+``.envs/`` (torch, tensorflow, keras-jax, keras-torch, onnxruntime, openvino), each synced with uv from its lock
+file in ``locks/`` (the CUDA build where ``nvidia-smi`` lists a GPU, the CPU build elsewhere), and writes
+``.envs/manifest.json``: per family its interpreter, lock file and hash, installed versions and which packages
+import there. The harness (this process: planning, pages, site, tests) runs in ``.venv``.
 
 Two modes, chosen by :data:`ENVS_VARIABLE` (or ``reportgen run --envs``):
 
@@ -50,11 +50,12 @@ BUILDS = ("cpu", "cuda")  # a family's build for a machine without / with an NVI
 # builds, and the test tools, so that it can also run everything as one interpreter). A family of a plugin that
 # is not named here is locked from the extra of its own name.
 EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
-    # PyPI's Linux torch is the CUDA build: one lock for both. Keras on the PyTorch backend (runtime keras-torch) lives
-    # here, not in an environment of its own: it runs on PyTorch's kernels, and this way on the very torch build the
-    # PyTorch rows ran, and the later rounds measure it in the torch family's process (one torch import, not two)
-    "torch": {"cpu": ("torch", "keras"), "cuda": ("torch", "keras")},
-    "jax": {"cpu": ("jax",), "cuda": ("jax-cuda",)},  # Keras on JAX (runtime keras-jax): jax with keras, no TF
+    "torch": {"cpu": ("torch",), "cuda": ("torch",)},  # PyPI's Linux torch is the CUDA build: one lock for both
+    # Keras 3 on JAX: jax (its CUDA build on a GPU machine) and keras, no TensorFlow
+    "keras-jax": {"cpu": ("jax",), "cuda": ("jax-cuda",)},
+    # Keras 3 on PyTorch: the torch extra and keras, resolved under the same constraints (torch==2.14.1), so Keras
+    # runs on the very torch build the PyTorch rows ran; an environment of its own keeps Keras out of theirs
+    "keras-torch": {"cpu": ("torch", "keras"), "cuda": ("torch", "keras")},
     "tensorflow": {"cpu": ("tensorflow",), "cuda": ("tensorflow-cuda",)},
     "onnxruntime": {"cpu": ("onnxruntime", "browser"), "cuda": ("onnxruntime-cuda", "browser")},
     # OpenVINO has no CUDA device (one lock); it converts the PyTorch module itself (convert_model, torch.compile)

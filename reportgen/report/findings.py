@@ -412,6 +412,27 @@ def accuracy_note(recs: list[Record]) -> dict[str, Any] | None:
             "first": first, "second": second}
 
 
+def keras_backends_note(recs: list[Record]) -> list[dict[str, Any]]:
+    """Keras on its other backends against Keras on TensorFlow, each with the TensorFlow training of the same length
+    (epochs and images: a speed probe with a probe, a full run with a full run) and precision: top-1 and first-batch
+    loss side by side, comparable when the top-1 values lie within ``COMPARABLE_TOP1``. One row per such record."""
+    ok = [r for r in recs if r["status"] == "ok" and not did_not_learn(r)]
+    rows = []
+    for rec in ok:
+        if catalog.keras_backend(rec["framework"]) in (None, "tensorflow"):
+            continue
+        length = (rec["settings"].get("epochs"), rec["settings"].get("train_images"), rec["precision"])
+        same = [r for r in ok if r["framework"] == "tensorflow"
+                and (r["settings"].get("epochs"), r["settings"].get("train_images"), r["precision"]) == length]
+        tf = min(same, key=lambda r: r["variant"] != "graph", default=None)  # the plain graph first, then XLA
+        if tf is None:
+            continue
+        gap = abs(metric(rec, "final_top1") - metric(tf, "final_top1"))
+        rows.append({"record": rec, "tensorflow": tf, "gap": gap, "comparable": gap <= thresholds.COMPARABLE_TOP1,
+                     "start_gap": abs(metric(rec, "initial_loss") - metric(tf, "initial_loss"))})
+    return rows
+
+
 def did_not_learn(rec: Record) -> str | None:
     """Why an ok training record did not learn (:func:`thresholds.learning_problem`: loss above its first batch's,
     or top-1 near chance), else None. Its speed is shown, but enters no comparison, pick or Scorecard cell."""

@@ -171,6 +171,8 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "energy_note": findings.energy_unmeasured(run, findings.TRAINING_WORK),
         "energy_method": findings.energy_method(records(run, "training")),
         "accuracy": findings.accuracy_note(ok),
+        "keras_table": _keras_table(findings.keras_backends_note(recs)),
+        "top1_limit": thresholds.printed()["top1"],
         "charts": _charts(ok) if ok else [],
         "batch_chart": chart_html(_batch_figure(sweep), "train-batch", "Seconds per epoch at each batch size")
         if sweep else "",
@@ -245,6 +247,20 @@ def _scaling_table(scaling_all: list[dict[str, Any]]) -> str:
                      fmt(metric(r, "final_top1"), "fraction"), _learned(r)])
     return md_table(["framework", "workers (engine, threads and batch each)", "img/s", "efficiency", "final top-1",
                      "learned?"], rows)
+
+
+def _keras_table(rows: list[dict[str, Any]]) -> str:
+    """Keras on JAX and on PyTorch beside Keras on TensorFlow trained for as long (see
+    :func:`findings.keras_backends_note`); empty without such a pair."""
+    if not rows:
+        return ""
+    return md_table(
+        ["Keras on", "trained", "top-1", "Keras on TensorFlow, as long", "its top-1", "gap", "comparable?",
+         "first-batch loss gap"],
+        [[_label(r["record"]), _probe(r["record"]) or "the whole recipe", fmt(metric(r["record"], "final_top1"),
+                                                                              "fraction"),
+          _label(r["tensorflow"]), fmt(metric(r["tensorflow"], "final_top1"), "fraction"), f"{r['gap']:.3f}",
+          "yes" if r["comparable"] else "no", f"{r['start_gap']:.1e}"] for r in rows])
 
 
 def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
