@@ -29,7 +29,8 @@ CPU_VARIANTS = {("torch", "eager"), ("torch", "channels-last"), ("torch", "compi
                 ("tensorflow", "graph"), ("tensorflow", "xla"), ("onnxruntime", "from-torch"),
                 ("onnxruntime", "from-keras"), ("onnxruntime", "int8-static"), ("onnxruntime", "int8-dynamic"),
                 ("tflite", "fp32"), ("tflite", "int8-dynamic"), ("tflite", "int8-full"), ("openvino", "fp32"),
-                ("openvino", "int8")} | (BF16_VARIANTS if HAS_BF16 else set())
+                ("openvino", "int8"), ("keras-jax", "jit"), ("keras-torch", "eager")} \
+    | (BF16_VARIANTS if HAS_BF16 else set())
 CUDA_VARIANTS = {("torch", "amp-fp16"), ("tensorflow", "mixed-fp16")}
 BROWSER_MISSING = web.browser_missing()  # Chromium, Playwright and the npm-installed onnxruntime-web
 
@@ -291,3 +292,23 @@ def test_every_cpu_runtime_is_served_by_loadgen(smoke_run: SmokeRun) -> None:
         assert server["settings"][Setting.PROBES] and "serving_capacity_qps" in server["metrics"]
     page = (smoke_run.site / "serving.html").read_text(encoding="utf-8")
     assert "not MLPerf-valid" in page and "serving-p99-load" in page
+
+
+def test_keras_on_jax_and_on_pytorch_measured_beside_tensorflow(smoke_run: SmokeRun) -> None:
+    """Both Keras backends: fp32 parity with the PyTorch reference within the fp32 limit, batch-1 timing, cold start
+    and a training record from the same first batch as Keras on TensorFlow, each from its own environment."""
+    records = only_run(smoke_run)["records"]
+    for runtime, variant, backend in (("keras-jax", "jit", "jax"), ("keras-torch", "eager", "torch")):
+        (batch1,) = [r for r in records if (r["scenario"], r["framework"], r["batch_size"]) == ("inference", runtime, 1)]
+        assert batch1["status"] == "ok" and batch1["variant"] == variant, batch1.get("reason")
+        assert batch1["metrics"]["max_abs_diff"]["value"] <= thresholds.agreement_limit("fp32")
+        assert batch1["settings"]["threads"]["keras_backend"] == backend
+        (startup,) = [r for r in records if (r["scenario"], r["framework"]) == ("startup", runtime)]
+        assert startup["metrics"]["first_call_s"]["value"] > 0
+        (fit,) = [r for r in records if (r["scenario"], r["framework"]) == ("training", runtime)]
+        assert fit["status"] == "ok" and fit["settings"]["keras_backend"] == backend, fit.get("reason")
+        assert fit["settings"]["environment"]["name"] in (runtime, envs.SINGLE)
+        (keras_tf,) = [r for r in records if (r["scenario"], r["framework"], r["variant"]) == ("training", "tensorflow",
+                                                                                             "graph")]
+        gap = abs(fit["metrics"]["initial_loss"]["value"] - keras_tf["metrics"]["initial_loss"]["value"])
+        assert gap < 1e-3, "the same weights and the same first batch give the same first loss"

@@ -1,0 +1,76 @@
+"""Keras 3 on JAX and on PyTorch (issue 45): declared once in the catalog, each backend set before Keras is imported,
+a missing package a skip with its reason, and rows of their own on every page the catalog reaches."""
+
+from __future__ import annotations
+
+import csv
+import html
+
+import pytest
+from conftest import HistorySite, SmokeRun
+
+from reportgen import catalog, thresholds
+from reportgen.backends import missing_reason
+from reportgen.process import envs
+from reportgen.process.runner import keras_env
+from reportgen.report import findings
+from reportgen.store.results import ResultStore
+
+KERAS = {"keras-jax": ("Keras (JAX)", "jax"), "keras-torch": ("Keras (PyTorch)", "torch")}
+
+
+def test_each_backend_is_a_family_with_its_keras_backend_and_environment() -> None:
+    for runtime, (display, backend) in KERAS.items():
+        entry = catalog.RUNTIMES[runtime]
+        assert (entry.display, entry.family, entry.keras_backend) == (display, runtime, backend)
+        assert runtime in catalog.families() and runtime in catalog.trainer_families()
+        assert runtime in envs.EXTRAS and envs.lock_file(runtime, "cpu").is_file()
+        assert envs.lock_file(runtime, "cuda").is_file()
+        assert [v.name for v in catalog.VARIANTS if v.runtime == runtime] and catalog.training_variant(runtime, "fit")
+    assert catalog.keras_backend("tensorflow") == "tensorflow" and catalog.keras_backend("torch") is None
+    # the variable every child of a Keras family starts with, whatever the user's shell says
+    assert keras_env("keras-jax", "cpu") == {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    assert keras_env("keras-jax", "cuda") == {"KERAS_BACKEND": "jax", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    assert keras_env("keras-torch", "cpu") == {"KERAS_BACKEND": "torch"}
+    assert keras_env("onnxruntime", "cpu") == {}
+    # the torch lock pins the torch release keras-torch runs on; keras is the same release on every backend
+    pins = {name: {line.split(";")[0].strip() for line in envs.lock_file(name, "cpu").read_text().splitlines()
+                   if line[:1].isalnum()} for name in ("torch", "keras-torch", "keras-jax", "tensorflow")}
+    assert {p for p in pins["torch"] if p.startswith("torch==")} <= pins["keras-torch"]
+    assert len({p for name in ("keras-torch", "keras-jax", "tensorflow") for p in pins[name]
+                if p.startswith("keras==")}) == 1
+
+
+def test_a_backend_without_keras_is_skipped_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(envs, "unavailable", lambda framework: None)
+    monkeypatch.setattr(envs, "importable", lambda module, framework: module != "keras")
+    assert missing_reason("keras-jax") == "keras is not installed (pip install 'reportgen[jax]')"
+    monkeypatch.setattr(envs, "importable", lambda module, framework: module != "jax")
+    assert missing_reason("keras-jax") == "jax is not installed (pip install 'reportgen[jax]')"
+
+
+def test_the_stored_run_has_both_backends_within_the_fp32_limit(stored_run: SmokeRun) -> None:
+    (run,) = ResultStore(stored_run.results).load_all().runs
+    for runtime in KERAS:
+        (batch1,) = [r for r in findings.records(run, "inference") if r["framework"] == runtime
+                     and r["batch_size"] == 1]
+        assert batch1["metrics"]["max_abs_diff"]["value"] <= thresholds.agreement_limit("fp32")
+        assert findings.agrees(batch1)
+        (fit,) = [r for r in findings.records(run, "training") if r["framework"] == runtime]
+        assert fit["settings"]["keras_backend"] == KERAS[runtime][1]
+    rows = findings.keras_backends_note(findings.records(run, "training"))
+    assert {r["record"]["framework"] for r in rows} == set(KERAS)
+    assert all(r["tensorflow"]["framework"] == "tensorflow" and r["start_gap"] < 1e-3 for r in rows)
+
+
+@pytest.mark.parametrize("page", ["index", "inference", "training", "scorecard", "compare"])
+def test_both_backends_have_rows_of_their_own(history_site: HistorySite, page: str) -> None:
+    text = html.unescape((history_site.site / f"{page}.html").read_text(encoding="utf-8"))
+    for display, _ in KERAS.values():
+        assert display in text, (page, display)
+
+
+def test_downloads_hold_both_backends(history_site: HistorySite) -> None:
+    (table,) = [p for p in (history_site.site / "downloads").rglob(f"{history_site.base['run_id']}*.csv")]
+    frameworks = {row["framework"] for row in csv.DictReader(table.open(encoding="utf-8"))}
+    assert set(KERAS) <= frameworks
