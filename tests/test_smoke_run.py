@@ -299,7 +299,8 @@ def test_keras_on_jax_and_on_pytorch_measured_beside_tensorflow(smoke_run: Smoke
     and a training record from the same first batch as Keras on TensorFlow, each from its own environment."""
     records = only_run(smoke_run)["records"]
     for runtime, variant, backend in (("keras-jax", "jit", "jax"), ("keras-torch", "eager", "torch")):
-        (batch1,) = [r for r in records if (r["scenario"], r["framework"], r["batch_size"]) == ("inference", runtime, 1)]
+        (batch1,) = [r for r in records
+                     if (r["scenario"], r["framework"], r["batch_size"]) == ("inference", runtime, 1)]
         assert batch1["status"] == "ok" and batch1["variant"] == variant, batch1.get("reason")
         assert batch1["metrics"]["max_abs_diff"]["value"] <= thresholds.agreement_limit("fp32")
         assert batch1["settings"]["threads"]["keras_backend"] == backend

@@ -111,8 +111,8 @@ def test_both_frameworks_start_from_the_same_loss(smoke_run: SmokeRun) -> None:
     (run,) = ResultStore(smoke_run.results).load_all().runs
     losses = [r["metrics"]["initial_loss"]["value"] for r in _training(run, "training") if r["status"] == "ok"
               and "initial_loss" in r["metrics"] and r["precision"] == "fp32"]  # bf16 rounds its first loss
-    assert len(losses) == 4
-    assert max(losses) - min(losses) < 1e-3
+    assert len(losses) == len([v for v in training.VARIANTS if v.precision == "fp32" and not v.cuda_only])
+    assert max(losses) - min(losses) < 1e-3  # Keras on JAX and on PyTorch among them
 
 
 def test_batch_sweep_pipeline_and_scaling_rows(smoke_run: SmokeRun) -> None:

@@ -415,8 +415,9 @@ def accuracy_note(recs: list[Record]) -> dict[str, Any] | None:
 def keras_backends_note(recs: list[Record]) -> list[dict[str, Any]]:
     """Keras on its other backends against Keras on TensorFlow, each with the TensorFlow training of the same length
     (epochs and images: a speed probe with a probe, a full run with a full run) and precision: top-1 and first-batch
-    loss side by side, comparable when the top-1 values lie within ``COMPARABLE_TOP1``. One row per such record."""
-    ok = [r for r in recs if r["status"] == "ok" and not did_not_learn(r)]
+    loss side by side, comparable when both learned (:func:`did_not_learn`) and their top-1 values lie within
+    ``COMPARABLE_TOP1``. One row per such record."""
+    ok = [r for r in recs if r["status"] == "ok"]
     rows = []
     for rec in ok:
         if catalog.keras_backend(rec["framework"]) in (None, "tensorflow"):
@@ -428,7 +429,9 @@ def keras_backends_note(recs: list[Record]) -> list[dict[str, Any]]:
         if tf is None:
             continue
         gap = abs(metric(rec, "final_top1") - metric(tf, "final_top1"))
-        rows.append({"record": rec, "tensorflow": tf, "gap": gap, "comparable": gap <= thresholds.COMPARABLE_TOP1,
+        learned = not did_not_learn(rec) and not did_not_learn(tf)
+        rows.append({"record": rec, "tensorflow": tf, "gap": gap, "learned": learned,
+                     "comparable": learned and gap <= thresholds.COMPARABLE_TOP1,
                      "start_gap": abs(metric(rec, "initial_loss") - metric(tf, "initial_loss"))})
     return rows
 

@@ -260,7 +260,8 @@ def _keras_table(rows: list[dict[str, Any]]) -> str:
         [[_label(r["record"]), _probe(r["record"]) or "the whole recipe", fmt(metric(r["record"], "final_top1"),
                                                                               "fraction"),
           _label(r["tensorflow"]), fmt(metric(r["tensorflow"], "final_top1"), "fraction"), f"{r['gap']:.3f}",
-          "yes" if r["comparable"] else "no", f"{r['start_gap']:.1e}"] for r in rows])
+          "yes" if r["comparable"] else "no" if r["learned"] else "no (not both learned)", f"{r['start_gap']:.1e}"]
+         for r in rows])
 
 
 def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
