@@ -23,6 +23,8 @@ FRAMEWORK_COLORS = {
     "tensorflow": "#E69F00",
     "onnxruntime": "#0072B2",
     "tflite": "#009E73",
+    "keras-jax": "#CC79A7",
+    "keras-torch": "#56B4E9",
 }
 PART_COLORS = ["#56B4E9", "#009E73", "#CC79A7", "#F0E442"]
 
