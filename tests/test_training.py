@@ -22,7 +22,8 @@ from reportgen.process.runner import Context, run_isolated
 from reportgen.report import findings
 from reportgen.report.pages import training as training_page
 from reportgen.scenarios import training
-from reportgen.store.results import INPUT_PIPELINE, KERAS_BACKEND, KERAS_JIT_COMPILE, ResultStore
+from reportgen.store.records import Setting
+from reportgen.store.results import ResultStore
 
 SAME_BATCHES = """
 import sys
@@ -290,8 +291,8 @@ def test_keras_fits_on_every_backend_from_the_same_start(tmp_path: Path) -> None
     assert [r["status"] for r in records] == ["ok"] * 4, [r["reason"] for r in records]
     losses = [r["metrics"]["initial_loss"]["value"] for r in records]
     assert max(losses) - min(losses) < 1e-3, losses
-    named = {r["framework"]: (r["settings"].get(KERAS_BACKEND), r["settings"].get(KERAS_JIT_COMPILE),
-                              r["settings"].get(INPUT_PIPELINE)) for r in records[1:]}
+    named = {r["framework"]: (r["settings"].get(Setting.KERAS_BACKEND), r["settings"].get(Setting.KERAS_JIT_COMPILE),
+                              r["settings"].get(Setting.INPUT_PIPELINE)) for r in records[1:]}
     assert named == {"tensorflow": ("tensorflow", False, "tf.data"),
                      "keras-jax": ("jax", True, "keras.utils.PyDataset (NumPy)"),
                      "keras-torch": ("torch", False, "keras.utils.PyDataset (NumPy)")}

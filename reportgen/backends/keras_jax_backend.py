@@ -14,7 +14,7 @@ import jax  # noqa: E402
 import keras  # noqa: E402
 
 from reportgen.backends.keras_common import KerasBackend  # noqa: E402
-from reportgen.store.results import KERAS_BACKEND  # noqa: E402
+from reportgen.store.records import Setting  # noqa: E402
 from reportgen.workloads.inference import predict_keras_backends  # noqa: E402
 
 THREADS_BY = "CPU affinity (XLA sizes its CPU thread pool by the CPUs the process may use)"
@@ -60,7 +60,7 @@ class KerasJaxBackend(KerasBackend):
     def thread_settings(self) -> dict[str, Any]:
         """How many CPUs XLA may use, and on a GPU whether fp32 convolutions may use TF32 (JAX's default there)."""
         settings: dict[str, Any] = {"xla.cpus": self.cpus, "threads_by": THREADS_BY,
-                                    KERAS_BACKEND: keras.backend.backend()}
+                                    Setting.KERAS_BACKEND: keras.backend.backend()}
         if self.device == "cuda":
             precision = jax.config.jax_default_matmul_precision
             settings |= {"tf32": precision in (None, "default", "tensorfloat32"),

@@ -13,7 +13,7 @@ import keras  # noqa: E402
 import torch  # noqa: E402
 
 from reportgen.backends.keras_common import KerasBackend  # noqa: E402
-from reportgen.store.results import KERAS_BACKEND  # noqa: E402
+from reportgen.store.records import Setting  # noqa: E402
 from reportgen.workloads.inference import predict_keras_backends  # noqa: E402
 
 
@@ -39,7 +39,7 @@ class KerasTorchBackend(KerasBackend):
         """PyTorch's thread pools, and on a GPU whether fp32 convolutions may use TF32 (cuDNN's default)."""
         settings: dict[str, Any] = {"torch.intra_op": torch.get_num_threads(),
                                     "torch.inter_op": torch.get_num_interop_threads(),
-                                    KERAS_BACKEND: keras.backend.backend()}
+                                    Setting.KERAS_BACKEND: keras.backend.backend()}
         if self.device == "cuda":
             settings |= {"tf32": torch.backends.cudnn.allow_tf32,
                          "torch.matmul_precision": torch.get_float32_matmul_precision()}

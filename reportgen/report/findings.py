@@ -422,9 +422,10 @@ def keras_backends_note(recs: list[Record]) -> list[dict[str, Any]]:
     for rec in ok:
         if catalog.keras_backend(rec["framework"]) in (None, "tensorflow"):
             continue
-        length = (rec["settings"].get("epochs"), rec["settings"].get("train_images"), rec["precision"])
-        same = [r for r in ok if r["framework"] == "tensorflow"
-                and (r["settings"].get("epochs"), r["settings"].get("train_images"), r["precision"]) == length]
+        def length(r: Record) -> tuple[Any, ...]:
+            return r["settings"].get(Setting.EPOCHS), r["settings"].get(Setting.TRAIN_IMAGES), r["precision"]
+
+        same = [r for r in ok if r["framework"] == "tensorflow" and length(r) == length(rec)]
         tf = min(same, key=lambda r: r["variant"] != "graph", default=None)  # the plain graph first, then XLA
         if tf is None:
             continue

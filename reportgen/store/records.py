@@ -145,6 +145,10 @@ class Setting(StrEnum):
     CHOSEN_BY = "chosen_by", "why this variant was served"
     EVIDENCE = "evidence", "observation: measured once, no rounds"
     OMP_WAIT_POLICY = "omp_wait_policy", "OMP_WAIT_POLICY of the serving process (spinning threads take CPU)"
+    # Keras on its three backends (a training record's settings; an inference record's ``threads``)
+    KERAS_BACKEND = "keras_backend", "the backend Keras ran on: tensorflow, jax or torch"
+    KERAS_JIT_COMPILE = "keras_jit_compile", "what model.compile(jit_compile=...) resolved to for the training"
+    INPUT_PIPELINE = "input_pipeline", "what fed model.fit: tf.data, or a NumPy keras.utils.PyDataset"
 
 
 def settings_schema() -> dict[str, Any]:

@@ -26,10 +26,6 @@ SCHEMA_VERSION = 2  # 2: every settings key declared in reportgen.store.records 
 STATUSES = ("ok", "failed", "skipped")
 RUN_STATES = ("complete", "incomplete", "failed")  # failed: finished without one successful measurement
 MEASUREMENTS = ("inference", "training")  # what a run exists for: without one ok record of these it failed
-# settings keys of the records of Keras runtimes (inference: inside ``threads``; training: at the top level)
-KERAS_BACKEND = "keras_backend"  # the backend Keras ran on: tensorflow, jax or torch
-KERAS_JIT_COMPILE = "keras_jit_compile"  # what ``model.compile(jit_compile=...)`` resolved to for a training
-INPUT_PIPELINE = "input_pipeline"  # what fed ``model.fit``: tf.data, or a NumPy PyDataset
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from reportgen import thresholds
 from reportgen.measure import energy, memory
 from reportgen.process.runner import Context
 from reportgen.store.records import Setting
-from reportgen.store.results import INPUT_PIPELINE, KERAS_BACKEND, KERAS_JIT_COMPILE, make_record
+from reportgen.store.results import make_record
 
 
 def history_record(scenario: str, framework: str, variant: str, ctx: Context, history, batch_size: int,
@@ -74,4 +74,5 @@ def _keras_settings(framework: str, jit_compile: bool | None) -> dict[str, Any]:
     if backend is None or jit_compile is None:
         return {}
     pipeline = "tf.data" if backend == "tensorflow" else "keras.utils.PyDataset (NumPy)"
-    return {KERAS_BACKEND: backend, KERAS_JIT_COMPILE: bool(jit_compile), INPUT_PIPELINE: pipeline}
+    return {Setting.KERAS_BACKEND: backend, Setting.KERAS_JIT_COMPILE: bool(jit_compile),
+            Setting.INPUT_PIPELINE: pipeline}
