@@ -279,7 +279,7 @@ def test_every_cpu_runtime_is_served_by_loadgen(smoke_run: SmokeRun) -> None:
     run = only_run(smoke_run)
     served = [r for r in run["records"] if r["scenario"] == "serving"]
     assert {r["framework"] for r in served if r["status"] == "ok"} == {
-        "torch", "tensorflow", "onnxruntime", "tflite", "openvino"}, [
+        "torch", "tensorflow", "keras-jax", "keras-torch", "onnxruntime", "tflite", "openvino"}, [
         (r["framework"], r["variant"], r["reason"]) for r in served if r["status"] != "ok"]
     for runtime in {r["framework"] for r in served}:
         mine = [r for r in served if r["framework"] == runtime]
