@@ -57,7 +57,7 @@ def main() -> None:
     ours = {"conv1": block.conv1, "bn1": block.bn1, "conv2": block.conv2, "bn2": block.bn2,
             "downsample.0": block.downsample.layers[0], "downsample.1": block.downsample.layers[1]}
     for name, layer in ours.items():
-        layer.set_weights(functional.get_layer(f"block.{name}").get_weights())
+        layer.set_weights(functional.get_layer(f"block_{name.replace('.', '_')}").get_weights())
     x = np.random.default_rng(0).normal(size=(2, 16, 16, 64)).astype("float32")
     expected = functional(x, training=False)
     np.testing.assert_allclose(subclassed(x, training=False), expected, atol=1e-5)

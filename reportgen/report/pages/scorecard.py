@@ -116,4 +116,9 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     rows += [stability, formats]
     rows = [[MD("{}<br><small>{}</small>").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # scope, evidence
     return {"run": provenance(run), "device": run["options"]["device"],
-            "table": md_table(["measure, scope and evidence", *FAMILIES], rows)}
+            "table": md_table(["measure, scope and evidence", *(_breakable(f) for f in FAMILIES)], rows)}
+
+
+def _breakable(heading: str) -> MD:
+    """A column heading that may wrap after a slash ("TensorFlow/Keras"), never inside a word."""
+    return MD("/<wbr>").join(MD("{}").format(part) for part in heading.split("/"))
