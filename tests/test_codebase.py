@@ -20,3 +20,9 @@ def test_no_function_is_longer_than_a_screen() -> None:
                 if lines > MAX_LINES and where not in DECLARATIVE:
                     long.append(f"{where} has {lines} lines")
     assert not long, f"split these along their seams (at most {MAX_LINES} lines):\n" + "\n".join(long)
+
+
+def test_the_readme_stays_a_front_door() -> None:
+    """What it is, the two commands, durations, links: at most 150 lines (the rest lives in CONTRIBUTING and docs)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
