@@ -34,6 +34,7 @@ class Question:
     paired: bool = False  # verdicts from paired rounds; otherwise each value is an observation
     unit: str = ""  # as the metric table says it (filled from the metric when empty)
     caveat: str | Callable[[dict[str, Any], Record], str] = ""  # fixed, or made from the run and its pick
+    evidence: tuple[str, str] = ("Inference", "inference.md")  # the page that shows the numbers behind the row
 
     def __post_init__(self) -> None:
         if not self.unit:
@@ -121,15 +122,17 @@ QUESTIONS = [
              caveat=lambda run, pick: f"the whole process peaked at {fmt(metric(pick, 'peak_rss_mb'))} MB"),
     Question("Smallest file that keeps accuracy", "timed files whose top-1 on the digits model is not worse by "
              f"more than {thresholds.EDGE_MAX_TOP1_LOSS:g} beyond doubt; among the smallest, the lowest latency",
-             "latency_ms_p50", True, _edge, paired=True, caveat=_accuracy),
+             "latency_ms_p50", True, _edge, paired=True, caveat=_accuracy,
+             evidence=("Parity & Conversion", "parity.md")),
     Question("Serving capacity", "the most Poisson requests a second whose p99 latency stays within the run's "
              "bound (MLPerf LoadGen Server scenario, batch 1), served variants, on the run's device",
-             "serving_capacity_qps", False, _served, caveat=_serving_caveat),
+             "serving_capacity_qps", False, _served, caveat=_serving_caveat, evidence=("Serving", "serving.md")),
     Question("Training speed, fp32", "steady-state training images per second, runs that learned",
-             "train_throughput_ips", False, _training, caveat="one training run each"),
+             "train_throughput_ips", False, _training, caveat="one training run each",
+             evidence=("Training", "training.md")),
     Question("Data-parallel scaling", "throughput with N workers / (N x throughput with 1 worker), runs that learned",
              "scaling_efficiency", False, lambda run: findings.learned(records(run, "training-scaling")),
-             caveat="N workers share this machine's cores"),
+             caveat="N workers share this machine's cores", evidence=("Training", "training.md")),
 ]
 
 

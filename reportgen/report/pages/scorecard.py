@@ -101,18 +101,12 @@ def _conversion_row(run: dict[str, Any]) -> tuple[list[str], list[str]]:
     return stability, formats
 
 
-EVIDENCE = {"train": ("Training", "training.md"), "scaling": ("Training", "training.md"),
-            "file": ("Parity & Conversion", "parity.md"), "serving": ("Serving", "serving.md")}
-
-
 def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
     """Context of the Scorecard page."""
     stability, formats = _conversion_row(run)
     rows = []
     for question in decisions.QUESTIONS:
-        page = next((v for k, v in EVIDENCE.items() if k in question.metric or k in question.title.lower()),
-                    ("Inference", "inference.md"))
-        rows.append(_question_row(run, question, MD("{}; {}").format(question.scope, link(*page))))
+        rows.append(_question_row(run, question, MD("{}; {}").format(question.scope, link(*question.evidence))))
     rows += [stability, formats]
     rows = [[MD("{}<br><small>{}</small>").format(row[0], row[-1]), *row[1:-1]] for row in rows]  # scope, evidence
     return {"run": provenance(run), "device": run["options"]["device"],
