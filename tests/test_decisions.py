@@ -70,6 +70,24 @@ def test_what_was_measured_once_is_an_observation_never_a_verdict(stored: dict[s
     assert start.verdict == "observation" and "measured once" in start.ratio
 
 
+def test_a_runtime_measured_at_zero_is_ranked_last_and_the_pages_still_render(stored: dict[str, Any]) -> None:
+    """A quick run's Keras on PyTorch served 0 requests a second within the 100 ms bound (its batch-1 latency was
+    128 ms): the serving row divided by that 0, and the whole run was left off the site."""
+    run = copy.deepcopy(stored)
+    startup = [r for r in run["records"] if r in findings.batch1(run, "startup", "fp32")]
+    startup[0]["metrics"]["cold_start_s"]["value"] = 0.0
+    (question,) = (q for q in decisions.QUESTIONS if q.title == "Throughput, fp32")
+    served = question.select(run)
+    for rec in served[1:]:  # every one but the first: the pick's runner-up measured 0
+        rec["metrics"]["throughput_ips"]["value"] = 0.0
+    rows = {d.question.title: d for d in decisions.table(run, [run])}
+    assert rows["Start-up, fp32"].pick is startup[0] and "the next measured" in rows["Start-up, fp32"].ratio
+    assert rows["Throughput, fp32"].pick is served[0] and rows["Throughput, fp32"].runners_up == []
+    assert "the next measured 0" in rows["Throughput, fp32"].ratio
+    loaded = LoadedResults(runs=[run], root=FIXTURE_RESULTS)
+    assert "Throughput, fp32" in html.unescape(str(home.context(run, loaded)["decisions"]))
+
+
 def test_home_and_the_scorecard_ask_the_same_questions_and_name_each_cells_runtime(stored: dict[str, Any]) -> None:
     loaded = LoadedResults(runs=[stored], root=FIXTURE_RESULTS)
     table = html.unescape(str(home.context(stored, loaded)["decisions"]))

@@ -9,6 +9,7 @@ with the same questions, so both pages answer in the same scope.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,11 +163,16 @@ def _observed(question: Question, pick: Record, others: list[Record]) -> Decisio
     value = metric(pick, question.metric)
 
     def ratio(r: Record) -> float:
-        other = metric(r, question.metric)
-        return other / value if question.lower else value / other
+        """How many times better the pick is than ``r``; infinite against a zero (a capacity of 0 requests a second
+        where a runtime cannot answer one request within the bound)."""
+        num, den = (metric(r, question.metric), value) if question.lower else (value, metric(r, question.metric))
+        return num / den if den else 1.0 if num == den else math.inf
 
     close = [r for r in others if ratio(r) < 1 + thresholds.PRACTICAL_MARGIN]
-    return Decision(question, pick, close, f"{ratio(others[0]):.2f}x (measured once each)", "observation")
+    nearest = ratio(others[0])
+    text = (f"{nearest:.2f}x" if math.isfinite(nearest)
+            else f"the next measured {fmt(metric(others[0], question.metric))}")
+    return Decision(question, pick, close, f"{text} (measured once each)", "observation")
 
 
 def table(run: dict[str, Any], history: list[dict[str, Any]]) -> list[Decision]:
