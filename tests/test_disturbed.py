@@ -106,3 +106,19 @@ def test_a_machine_that_changes_speed_unseen_is_said_to_drift() -> None:
     # rounds +9% in the median, ONNX Runtime 17.6 to 20.7 ms outside the harness): not the machine
     unsteady = lines([27.8, 40.7, 33.1, 35.0, 30.2], other=[19.5, 19.9, 20.1, 19.6, 19.8])
     assert "Unsteady reference" in unsteady and "+46%" in unsteady and "Drifting machine" not in unsteady
+
+
+def test_a_disturbed_run_counts_every_inconclusive_verdict_it_prints() -> None:
+    """A quick run said "0 verdict(s) ... inconclusive" beside a caveat listing three that were too noisy: the
+    count only held the verdicts the load had left without calm rounds."""
+    calm, busy = 0.0, 0.6
+    recs = [batch1("eager", [20.0, 20.2, 19.9, 20.1], [calm, busy, calm, calm]),
+            batch1("channels-last", [10.0, 30.0, 12.0, 25.0], [calm, calm, calm, calm]),  # noisy, not disturbed
+            batch1("other", [10.0, 10.1, 9.9, 10.0], [calm, calm, calm, calm])]
+    for rec in recs:
+        rec.update(device="cpu", reason="", samples={})
+        rec["settings"]["round_tasks"] = [f"{rec['variant']}-{i}" for i in range(4)]
+    run = {"profile": {"name": "quick"}, "options": {"device": "cpu"}, "records": recs}
+    text = html.unescape(" ".join(str(line) for line in findings.inference_findings(run)))
+    assert "Disturbed machine" in text
+    assert "1 of 2 verdicts against PyTorch eager are inconclusive" in text and "0 verdict" not in text

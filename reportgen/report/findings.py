@@ -269,14 +269,17 @@ def _machine_lines(run: dict[str, Any], recs: list[Record], versus: dict[tuple[s
                              f"another: no verdict against {ref} is drawn from it. Run the quick profile (or "
                              "longer) for numbers to compare."))
     elif (load := disturbance(run)) and load["disturbed"]:
-        undecided = sum(1 for cmp in versus.values() if cmp.get("disturbed") and cmp["verdict"] == "inconclusive")
+        undecided = [cmp for cmp in versus.values() if cmp["verdict"] == "inconclusive"]
+        lost = sum(1 for cmp in undecided if cmp.get("disturbed"))
+        outcome = (f"{len(undecided)} of {len(versus)} verdicts against {ref} are inconclusive"
+                   + (f", {lost} of them for want of calm rounds" if lost else "")
+                   + ". Rerun on an idle machine to decide them." if undecided
+                   else f"every verdict against {ref} still rests on enough calm rounds.")
         steal = f", the hypervisor's steal up to {load['steal']:.0%}" if load["steal"] > 0.01 else ""
         lines.append(finding("Disturbed machine", f"other processes took more than "
                              f"{thresholds.printed()['disturbed']}'s time during {load['disturbed']} of "
                              f"{load['tasks']} inference measurements (up to {load['worst']:.0%} of the "
-                             f"machine{steal}). Their "
-                             f"rounds are left out of every comparison; {undecided} verdict(s) against {ref} are "
-                             "inconclusive for want of calm rounds. Rerun on an idle machine to decide them."))
+                             f"machine{steal}). Their rounds are left out of every comparison; {outcome}"))
     elif moved := drift(recs):
         moved_text = (f"{ref}'s batch-1 median moved between {fmt(moved['low'], 'ms')} and "
                       f"{fmt(moved['high'], 'ms')} ms from round to round ({moved['change']:+.0%}, more than "
