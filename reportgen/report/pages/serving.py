@@ -31,6 +31,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "percentile": thresholds.printed()["serving_percentile"],
         "rules_url": MD(thresholds.MLPERF_RULES_URL),  # a constant of ours, not text from a results file
         "mlperf_duration": thresholds.printed()["mlperf_duration"],
+        "mlperf_offline": thresholds.printed()["mlperf_offline"],
         "findings": findings.serving_findings(run),
         "side_by_side": tasks_at_once(run["profile"]) > 1,
         "table": _capacity_table(rows),
