@@ -207,9 +207,32 @@ TABLE_FIT = """() => { const column = document.querySelector('article').clientWi
             ? t.querySelectorAll('tr:first-child > *')[1].getBoundingClientRect().right : 0})) }"""
 
 
+WORDS_BROKEN = """() => { const broken = [];
+    for (const cell of document.querySelectorAll('article table td, article table th')) {
+        const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+            if (node.parentElement.closest('code')) continue;  // identifiers set as code may wrap anywhere
+            for (const word of node.data.matchAll(/[^\\s\\/-]+/g)) {  // lines may break at spaces, '/' and '-'
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                if (range.getClientRects().length > 1) broken.push(word[0]);
+            }
+        }
+    }
+    return broken; }"""
+FIRST_COLUMN_LEFT = """() => [...document.querySelectorAll('article .md-typeset__scrollwrap')]
+    .filter(wrap => wrap.scrollWidth > wrap.clientWidth).map(wrap => {
+        wrap.scrollLeft = wrap.scrollWidth;
+        const cell = wrap.querySelector('tr > :first-child');
+        return {head: cell.innerText, left: cell.getBoundingClientRect().left - wrap.getBoundingClientRect().left};
+    })"""
+
+
 def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_site: HistorySite) -> None:
     """At 1280 px no table on the result pages scrolls sideways (its caveat columns used to sit off-screen);
-    on a 390 px phone a table may scroll, but its label and headline figure are in view. The history site has
+    on a 390 px phone a table may scroll, but its label and headline figure are in view, its first column stays
+    in view while it scrolls, and no word in a cell breaks in the middle. The history site has
     two machines and three runs on one, so Compare and History show every table they have."""
     problems: list[str] = []
     with serve(history_site.site, "/reportgen/") as base:
@@ -225,6 +248,10 @@ def test_numbers_and_their_caveats_fit_the_reading_column(browser: Any, history_
                                         f"in a {table['column']} px column")
                     if width == 390 and table["second"] > width:
                         problems.append(f"{rel} at 390 px: table '{table['head']}' has its second column off-screen")
+                if width == 390:
+                    problems += [f"{rel} at 390 px: '{word}' breaks mid-word" for word in page.evaluate(WORDS_BROKEN)]
+                    problems += [f"{rel} at 390 px: scrolled sideways, table '{cell['head']}' hides its first column"
+                                 for cell in page.evaluate(FIRST_COLUMN_LEFT) if abs(cell["left"]) > 1]
             context.close()
     assert not problems, "\n".join(problems)
 
