@@ -3,8 +3,11 @@ same run as this code stores it now (no maximum clock reported, an SMT machine).
 
 import copy
 import html
+import json
+import re
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURE_RESULTS
 
 from reportgen.report.pages import write_pages
@@ -49,3 +52,20 @@ def test_without_a_maximum_clock_the_pages_say_so_and_show_the_cores(tmp_path: P
                 "| threads per measuring process | 2 ("):
         assert row in text["hardware"], row
     assert "(one per physical core available) |" in text["hardware"]
+
+
+def test_each_efficiency_bar_is_drawn_against_the_roof_of_its_own_precision(tmp_path: Path) -> None:
+    """One fp32 roof line beside bf16 and INT8 bars judged against other roofs misread them: each bar gets a tick
+    at the GEMM roof its own precision and thread count measured, the one its roof fraction was divided by."""
+    (run,) = ResultStore(FIXTURE_RESULTS).load_all().runs
+    text = pages(run, tmp_path)["inference"]
+    spec = json.loads(re.search(r'id="efficiency-spec">(.*?)</script>', text, re.S).group(1).replace("<\\/", "</"))
+    bars, ticks = spec["data"]
+    roofs = {(r["precision"], r["settings"].get("threads")): r["metrics"]["gemm_gflops"]["value"]
+             for r in sorted((r for r in run["records"] if "gemm_gflops" in r["metrics"]),
+                             key=lambda r: r["metrics"]["gemm_gflops"]["value"])}
+    assert bars["type"] == "bar" and ticks["type"] == "scatter" and set(ticks["customdata"]) >= {"fp32", "int8"}
+    threads = run["options"]["threads"]
+    for precision, roof_x in zip(ticks["customdata"], ticks["x"], strict=True):
+        assert roof_x == pytest.approx(roofs[(precision, threads)])
+    assert len(set(ticks["x"])) > 1  # not one line for all

@@ -150,21 +150,39 @@ def _threads(run: dict[str, Any], batch1: list[dict[str, Any]]) -> str:
     return md_table(["runtime / variant", "1 thread p50 (ms)", "default p50 (ms)", "speed-up"], rows) if rows else ""
 
 
-def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str, caption: str,
-         line_at: float | None = None) -> str:
-    recs = [r for r in recs if metric(r, metric_name) is not None]
-    if not recs:
-        return ""
+def _bar_figure(recs: list[dict[str, Any]], metric_name: str, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(
         y=[label(r) for r in recs], x=[metric(r, metric_name) for r in recs], orientation="h",
         marker_color=[color(r["framework"]) for r in recs],
         hovertemplate="%{x:.1f} " + METRICS[metric_name].unit + "<extra>%{y}</extra>",
     ))
-    if line_at:
-        fig.add_vline(x=line_at, line_dash="dash", annotation_text=f"GEMM roof {line_at:.0f}")
     fig.update_layout(title=title, xaxis_title=METRICS[metric_name].unit, showlegend=False,
                       height=max(420, 32 * len(recs) + 120), yaxis={"autorange": "reversed"})
-    return chart_html(fig, chart_id, caption)
+    return fig
+
+
+def _bar(recs: list[dict[str, Any]], metric_name: str, chart_id: str, title: str, caption: str) -> str:
+    recs = [r for r in recs if metric(r, metric_name) is not None]
+    return chart_html(_bar_figure(recs, metric_name, title), chart_id, caption) if recs else ""
+
+
+def _efficiency_chart(recs: list[dict[str, Any]]) -> str:
+    """Achieved GFLOP/s per variant at its best batch size, each bar with a tick at the GEMM roof of its own
+    precision (fp32, bf16 and INT8 are judged against different roofs, so no one line serves them all)."""
+    recs = sorted((r for r in recs if metric(r, "gflops_per_s") is not None), key=lambda r: -metric(r, "gflops_per_s"))
+    if not recs:
+        return ""
+    fig = _bar_figure(recs, "gflops_per_s", "Achieved GFLOP/s at the best batch size, against its precision's roof")
+    judged = [r for r in recs if metric(r, "roof_fraction")]
+    if judged:
+        fig.add_trace(go.Scatter(
+            y=[label(r) for r in judged], x=[metric(r, "gflops_per_s") / metric(r, "roof_fraction") for r in judged],
+            mode="markers", marker={"symbol": "line-ns-open", "size": 22, "line": {"width": 3},
+                                    "color": "#444"},
+            customdata=[r["precision"] for r in judged], name="GEMM roof of its precision",
+            hovertemplate="%{customdata} GEMM roof %{x:.0f} GFLOP/s<extra>%{y}</extra>"))
+    return chart_html(fig, "efficiency", "Equivalent float work per second (2 x MACs per image); the dark tick "
+                      "on each bar: the measured GEMM roof of that variant's precision at the run's thread count")
 
 
 def _startup_figure(recs: list[dict[str, Any]]) -> go.Figure:
@@ -199,9 +217,6 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
                                                        metric(best_batch[key], "gflops_per_s")):
             best_batch[key] = r
     threads = run["options"]["threads"]
-    roof_line = max((metric(r, "gemm_gflops") for r in roofs if r["precision"] == "fp32"
-                     and r["settings"].get(Setting.THREADS) in (None, threads)),
-                    default=None)  # the fp32 variants' roof
     return {
         "run": provenance(run),
         # in a CUDA run, the CPU-only variants' rows (their labels name no device)
@@ -228,10 +243,7 @@ def context(run: dict[str, Any], loaded: LoadedResults) -> dict[str, Any]:
         "roof_table": _roof_table(roofs),
         "peak": _peak_text(roofs, threads),
         "over_roof": _over_roof(batch1 + findings.batch1(run, "threads"), roofs),
-        "roof_chart": _bar(sorted(best_batch.values(), key=lambda r: -metric(r, "gflops_per_s")), "gflops_per_s",
-                           "efficiency", "Achieved GFLOP/s at the best batch size, against the GEMM roof",
-                           "Equivalent float work per second (2 x MACs per image); dashed: the measured roof",
-                           roof_line),
+        "roof_chart": _efficiency_chart(list(best_batch.values())),
         "problems": problem_rows(run),
         "energy_note": findings.energy_unmeasured(run, findings.INFERENCE_WORK),
         "energy_method": findings.energy_method(records(run, "inference")),
