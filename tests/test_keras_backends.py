@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import html
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURE_RESULTS
 
 from reportgen import catalog, thresholds
 from reportgen.backends import missing_reason
@@ -21,13 +21,7 @@ from reportgen.report.site import build_site
 from reportgen.store.results import ResultStore
 from reportgen.testing import derive_run, parse_utc
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_fixture import checksum_lines  # noqa: E402
-
-# A real smoke run with both Keras backends, stored apart from tests/fixtures/results: the publish-side tests read
-# that one's particular numbers (an older run's stored peak, its verdicts), which a new run does not reproduce
-STORED = ROOT / "tests" / "fixtures" / "keras-backends" / "results"
+STORED = FIXTURE_RESULTS  # the main fixture: a real smoke run with both Keras backends in it
 
 KERAS = {"keras-jax": ("Keras (JAX)", "jax"), "keras-torch": ("Keras (PyTorch)", "torch")}
 
@@ -60,12 +54,6 @@ def test_a_backend_without_keras_is_skipped_with_the_reason(monkeypatch: pytest.
     assert missing_reason("keras-jax") == "keras is not installed (pip install 'reportgen[jax]')"
     monkeypatch.setattr(envs, "importable", lambda module, framework: module != "jax")
     assert missing_reason("keras-jax") == "jax is not installed (pip install 'reportgen[jax]')"
-
-
-def test_the_stored_run_is_the_real_one() -> None:
-    """The stored run is a real smoke run, copied unedited (``reportgen run --profile smoke`` on a heavily shared
-    2-core Xeon, 2026-12-06: its timings are not for reading); an edit fails here, as the main fixture's does."""
-    assert checksum_lines(STORED) == (STORED.parent / "results.sha256").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from conftest import SmokeRun, reportgen
 
 from reportgen import catalog
 
-FRAMEWORKS = {"torch", "tensorflow", "onnxruntime", "openvino"}
+FRAMEWORKS = {"torch", "tensorflow", "keras-jax", "keras-torch", "onnxruntime", "openvino"}
 EXPORT_COLUMNS = ["run_id", "machine", "scenario", "framework", "variant", "device", "precision", "batch_size",
                   "metric", "value", "unit", "status"]
 
