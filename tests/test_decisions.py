@@ -14,7 +14,7 @@ from conftest import FIXTURE_RESULTS
 from reportgen.measure.stats import paired_change_interval, wilson_interval
 from reportgen.report import decisions, findings
 from reportgen.report.format import metric
-from reportgen.report.pages import home, inference, scorecard
+from reportgen.report.pages import history, home, inference, scorecard
 from reportgen.store.records import Setting
 from reportgen.store.results import LoadedResults, ResultStore
 
@@ -144,3 +144,17 @@ def test_the_export_carries_each_comparison(stored: dict[str, Any], tmp_path: Pa
     assert list(frame.columns) == EXPORT_COLUMNS and len(rows) == len(findings.batch1(stored)) - 1
     fast = rows[(rows["framework"] == _fp32(stored)[0][0]) & (rows["variant"] == _fp32(stored)[0][1])].iloc[0]
     assert fast["value"] == pytest.approx(2.0) and fast["verdict"] == "faster" and fast["rounds"] == 3
+
+
+def test_history_lists_a_verdict_that_changed_between_two_runs(stored: dict[str, Any]) -> None:
+    """Between two quick runs TensorFlow graph went from "faster" to "inconclusive": History says so in a table of
+    its own, beside the ratio chart, rather than only "no change beyond doubt" in latency."""
+    first, second = _fp32(stored)[:2]
+    slowest = ("none", "none")  # the variants not named run at twice its median in both runs
+    earlier = _calm(stored, {first: 10.0, second: 10.0, slowest: 20.0})
+    later = _calm(stored, {first: 10.0, second: 20.0, slowest: 20.0})  # second: as fast as the reference, a tie
+    later.update(run_id=stored["run_id"] + "-later", started_at=stored["started_at"][:11] + "23:59:59Z")
+    section = history.machine_section(stored["machine_id"], [earlier, later])
+    (row,) = html.unescape(str(section["verdict_changes"])).splitlines()[2:]
+    assert "**faster**" in row and "**tie**" in row and later["run_id"] in row
+    assert not history.machine_section(stored["machine_id"], [earlier, earlier | {"run_id": "x"}])["verdict_changes"]

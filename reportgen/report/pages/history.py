@@ -57,14 +57,32 @@ def _figure(series: Series, machine: str) -> go.Figure:
     return fig
 
 
-def _ratio_figure(runs: list[Run], machine: str) -> go.Figure | None:
-    """Each variant's batch-1 speed-up over the reference in every run, with its interval: whether a verdict
-    holds from run to run (None where no run compared anything)."""
-    points: dict[str, list[tuple[Run, dict[str, Any], dict[str, Any]]]] = {}
+Verdicts = dict[str, list[tuple[Run, dict[str, Any], dict[str, Any]]]]  # label -> (run, record, comparison)
+
+
+def _verdicts(runs: list[Run]) -> Verdicts:
+    """Each variant's batch-1 comparison with the reference in every run that made one, oldest first."""
+    points: Verdicts = {}
     for run in runs:
         recs = {(r["framework"], r["variant"]): r for r in findings.batch1(run)}
         for key, cmp in findings.versus_reference(list(recs.values())).items():
             points.setdefault(label(recs[key]), []).append((run, recs[key], cmp))
+    return points
+
+
+def _verdict_changes(points: Verdicts) -> str:
+    """A table of every variant whose verdict against the reference differs between two successive runs (faster
+    in one, inconclusive in the next): a claim a reader should not lean on yet."""
+    rows = [[name, f"{findings.ratio_text(a)}, **{a['verdict']}**", f"{findings.ratio_text(b)}, **{b['verdict']}**",
+             MD("{} → {}").format(code(run_a["run_id"]), code(run_b["run_id"]))]
+            for name, series in points.items()
+            for (run_a, _, a), (run_b, _, b) in zip(series, series[1:], strict=False) if a["verdict"] != b["verdict"]]
+    return md_table(["framework (variant)", "earlier run", "later run", "runs"], rows) if rows else ""
+
+
+def _ratio_figure(points: Verdicts, machine: str) -> go.Figure | None:
+    """Each variant's batch-1 speed-up over the reference in every run, with its interval: whether a verdict
+    holds from run to run (None where no run compared anything)."""
     if not points:
         return None
     fig = go.Figure()
@@ -110,7 +128,7 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
     series = _points(runs)
     counts = Counter(run["run_id"] for points in series.values() for run, _ in points)  # series per run
     section = {"machine": machine, "n_runs": len(runs), "n_points": len(counts), "chart": "", "summary": "",
-               "changes": "", "ratio_chart": "",
+               "changes": "", "ratio_chart": "", "verdict_changes": "",
                "runs": _runs_table(runs, counts), "command": provenance(runs[-1])["command"]}
     if len(counts) < 2:
         return section
@@ -120,7 +138,9 @@ def machine_section(machine: str, runs: list[Run]) -> dict[str, Any]:
         [[c["label"], f"{fmt(c['before_ms'], 'ms')} → {fmt(c['after_ms'], 'ms')}",
           f"{findings.ratio_text(c)}, {c['verdict']}", MD("{} → {}").format(code(c["base"]), code(c["new"]))]
          for c in changes]) if changes else ""
-    ratios = _ratio_figure(runs, machine)
+    verdicts = _verdicts(runs)
+    section["verdict_changes"] = _verdict_changes(verdicts)
+    ratios = _ratio_figure(verdicts, machine)
     section["ratio_chart"] = chart_html(ratios, f"history-ratio-{machine}", f"Speed-up over the reference in each "
                                         f"run on {machine}, with its interval") if ratios else ""
     return {**section, "summary": _summary(series),
