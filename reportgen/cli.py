@@ -10,7 +10,7 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 from rich.text import Text
@@ -29,6 +29,9 @@ from reportgen.errors import ReportgenError
 from reportgen.store.merge import add_parser as add_merge_parser
 from reportgen.store.merge import cmd_merge
 from reportgen.store.paths import ensure_writable, path_argument
+
+if TYPE_CHECKING:
+    from reportgen.store.results import LoadedResults
 
 DESCRIPTION = """\
 Measure ResNet-18 in PyTorch, TensorFlow/Keras, TFLite, ONNX Runtime, OpenVINO and ONNX Runtime Web
@@ -197,8 +200,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                       device=args.device, threads=args.threads, seed=args.seed, resume=args.resume)
     run, path = measure(opts, console)
     console.print(f"Results: {path}")  # the console prints text as it is (no markup): see main()
-    if not args.no_build:
-        _build(args, console)
+    if not args.no_build and run["run_id"] in _build(args, console).left_out:
+        print(f"reportgen: run {run['run_id']} is stored in {path}, but the pages could not show it (the reason is "
+              "above): a bug in reportgen's pages; please report it with that file", file=sys.stderr)
+        return 1
     if run["status"] == "failed":
         print(f"reportgen: run {run['run_id']} measured nothing: no inference or training measurement succeeded "
               "(the reasons are above); it is stored as failed and never shown as this machine's result",
@@ -207,7 +212,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _build(args: argparse.Namespace, console: Console) -> None:
+def _build(args: argparse.Namespace, console: Console) -> LoadedResults:
+    """Build the site from every stored run and say which were left out and why."""
     from reportgen.report.site import build_site
 
     loaded = build_site(args.results_dir, args.site_dir, demo_dirs=getattr(args, "demo_dir", []))
@@ -215,6 +221,13 @@ def _build(args: argparse.Namespace, console: Console) -> None:
         console.print(Text.assemble(("skipped ", "yellow"), problem))
     console.print(f"Site: {args.site_dir.resolve() / 'index.html'} ({len(loaded.runs)} run(s)). "
                   f"Preview it with: reportgen serve --site-dir {shlex.quote(str(args.site_dir))}")
+    return loaded
+
+
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    """``reportgen build``: the site from every stored run (a run it cannot show is named, with the reason)."""
+    _build(args, console)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
@@ -359,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     # Messages carry text from outside (paths, exception messages, machine facts): never parse it as markup.
     console = _Console(stderr=args.command == "export", soft_wrap=True, markup=False, highlight=False)
     signal.signal(signal.SIGTERM, _terminate)
-    commands = {"run": cmd_run, "build": lambda a, c: _build(a, c) or 0, "serve": cmd_serve, "env": cmd_env,
+    commands = {"run": cmd_run, "build": cmd_build, "serve": cmd_serve, "env": cmd_env,
                 "export": cmd_export, "merge": cmd_merge, "compare": cmd_compare}
     try:
         code = commands[args.command](args, console)

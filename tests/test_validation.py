@@ -167,9 +167,10 @@ def test_a_seed_the_frameworks_refuse_is_refused_up_front(tmp_path: Path, seed: 
 
 
 def _fake_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-              training: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+              training: dict[str, Any], build: bool = False) -> tuple[int, str, dict[str, Any]]:
     """``reportgen run`` in this process with two fake tasks: a GEMM roof that succeeds, and a training task
-    that returns ``training``; returns the exit status, standard error and the stored run."""
+    that returns ``training``; returns the exit status, standard error and the stored run. ``build``: build the
+    site into ``tmp_path / "site"`` too."""
     from reportgen import hardware, scenarios
     from reportgen.process import envs
     from reportgen.run import pipeline
@@ -186,8 +187,8 @@ def _fake_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     monkeypatch.setattr(hardware, "detect", lambda probe_cuda=True: fixture["machine"])
     monkeypatch.setattr(scenarios, "plan", lambda *args: [roof, train])
     monkeypatch.setattr(pipeline, "_run_one", lambda task, *args: [records[task.key]])
-    rc = main(["run", "--profile", "smoke", "--frameworks", "onnxruntime", "--no-build", "--results-dir",
-               str(tmp_path / "r")])
+    site = ["--site-dir", str(tmp_path / "site")] if build else ["--no-build"]
+    rc = main(["run", "--profile", "smoke", "--frameworks", "onnxruntime", *site, "--results-dir", str(tmp_path / "r")])
     (run,) = ResultStore(tmp_path / "r").load_all().runs
     return rc, capsys.readouterr().err, run
 
@@ -206,6 +207,24 @@ def test_a_run_with_only_a_roof_is_failed_exits_1_and_is_never_featured(
     assert featured_run([good, stored_before]) is good
     interrupted = {**run, "status": "incomplete"}  # stopped after its roofs: stays shown, so resume can finish it
     assert featured_run([interrupted]) is interrupted
+
+
+def test_a_run_its_own_pages_cannot_show_exits_1_and_keeps_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A quick run whose decision table divided by a capacity of 0 printed "Site: ... (0 run(s))" and exited 0: the
+    bug showed only as a 'skipped' line. Now the run says so on standard error and exits 1; its file stays."""
+    from reportgen.report.pages import home
+
+    def broken(run: dict[str, Any], loaded: Any) -> dict[str, Any]:
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(home, "context", broken)
+    trained = make_record("training", "torch", "eager", batch_size=64,
+                          metrics={"train_throughput_ips": 500.0, "final_loss": 0.5, "initial_loss": 2.3})
+    rc, err, run = _fake_run(tmp_path, monkeypatch, capsys, trained, build=True)
+    assert run["status"] == "complete" and rc == 1
+    assert err.count("\n") == 1 and f"run {run['run_id']} is stored in" in err and "could not show it" in err, err
 
 
 def test_an_impossible_measured_value_is_stored_as_a_failed_record(

@@ -357,6 +357,7 @@ class LoadedResults:
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # run ids that passed the schema but the pages could not render
     root: Path | None = None  # the results folder they came from (files kept beside a run, e.g. its demo)
     demo_dirs: list[Path] = field(default_factory=list)  # other folders holding runs' <run-id>.demo/ files
 

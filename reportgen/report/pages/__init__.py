@@ -73,6 +73,7 @@ def write_pages(loaded: LoadedResults, docs_dir: Path) -> list[Path]:
             raise
         loaded.runs[:] = [r for r in loaded.runs if r["run_id"] not in bad]
         loaded.problems.extend(bad.values())
+        loaded.left_out.extend(bad)
         texts = _render(loaded)
     written = []
     for name, text in texts.items():
