@@ -198,8 +198,8 @@ def test_text_from_results_files_never_runs_and_reads_as_written(page: Any, stor
         assert seen[rel], f"{rel} does not show the text as written"
 
 
-READING_PAGES = ["index.html", "inference.html", "training.html", "parity.html", "scorecard.html", "hardware.html",
-                 "compare.html", "history.html"]
+READING_PAGES = ["index.html", "inference.html", "serving.html", "training.html", "parity.html", "scorecard.html",
+                 "hardware.html", "compare.html", "history.html"]
 TABLE_FIT = """() => { const column = document.querySelector('article').clientWidth;
     return [...document.querySelectorAll('article table')].map(t => ({
         head: (t.querySelector('th') || {}).innerText, width: t.scrollWidth, column,

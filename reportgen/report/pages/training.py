@@ -254,14 +254,16 @@ def _keras_table(rows: list[dict[str, Any]]) -> str:
     :func:`findings.keras_backends_note`); empty without such a pair."""
     if not rows:
         return ""
-    return md_table(
-        ["Keras on", "trained", "top-1", "Keras on TensorFlow, as long", "its top-1", "gap", "comparable?",
-         "first-batch loss gap"],
-        [[_label(r["record"]), _probe(r["record"]) or "the whole recipe", fmt(metric(r["record"], "final_top1"),
-                                                                              "fraction"),
-          _label(r["tensorflow"]), fmt(metric(r["tensorflow"], "final_top1"), "fraction"), f"{r['gap']:.3f}",
-          "yes" if r["comparable"] else "no" if r["learned"] else "no (not both learned)", f"{r['start_gap']:.1e}"]
-         for r in rows])
+    def verdict(r: dict[str, Any]) -> str:
+        word = "yes" if r["comparable"] else "no" if r["learned"] else "no (not both learned)"
+        return f"{word}, gap {r['gap']:.3f}"
+
+    return md_table(  # five columns: eight did not fit the reading column at 1280 px
+        ["Keras on (how long)", "top-1", "Keras on TensorFlow, as long: top-1", "comparable?", "first-batch loss gap"],
+        [[f"{_label(r['record'])}: {_probe(r['record']) or 'the whole recipe'}",
+          fmt(metric(r["record"], "final_top1"), "fraction"),
+          f"{fmt(metric(r['tensorflow'], 'final_top1'), 'fraction')} ({_label(r['tensorflow'])})", verdict(r),
+          f"{r['start_gap']:.1e}"] for r in rows])
 
 
 def _training_rate(pipe: dict[str, Any], sweep: list[dict[str, Any]]) -> str:
