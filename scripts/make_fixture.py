@@ -1,6 +1,6 @@
 """Regenerate the stored results the publish-side tests read: one real smoke run, never edited by hand.
 
-    .venv/bin/python scripts/make_fixture.py      # or: make fixture (about 5 minutes on 2 cores)
+    .venv/bin/python scripts/make_fixture.py      # or: make fixture (5 to 9 minutes on 2 cores)
 
 Runs ``reportgen run --profile smoke`` into a temporary folder, then replaces ``tests/fixtures/results``
 with its results file and writes the file's SHA-256 beside it, which ``tests/test_fixture.py`` checks:
