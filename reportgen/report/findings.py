@@ -421,15 +421,18 @@ def keras_backends_note(recs: list[Record]) -> list[dict[str, Any]]:
     loss side by side, comparable when both learned (:func:`did_not_learn`) and their top-1 values lie within
     ``COMPARABLE_TOP1``. One row per such record."""
     ok = [r for r in recs if r["status"] == "ok"]
+    references = {(v.framework, v.name) for v in catalog.training_references()}
+
+    def length(r: Record) -> tuple[Any, ...]:
+        return r["settings"].get(Setting.EPOCHS), r["settings"].get(Setting.TRAIN_IMAGES), r["precision"]
+
     rows = []
     for rec in ok:
         if catalog.keras_backend(rec["framework"]) in (None, "tensorflow"):
             continue
-        def length(r: Record) -> tuple[Any, ...]:
-            return r["settings"].get(Setting.EPOCHS), r["settings"].get(Setting.TRAIN_IMAGES), r["precision"]
-
-        same = [r for r in ok if r["framework"] == "tensorflow" and length(r) == length(rec)]
-        tf = min(same, key=lambda r: r["variant"] != "graph", default=None)  # the plain graph first, then XLA
+        same = [r for r in ok if catalog.keras_backend(r["framework"]) == "tensorflow" and length(r) == length(rec)]
+        # TensorFlow's reference loop first (the plain graph), then its other variants (XLA)
+        tf = min(same, key=lambda r: (r["framework"], r["variant"]) not in references, default=None)
         if tf is None:
             continue
         gap = abs(metric(rec, "final_top1") - metric(tf, "final_top1"))
