@@ -75,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"how long to measure (default: {DEFAULT_PROFILE}). {profiles}")
     run.add_argument("--device", default="auto", metavar="DEVICE",
                      help="auto (CUDA when present, else CPU), cpu or cuda (default: auto)")
-    run.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), metavar="NAME",
-                     help=f"which to measure (default: all): {', '.join(FRAMEWORKS)}")
+    left_out = "; ".join(f"{p.name} leaves out {', '.join(p.leaves_out)}" for p in PROFILES.values() if p.leaves_out)
+    run.add_argument("--frameworks", nargs="+", metavar="NAME",
+                     help=f"which to measure: {', '.join(FRAMEWORKS)}, or all (default: every one the profile "
+                          f"measures{'; ' + left_out if left_out else ''})")
     run.add_argument("--threads", type=int, default=0, metavar="N",
                      help="threads per measuring process (default: one per physical core)")
     run.add_argument("--seed", type=_seed, default=0,
@@ -163,9 +165,11 @@ def _seed(text: str) -> int:
 
 def _frameworks(values: list[str]) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    if "all" in names:
+        return list(FRAMEWORKS)
     unknown = [n for n in names if n not in FRAMEWORKS]
     if unknown:
-        raise ReportgenError(f"unknown framework {unknown[0]!r}; choose from: {', '.join(FRAMEWORKS)}")
+        raise ReportgenError(f"unknown framework {unknown[0]!r}; choose from: {', '.join(FRAMEWORKS)}, or all")
     return list(dict.fromkeys(names))
 
 
@@ -186,7 +190,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         profile = load_config(args.config, profile)
     if args.threads < 0:
         raise ReportgenError("--threads must be 0 (automatic) or a positive number")
-    frameworks = _frameworks(args.frameworks)
+    frameworks = _frameworks(args.frameworks) if args.frameworks else profile.frameworks
     if args.dataset:
         if not set(frameworks) & set(TRAINERS):
             raise ReportgenError(f"--dataset {args.dataset}: only the training scenario uses a data set, and it runs "

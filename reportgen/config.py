@@ -223,11 +223,30 @@ class Profile:
     conversion: ConversionSettings = field(default_factory=ConversionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     serving: ServingSettings = field(default_factory=ServingSettings)
+    # families (--frameworks names) this profile measures only when --frameworks names them (or says all): every
+    # page of its runs names them as not measured, and says how to measure them
+    leaves_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self, positive=("timeout_s",), at_least_one=("tasks_at_once", "conversions_at_once"))
         if self.threads < 0:
             raise ReportgenError(f"threads must be 0 (one per physical core) or more, got {self.threads!r}")
+        unknown = [f for f in self.leaves_out if f not in FRAMEWORKS]
+        if unknown:
+            raise ReportgenError(f"leaves_out: unknown framework {unknown[0]!r}; choose from: {', '.join(FRAMEWORKS)}")
+
+    @property
+    def frameworks(self) -> list[str]:
+        """The families a run of this profile measures when ``--frameworks`` is not given."""
+        return [f for f in FRAMEWORKS if f not in self.leaves_out]
+
+
+def left_out(profile: dict[str, Any], frameworks: list[str]) -> list[tuple[str, str]]:
+    """Each catalog family a run did not measure (a stored profile and the run's ``--frameworks``), with why:
+    ``"profile"`` where its profile leaves the family out unless named, ``"option"`` where ``--frameworks`` did not
+    name it."""
+    return [(f, "profile" if f in profile.get("leaves_out", ()) else "option") for f in FRAMEWORKS
+            if f not in frameworks]
 
 
 def tasks_at_once(profile: dict[str, Any]) -> int:
@@ -315,6 +334,10 @@ PROFILES: dict[str, Profile] = {
         training=TrainingSettings(probe_epochs=2, probe_images=512),
         # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline
         serving=ServingSettings(),
+        # Keras on JAX and on PyTorch cost a quick run 232 s of tasks plus 45 s of serving on a 2-core EPYC
+        # (2026-12-07), against 90 s allowed: each of their processes spends 7 s (JAX) and 12 s (PyTorch) importing
+        # Keras, and every batch-1 round is a process of its own. `--frameworks all` measures them.
+        leaves_out=("keras-jax", "keras-torch"),
     ),
     "standard": Profile(
         name="standard",
@@ -413,7 +436,7 @@ def _coerce(value: Any, hint: Any, source: str, key: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
-        if not isinstance(value, list) or (not value and key != "pin_cpus"):
+        if not isinstance(value, list) or (not value and key not in ("pin_cpus", "leaves_out")):
             raise ReportgenError(f"{source}: {key!r} must be a non-empty list of {item.__name__}")
         return tuple(_coerce(v, item, source, key) for v in value)
     if origin in (typing.Union, types.UnionType):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import html
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,3 +95,48 @@ def test_downloads_hold_both_backends(keras_site: tuple[dict, Path]) -> None:
     (table,) = list((site / "downloads").rglob(f"{base['run_id']}*.csv"))
     frameworks = {row["framework"] for row in csv.DictReader(table.open(encoding="utf-8"))}
     assert set(KERAS) <= frameworks
+
+
+def test_quick_leaves_the_keras_backends_out_unless_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A default quick run measures every family but Keras on JAX and on PyTorch; ``--frameworks all`` or their
+    names bring them back; every other profile measures them by default."""
+    from reportgen import cli
+    from reportgen.config import FRAMEWORKS, PROFILES
+    from reportgen.run import pipeline
+
+    chosen: list[list[str]] = []
+
+    def measure(opts: pipeline.RunOptions, console: object) -> None:
+        chosen.append(opts.frameworks)
+        raise SystemExit(0)  # nothing is measured: the choice is what this test reads
+
+    monkeypatch.setattr(pipeline, "measure", measure)
+    for args in ([], ["--frameworks", "all"], ["--frameworks", "keras-jax", "torch"], ["--profile", "standard"]):
+        with pytest.raises(SystemExit):
+            cli.main(["run", "--no-build", "--results-dir", str(tmp_path), *args])
+    assert chosen == [[f for f in FRAMEWORKS if f not in KERAS], list(FRAMEWORKS), ["keras-jax", "torch"],
+                      list(FRAMEWORKS)]
+    assert [p.name for p in PROFILES.values() if p.leaves_out] == ["quick"]
+
+
+def test_every_page_names_the_families_its_run_did_not_measure(tmp_path: Path) -> None:
+    """A quick-like run without the Keras backends says on its pages that they were not measured, why, and how to
+    measure them; a run whose --frameworks left a family out says that instead."""
+    (base,) = ResultStore(STORED).load_all().runs
+    store = ResultStore(tmp_path / "results")
+    quick = {**base, "profile": {**base["profile"], "leaves_out": list(KERAS)},
+             "options": {**base["options"], "frameworks": [f for f in catalog.families() if f not in KERAS]},
+             "records": [r for r in base["records"] if r["framework"] not in KERAS]}
+    store.save(quick)
+    build_site(tmp_path / "results", tmp_path / "site")
+    for page in ("index.html", "inference.html", "training.html", "serving.html"):
+        markup = (tmp_path / "site" / page).read_text(encoding="utf-8")
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
+        assert "Not measured in this run: Keras (JAX) and Keras (PyTorch), which profile smoke measures only when " \
+               "--frameworks names them (reportgen run --frameworks all measures every framework)" in text, page
+    narrow = {**quick, "profile": base["profile"], "options": {**base["options"], "frameworks": ["torch"]}}
+    from reportgen.report.format import not_measured
+
+    assert not_measured(narrow) == {"option": "TensorFlow/Keras, Keras (JAX), Keras (PyTorch), ONNX Runtime and "
+                                              "OpenVINO"}
+    assert not_measured(base) == {}

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from reportgen import catalog
-from reportgen.config import InferenceSettings
+from reportgen.config import FRAMEWORKS, InferenceSettings, left_out
 from reportgen.report.escape import MD
 from reportgen.store.records import Setting
 from reportgen.store.results import measured_anything
@@ -133,7 +133,18 @@ def provenance(run: dict[str, Any]) -> dict[str, Any]:
         "command": reproduce_command(run),
         "machine": machine_line(run),
         "measured": measured_panel(run),
+        "not_measured": not_measured(run),
     }
+
+
+def not_measured(run: dict[str, Any]) -> dict[str, str]:
+    """The families of the catalog a run did not measure, as a phrase per reason: ``profile`` (its profile leaves
+    them out unless named) and ``option`` (``--frameworks`` did not name them); a reason with none is absent."""
+    by_why: dict[str, list[str]] = {}
+    for family, why in left_out(run["profile"], run["options"].get("frameworks", list(FRAMEWORKS))):
+        by_why.setdefault(why, []).append(catalog.display(family))
+    return {why: " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+            for why, names in by_why.items()}
 
 
 def measured_panel(run: dict[str, Any]) -> dict[str, str]:
