@@ -332,7 +332,10 @@ PROFILES: dict[str, Profile] = {
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
         conversion=ConversionSettings(train_epochs=2),
         training=TrainingSettings(probe_epochs=2, probe_images=512),
-        # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline
+        # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline; 88 s
+        # of tasks on a 2-core EPYC (2026-12-07, 90 s allowed), 63 s of it LoadGen and most of the rest importing
+        # PyTorch and TensorFlow. Slow variants' Server runs last 3 s (64 queries, cut at 1.5x probe_s): the
+        # fastest trim is probes = 3 (about 12 s)
         serving=ServingSettings(),
         # Keras on JAX and on PyTorch cost a quick run 232 s of tasks plus 45 s of serving on a 2-core EPYC
         # (2026-12-07), against 90 s allowed: each of their processes spends 7 s (JAX) and 12 s (PyTorch) importing
