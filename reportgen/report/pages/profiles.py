@@ -27,7 +27,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "–"  # e.g. a per-kind timeout left unset: timeout_s applies
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
+        return ", ".join(map(str, value)) or "none"  # e.g. no CPU pinning, no family left out
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
