@@ -58,7 +58,7 @@ def _capacity_table(rows: list[dict[str, Any]]) -> MD:
         capacity = metric(server, "serving_capacity_qps")
         runs = len(server["settings"].get(Setting.PROBES) or [])
         body.append([label(server),
-                     f"{fmt(capacity)} ({runs} Server runs)" if capacity else _zero(server),
+                     f"{fmt(capacity)} ({runs} Server run{'s' if runs != 1 else ''})" if capacity else _zero(server),
                      fmt(metric(server, "latency_ms_p99"), "ms") if capacity else "–",
                      fmt(metric(single, "latency_ms_p90"), "ms") if single else "–",
                      f"{fmt(metric(offline, 'offline_throughput_ips'))} (batch {offline['batch_size']})"
