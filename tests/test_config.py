@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.config import DEFAULT_PROFILE, PROFILES, get_profile, load_config
+from reportgen.config import DEFAULT_PROFILE, FRAMEWORKS, PROFILES, get_profile, load_config
 from reportgen.errors import ReportgenError
 
 
@@ -46,6 +46,7 @@ def test_config_overrides_nested_values(tmp_path: Path) -> None:
         ("[inference.sweep_timing]\nmin_time_s = 20.0\n",
          ": inference.sweep_timing.min_time_s .20.0. must not exceed inference.sweep_timing.max_time_s"),
         ("[roof.timing]\nmin_count = 0\n", "roof.timing.min_count must be at least 1, got 0"),
+        ("leaves_out = ['pytorch']\n", "leaves_out: unknown framework 'pytorch'; choose from: torch, tensorflow"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -58,3 +59,11 @@ def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> 
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ReportgenError, match="cannot read"):
         load_config(tmp_path / "nope.toml", get_profile("quick"))
+
+
+def test_a_config_can_bring_back_what_quick_leaves_out(tmp_path: Path) -> None:
+    """``leaves_out = []`` makes a quick run measure every family without naming them on the command line."""
+    cfg = tmp_path / "all.toml"
+    cfg.write_text("leaves_out = []\n")
+    assert get_profile("quick").frameworks != list(FRAMEWORKS)
+    assert load_config(cfg, get_profile("quick")).frameworks == list(FRAMEWORKS)
