@@ -165,12 +165,10 @@ def _seed(text: str) -> int:
 
 def _frameworks(values: list[str]) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    if "all" in names:
-        return list(FRAMEWORKS)
-    unknown = [n for n in names if n not in FRAMEWORKS]
+    unknown = [n for n in names if n not in (*FRAMEWORKS, "all")]
     if unknown:
         raise ReportgenError(f"unknown framework {unknown[0]!r}; choose from: {', '.join(FRAMEWORKS)}, or all")
-    return list(dict.fromkeys(names))
+    return list(FRAMEWORKS) if "all" in names else list(dict.fromkeys(names))
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -191,6 +189,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.threads < 0:
         raise ReportgenError("--threads must be 0 (automatic) or a positive number")
     frameworks = _frameworks(args.frameworks) if args.frameworks else profile.frameworks
+    if not frameworks:
+        raise ReportgenError("no framework to measure: --frameworks named none, or the profile's leaves_out holds "
+                             f"every one ({', '.join(FRAMEWORKS)})")
     if args.dataset:
         if not set(frameworks) & set(TRAINERS):
             raise ReportgenError(f"--dataset {args.dataset}: only the training scenario uses a data set, and it runs "

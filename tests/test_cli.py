@@ -26,6 +26,8 @@ def test_help_explains_every_command() -> None:
     [
         (["run", "--profile", "huge"], "unknown profile 'huge'"),
         (["run", "--frameworks", "pytorch"], "unknown framework 'pytorch'"),
+        (["run", "--frameworks", "all", "pytorch"], "unknown framework 'pytorch'"),
+        (["run", "--frameworks", ","], "no framework to measure"),
         (["run", "--device", "tpu"], "unknown device 'tpu'"),
         (["run", "--threads", "-2"], "--threads must be"),
         (["export", "--format", "xml"], "invalid choice: 'xml'"),
