@@ -332,14 +332,13 @@ PROFILES: dict[str, Profile] = {
             sweep_timing=TimingSettings(warmup=1, min_count=2, min_time_s=1.0, max_time_s=8.0)),
         conversion=ConversionSettings(train_epochs=2),
         training=TrainingSettings(probe_epochs=2, probe_images=512),
-        # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline; 88 s
-        # of tasks on a 2-core EPYC (2026-12-07, 90 s allowed), 63 s of it LoadGen and most of the rest importing
-        # PyTorch and TensorFlow. Slow variants' Server runs last 3 s (64 queries, cut at 1.5x probe_s): the
-        # fastest trim is probes = 3 (about 12 s)
+        # each runtime's fastest variant: 4 Server runs of 2 s after 1 s of SingleStream and 1 s of Offline (within
+        # serving's 90 s of a quick run on 2 cores, mostly LoadGen; a slow variant's Server run lasts 1.5x probe_s
+        # to reach 64 queries, so probes = 3 is the trim where a host needs one)
         serving=ServingSettings(),
-        # Keras on JAX and on PyTorch cost a quick run 232 s of tasks plus 45 s of serving on a 2-core EPYC
-        # (2026-12-07), against 90 s allowed: each of their processes spends 7 s (JAX) and 12 s (PyTorch) importing
-        # Keras, and every batch-1 round is a process of its own. `--frameworks all` measures them.
+        # every Keras process imports Keras for seconds and every batch-1 round is a process of its own: on 2 cores
+        # these two families cost quick several times the 90 s allowed them (docs/usage.md, "Leaving a framework
+        # out", has the figures); `--frameworks all` measures them
         leaves_out=("keras-jax", "keras-torch"),
     ),
     "standard": Profile(
